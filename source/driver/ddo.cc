@@ -1,0 +1,101 @@
+// The ddo driver program: `ddo [command] [file.prm]`.
+
+#include <deal.II/base/mpi.h>
+
+#include <ddo/mesh_geometry.h>
+
+#include "commands.h"
+
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+namespace
+{
+  const char *usage = R"(Usage: ddo [COMMAND] [FILE.prm]
+
+Commands:
+  (none)            run the built-in default job (prints what it does)
+  info FILE.prm     describe the mesh and function space of FILE.prm, write it as VTU
+  list [FILE.prm]   list the registered plugins (after loading FILE.prm's plugin libraries)
+  default-prm       print the parameter file of the built-in default job
+  help              this text
+)";
+
+  std::string
+  read_file(const std::string &file_name)
+  {
+    std::ifstream in(file_name);
+    AssertThrow(in.good(), dealii::ExcMessage("Cannot open the parameter file <" + file_name + ">."));
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+  }
+} // namespace
+
+
+int
+main(int argc, char **argv)
+{
+  using namespace dealii;
+  Utilities::MPI::MPI_InitFinalize mpi(argc, argv, 1);
+  const bool                       root = Utilities::MPI::this_mpi_process(MPI_COMM_WORLD) == 0;
+  try
+    {
+      const std::string command = argc > 1 ? argv[1] : "";
+      if (command == "help" || command == "--help" || command == "-h")
+        {
+          if (root)
+            std::cout << usage;
+          return 0;
+        }
+      if (command == "default-prm")
+        {
+          if (root)
+            std::cout << ddo::driver::default_parameters();
+          return 0;
+        }
+
+      std::string text, source;
+      if (command.empty())
+        {
+          text   = ddo::driver::default_parameters();
+          source = "built-in default";
+          if (root)
+            std::cout << "ddo: no command given, running the built-in default job "
+                         "('ddo default-prm' prints its parameters)\n\n";
+        }
+      else if (command == "info" || command == "list")
+        {
+          AssertThrow(argc == 3 || (command == "list" && argc == 2),
+                      ExcMessage("'ddo " + command + "' needs one parameter file.\n" + usage));
+          source = argc == 3 ? argv[2] : "";
+          text   = argc == 3 ? read_file(source) : "";
+        }
+      else
+        AssertThrow(false, ExcMessage("Unknown command <" + command + ">.\n" + usage));
+
+      const ddo::driver::Preamble preamble = ddo::driver::read_preamble(text, source);
+      if (command == "list")
+        {
+          if (root)
+            std::cout << ddo::MeshGeometryRegistry<2>::instance().describe();
+          return 0;
+        }
+      if (preamble.dimension == 2)
+        ddo::driver::run_info<2>(text, source);
+      else
+        ddo::driver::run_info<3>(text, source);
+    }
+  catch (std::exception &exc)
+    {
+      std::cerr << "ddo: error: " << exc.what() << std::endl;
+      return 1;
+    }
+  catch (...)
+    {
+      std::cerr << "ddo: error: unknown exception" << std::endl;
+      return 1;
+    }
+  return 0;
+}
