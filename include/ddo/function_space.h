@@ -65,6 +65,9 @@ namespace ddo
   class FunctionSpace
   {
   public:
+    /** The space dimension, for generic code. */
+    static constexpr int dimension = dim;
+
     /**
      * Builds the space of continuous elements of degree @p degree on
      * @p triangulation. The cell type (hypercube or simplex) is read off the

@@ -30,47 +30,49 @@ namespace ddo
   namespace torch_bridge
   {
     /**
-     * A tensor of dtype double that **aliases** the locally owned storage of
-     * @p vector (no copy): writes through it change the vector. Valid as long
-     * as the vector is alive and not reinitialized.
+     * A tensor of dtype double and shape `[n_local]` that **aliases** the
+     * locally owned storage of @p vector (no copy): writes through it change
+     * the vector. Valid as long as the vector is alive and not reinitialized.
      */
-    template <typename VectorType>
     torch::Tensor
-    view(VectorType &vector);
-
-    /** Same as view(), read-only use intended. */
-    template <typename VectorType>
+    view(dealii::Vector<double> &vector);
     torch::Tensor
-    view(const VectorType &vector);
+    view(dealii::TrilinosWrappers::MPI::Vector &vector);
 
     /**
      * Stacks the locally owned entries of @p vectors into a new tensor of
      * shape `[vectors.size(), n_local]` and dtype @p dtype (one copy).
      * All vectors must have the same local size.
      */
-    template <typename VectorType>
     torch::Tensor
-    to_tensor(const std::vector<const VectorType *> &vectors,
-              torch::Dtype                           dtype = torch::kFloat32);
+    to_tensor(const std::vector<const dealii::Vector<double> *> &vectors,
+              torch::Dtype dtype = torch::kFloat32);
+    torch::Tensor
+    to_tensor(const std::vector<const dealii::TrilinosWrappers::MPI::Vector *> &vectors,
+              torch::Dtype dtype = torch::kFloat32);
 
     /** One vector as a tensor of shape `[1, n_local]`. */
-    template <typename VectorType>
     torch::Tensor
-    to_tensor(const VectorType &vector, torch::Dtype dtype = torch::kFloat32);
+    to_tensor(const dealii::Vector<double> &vector, torch::Dtype dtype = torch::kFloat32);
+    torch::Tensor
+    to_tensor(const dealii::TrilinosWrappers::MPI::Vector &vector,
+              torch::Dtype                                  dtype = torch::kFloat32);
 
     /**
      * Writes row b of @p tensor (shape `[B, n_local]`, any floating dtype and
      * device) into the locally owned entries of `*vectors[b]` (one copy).
      */
-    template <typename VectorType>
     void
-    from_tensor(const torch::Tensor &            tensor,
-                const std::vector<VectorType *> &vectors);
+    from_tensor(const torch::Tensor &tensor, const std::vector<dealii::Vector<double> *> &vectors);
+    void
+    from_tensor(const torch::Tensor &                                       tensor,
+                const std::vector<dealii::TrilinosWrappers::MPI::Vector *> &vectors);
 
     /** Writes a tensor of shape `[n_local]` or `[1, n_local]` into @p vector. */
-    template <typename VectorType>
     void
-    from_tensor(const torch::Tensor &tensor, VectorType &vector);
+    from_tensor(const torch::Tensor &tensor, dealii::Vector<double> &vector);
+    void
+    from_tensor(const torch::Tensor &tensor, dealii::TrilinosWrappers::MPI::Vector &vector);
   } // namespace torch_bridge
 } // namespace ddo
 

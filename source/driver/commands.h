@@ -3,8 +3,10 @@
 
 // The commands of the `ddo` driver program (private to the driver).
 
+#include <deal.II/base/exceptions.h>
 #include <deal.II/base/parameter_handler.h>
 
+#include <sstream>
 #include <string>
 
 namespace ddo
@@ -28,6 +30,22 @@ namespace ddo
     template <int dim>
     void
     run_info(const std::string &prm_text, const std::string &source_name);
+
+    /**
+     * The message of @p exc meant for a user: for deal.II exceptions only the
+     * "additional information", without file, line and stacktrace.
+     */
+    inline std::string
+    user_message(const std::exception &exc)
+    {
+      if (const auto *dealii_exc = dynamic_cast<const dealii::ExceptionBase *>(&exc))
+        {
+          std::ostringstream message;
+          dealii_exc->print_info(message);
+          return message.str();
+        }
+      return exc.what();
+    }
 
     /** The parameter file of the built-in default run. */
     std::string

@@ -87,9 +87,9 @@ main(int argc, char **argv)
       else
         ddo::driver::run_info<3>(text, source);
     }
-  catch (std::exception &exc)
+  catch (const std::exception &exc)
     {
-      std::cerr << "ddo: error: " << exc.what() << std::endl;
+      std::cerr << "ddo: error: " << ddo::driver::user_message(exc) << std::endl;
       return 1;
     }
   catch (...)

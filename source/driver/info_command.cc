@@ -37,7 +37,7 @@ namespace ddo
         catch (const std::exception &e)
           {
             // ParameterHandler's messages already name the line; add the file.
-            AssertThrow(false, ExcMessage("Invalid parameter file <" + source + ">:\n" + e.what()));
+            AssertThrow(false, ExcMessage("Invalid parameter file <" + source + ">:\n" + user_message(e)));
           }
       }
     } // namespace
@@ -62,7 +62,8 @@ namespace ddo
     {
       const MPI_Comm     comm = MPI_COMM_WORLD;
       ConditionalOStream pcout(std::cout, Utilities::MPI::this_mpi_process(comm) == 0);
-      TimerOutput        timer(comm, pcout, TimerOutput::summary, TimerOutput::wall_times);
+      // Wall times of rank 0; no communicator, so that an error leaves quietly.
+      TimerOutput        timer(pcout, TimerOutput::summary, TimerOutput::wall_times);
 
       ParameterHandler prm;
       declare_common(prm);

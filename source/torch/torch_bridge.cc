@@ -47,100 +47,86 @@ namespace ddo
       {
         return v.begin();
       }
+
+
+      template <typename VectorType>
+      torch::Tensor
+      view_of(VectorType &vector)
+      {
+        check_writable(vector);
+        return torch::from_blob(local_data(vector), {local_size(vector)},
+                                torch::TensorOptions().dtype(torch::kFloat64));
+      }
+
+
+      template <typename VectorType>
+      torch::Tensor
+      stack(const std::vector<const VectorType *> &vectors, torch::Dtype dtype)
+      {
+        AssertThrow(!vectors.empty(), ExcMessage("to_tensor: empty batch of vectors."));
+        const std::int64_t n = local_size(*vectors[0]);
+        torch::Tensor      result =
+          torch::empty({static_cast<std::int64_t>(vectors.size()), n},
+                       torch::TensorOptions().dtype(dtype));
+        for (std::size_t b = 0; b < vectors.size(); ++b)
+          {
+            AssertThrow(local_size(*vectors[b]) == n,
+                        ExcMessage("to_tensor: vector " + std::to_string(b) + " has " +
+                                   std::to_string(local_size(*vectors[b])) +
+                                   " local entries, vector 0 has " + std::to_string(n) + "."));
+            // Reading only: the cast does not let anything write.
+            result[b].copy_(view_of(const_cast<VectorType &>(*vectors[b])));
+          }
+        return result;
+      }
+
+
+      template <typename VectorType>
+      void
+      unstack(const torch::Tensor &tensor, const std::vector<VectorType *> &vectors)
+      {
+        AssertThrow(tensor.dim() == 2 &&
+                      tensor.size(0) == static_cast<std::int64_t>(vectors.size()),
+                    ExcMessage("from_tensor: expected a tensor of shape [" +
+                               std::to_string(vectors.size()) +
+                               ", n_local], got one with " + std::to_string(tensor.dim()) +
+                               " dimensions."));
+        AssertThrow(tensor.is_floating_point(),
+                    ExcMessage("from_tensor: the tensor must have a floating dtype."));
+        for (std::size_t b = 0; b < vectors.size(); ++b)
+          {
+            AssertThrow(tensor.size(1) == local_size(*vectors[b]),
+                        ExcMessage("from_tensor: row length " + std::to_string(tensor.size(1)) +
+                                   " does not match the " +
+                                   std::to_string(local_size(*vectors[b])) +
+                                   " local entries of vector " + std::to_string(b) + "."));
+            view_of(*vectors[b]).copy_(tensor[b]);
+          }
+      }
     } // namespace
 
 
-    template <typename VectorType>
-    torch::Tensor
-    view(VectorType &vector)
-    {
-      check_writable(vector);
-      return torch::from_blob(local_data(vector), {local_size(vector)},
-                              torch::TensorOptions().dtype(torch::kFloat64));
-    }
+#define DDO_DEFINE_BRIDGE(V)                                                          \
+  torch::Tensor view(V &vector) { return view_of(vector); }                           \
+  torch::Tensor to_tensor(const std::vector<const V *> &vectors, torch::Dtype dtype)  \
+  {                                                                                   \
+    return stack(vectors, dtype);                                                     \
+  }                                                                                   \
+  torch::Tensor to_tensor(const V &vector, torch::Dtype dtype)                        \
+  {                                                                                   \
+    return stack(std::vector<const V *>{&vector}, dtype);                             \
+  }                                                                                   \
+  void from_tensor(const torch::Tensor &tensor, const std::vector<V *> &vectors)      \
+  {                                                                                   \
+    unstack(tensor, vectors);                                                         \
+  }                                                                                   \
+  void from_tensor(const torch::Tensor &tensor, V &vector)                            \
+  {                                                                                   \
+    unstack(tensor.dim() == 1 ? tensor.unsqueeze(0) : tensor, std::vector<V *>{&vector}); \
+  }
 
-
-    template <typename VectorType>
-    torch::Tensor
-    view(const VectorType &vector)
-    {
-      check_writable(vector);
-      return view(const_cast<VectorType &>(vector));
-    }
-
-
-    template <typename VectorType>
-    torch::Tensor
-    to_tensor(const std::vector<const VectorType *> &vectors, torch::Dtype dtype)
-    {
-      AssertThrow(!vectors.empty(), ExcMessage("to_tensor: empty batch of vectors."));
-      const std::int64_t n = local_size(*vectors[0]);
-      torch::Tensor      result =
-        torch::empty({static_cast<std::int64_t>(vectors.size()), n},
-                     torch::TensorOptions().dtype(dtype));
-      for (std::size_t b = 0; b < vectors.size(); ++b)
-        {
-          AssertThrow(local_size(*vectors[b]) == n,
-                      ExcMessage("to_tensor: vector " + std::to_string(b) + " has " +
-                                 std::to_string(local_size(*vectors[b])) +
-                                 " local entries, vector 0 has " + std::to_string(n) + "."));
-          result[b].copy_(view(*vectors[b]));
-        }
-      return result;
-    }
-
-
-    template <typename VectorType>
-    torch::Tensor
-    to_tensor(const VectorType &vector, torch::Dtype dtype)
-    {
-      return to_tensor(std::vector<const VectorType *>{&vector}, dtype);
-    }
-
-
-    template <typename VectorType>
-    void
-    from_tensor(const torch::Tensor &tensor, const std::vector<VectorType *> &vectors)
-    {
-      AssertThrow(tensor.dim() == 2 &&
-                    tensor.size(0) == static_cast<std::int64_t>(vectors.size()),
-                  ExcMessage("from_tensor: expected a tensor of shape [" +
-                             std::to_string(vectors.size()) +
-                             ", n_local], got one with " + std::to_string(tensor.dim()) +
-                             " dimensions."));
-      AssertThrow(tensor.is_floating_point(),
-                  ExcMessage("from_tensor: the tensor must have a floating dtype."));
-      for (std::size_t b = 0; b < vectors.size(); ++b)
-        {
-          AssertThrow(tensor.size(1) == local_size(*vectors[b]),
-                      ExcMessage("from_tensor: row length " + std::to_string(tensor.size(1)) +
-                                 " does not match the " +
-                                 std::to_string(local_size(*vectors[b])) +
-                                 " local entries of vector " + std::to_string(b) + "."));
-          view(*vectors[b]).copy_(tensor[b]);
-        }
-    }
-
-
-    template <typename VectorType>
-    void
-    from_tensor(const torch::Tensor &tensor, VectorType &vector)
-    {
-      from_tensor(tensor.dim() == 1 ? tensor.unsqueeze(0) : tensor,
-                  std::vector<VectorType *>{&vector});
-    }
-
-
-#define DDO_INSTANTIATE(V)                                                        \
-  template torch::Tensor view(V &);                                               \
-  template torch::Tensor view(const V &);                                         \
-  template torch::Tensor to_tensor(const std::vector<const V *> &, torch::Dtype); \
-  template torch::Tensor to_tensor(const V &, torch::Dtype);                      \
-  template void          from_tensor(const torch::Tensor &, const std::vector<V *> &); \
-  template void          from_tensor(const torch::Tensor &, V &);
-
-    DDO_INSTANTIATE(dealii::Vector<double>)
-    DDO_INSTANTIATE(dealii::TrilinosWrappers::MPI::Vector)
-#undef DDO_INSTANTIATE
+    DDO_DEFINE_BRIDGE(dealii::Vector<double>)
+    DDO_DEFINE_BRIDGE(dealii::TrilinosWrappers::MPI::Vector)
+#undef DDO_DEFINE_BRIDGE
   } // namespace torch_bridge
 } // namespace ddo

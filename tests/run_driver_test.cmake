@@ -1,0 +1,34 @@
+# Runs `ddo info PRM` in WORKDIR (with mpirun if NRANKS > 1) and compares its
+# standard output with EXPECTED using numdiff (relative tolerance 1e-8), or,
+# with EXPECT_FAILURE, checks that it fails and prints its error message.
+file(REMOVE_RECURSE ${WORKDIR})
+file(MAKE_DIRECTORY ${WORKDIR})
+separate_arguments(_mpi UNIX_COMMAND "${MPIEXEC}")
+if(NRANKS GREATER 1)
+  set(_command ${_mpi} -np ${NRANKS} ${DDO} info ${PRM})
+else()
+  set(_command ${DDO} info ${PRM})
+endif()
+execute_process(COMMAND ${_command} WORKING_DIRECTORY ${WORKDIR}
+  RESULT_VARIABLE _result OUTPUT_VARIABLE _output ERROR_VARIABLE _error)
+if(EXPECT_FAILURE)
+  if(_result EQUAL 0)
+    message(FATAL_ERROR "ddo succeeded on a parameter file it must reject:\n${_output}")
+  endif()
+  # PASS_REGULAR_EXPRESSION of the test checks the message.
+  message("${_error}")
+  return()
+endif()
+if(NOT _result EQUAL 0)
+  message(FATAL_ERROR "ddo failed (${_result}):\n${_output}\n${_error}")
+endif()
+# Keep the deterministic part: drop the timing table and the source file name.
+string(REGEX REPLACE "\n\n\\+---.*" "\n" _output "${_output}")
+string(REGEX REPLACE "Function space of <[^>]*>" "Function space of <prm>" _output "${_output}")
+file(WRITE ${WORKDIR}/stdout "${_output}")
+execute_process(COMMAND ${NUMDIFF} -q -r 1e-8 -a 1e-12 -s " \t\n:()" ${EXPECTED} ${WORKDIR}/stdout
+  RESULT_VARIABLE _diff)
+if(NOT _diff EQUAL 0)
+  execute_process(COMMAND ${NUMDIFF} -r 1e-8 -a 1e-12 -s " \t\n:()" ${EXPECTED} ${WORKDIR}/stdout)
+  message(FATAL_ERROR "Output differs from ${EXPECTED} (see above; actual output in ${WORKDIR}/stdout)")
+endif()

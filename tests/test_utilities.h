@@ -1,0 +1,46 @@
+#ifndef ddo_tests_test_utilities_h
+#define ddo_tests_test_utilities_h
+
+// Helpers shared by the GoogleTest files: build meshes and function spaces
+// from the same parameter text a user would write.
+
+#include <deal.II/base/parameter_handler.h>
+
+#include <ddo/function_space.h>
+#include <ddo/mesh_builder.h>
+
+#include <memory>
+#include <string>
+
+namespace ddo
+{
+  namespace test_support
+  {
+    /** A MeshBuilder configured by @p mesh_prm (the body of subsection Mesh). */
+    template <int dim>
+    MeshBuilder<dim>
+    make_mesh_builder(const std::string &mesh_prm)
+    {
+      ParameterHandler prm;
+      MeshBuilder<dim>::declare_parameters(prm);
+      prm.parse_input_from_string("subsection Mesh\n" + mesh_prm + "\nend\n");
+      MeshBuilder<dim> builder;
+      builder.parse_parameters(prm);
+      return builder;
+    }
+
+    /** A function space of degree @p degree on the mesh of @p mesh_prm. */
+    template <int dim>
+    std::unique_ptr<FunctionSpace<dim>>
+    make_space(const std::string &mesh_prm,
+               const unsigned int degree = 1,
+               const MPI_Comm     comm   = MPI_COMM_WORLD)
+    {
+      const MeshBuilder<dim> builder = make_mesh_builder<dim>(mesh_prm);
+      return std::make_unique<FunctionSpace<dim>>(builder.create(comm), degree,
+                                                  builder.periodic_boundaries());
+    }
+  } // namespace test_support
+} // namespace ddo
+
+#endif
