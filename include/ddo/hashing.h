@@ -6,7 +6,10 @@
  * Small, platform-independent hashing helpers (no std::hash: its values are
  * not specified and may change between standard libraries). Used for mesh
  * fingerprints and for per-cell random seeds that must not depend on the
- * MPI partition.
+ * MPI partition. Note that a CellId is not such a key: p4est numbers coarse
+ * cells in its own tree order, so the same cell has different CellIds in a
+ * serial and a parallel::distributed mesh; hash geometry (level, center)
+ * instead, as WhiteNoise does.
  */
 
 #include <deal.II/base/point.h>

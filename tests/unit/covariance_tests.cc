@@ -1,0 +1,700 @@
+// Gaussian random field noise: exact FE white noise (Cov(b) = condensed M),
+// Matern fields by the SPDE approach (covariance identity, marginal variance,
+// Cameron-Martin norm), the covariance model registry and parameter errors.
+//
+// Statistical checks use fixed seeds and tolerances of a few standard errors
+// computed from the number of samples.
+
+#include <deal.II/lac/full_matrix.h>
+
+#include <ddo/covariance_operator.h>
+#include <ddo/matern_spde.h>
+#include <ddo/white_noise.h>
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "../test_utilities.h"
+
+using namespace ddo;
+
+namespace
+{
+  // Tiny meshes (20-50 DoFs): hanging nodes, periodic faces, simplices, 3D.
+  const std::string box_4x4 =
+    "set Geometry = box\nsubsection box\nset Subdivisions = 4\nend\n";
+  const std::string box_hanging =
+    "set Geometry = box\nsubsection box\nset Subdivisions = 3\nend\n"
+    "set Local refinement cycles = 1\nset Local refinement center = 0.5, 0.5, 0.5\n"
+    "set Local refinement radius = 0.4\n";
+  const std::string simplex_periodic =
+    "set Geometry = box\nsubsection box\nset Subdivisions = 1\nend\n"
+    "set Cell type = simplex\nset Periodic directions = 0, 1\n";
+  const std::string simplex_distorted =
+    "set Geometry = box\nsubsection box\nset Subdivisions = 4\nend\n"
+    "set Cell type = simplex\nset Distortion = 0.3\n";
+  const std::string box_3d_hanging =
+    "set Geometry = box\nsubsection box\nset Subdivisions = 2\nend\n"
+    "set Local refinement cycles = 1\nset Local refinement center = 0.25, 0.25, 0.25\n"
+    "set Local refinement radius = 0.1\n";
+
+  /** Dense copy of a (serial) Trilinos matrix. */
+  FullMatrix<double>
+  to_dense(const TrilinosWrappers::SparseMatrix &matrix)
+  {
+    FullMatrix<double> dense(matrix.m(), matrix.n());
+    for (unsigned int r = 0; r < matrix.m(); ++r)
+      for (auto it = matrix.begin(r); it != matrix.end(r); ++it)
+        dense(r, it->column()) = it->value();
+    return dense;
+  }
+
+  /**
+   * The N x N matrix P that extends free values by the constraints (columns
+   * of constrained DoFs are zero), from the constraint lines: independent of
+   * the condensation in the library.
+   */
+  template <int dim>
+  FullMatrix<double>
+  extension_matrix(const FunctionSpace<dim> &space)
+  {
+    const unsigned int  n = space.n_dofs();
+    const auto &        constraints = space.get_constraints();
+    FullMatrix<double>  p(n, n);
+    for (unsigned int i = 0; i < n; ++i)
+      {
+        const auto *entries = constraints.get_constraint_entries(i);
+        if (!constraints.is_constrained(i))
+          p(i, i) = 1.;
+        else if (entries != nullptr)
+          for (const auto &e : *entries)
+            p(i, e.first) = e.second;
+      }
+    return p;
+  }
+
+  /** P^T X P for the dense matrices P and X. */
+  FullMatrix<double>
+  condense(const FullMatrix<double> &p, const FullMatrix<double> &x)
+  {
+    FullMatrix<double> result(p.n(), p.n());
+    result.triple_product(x, p, p, true, false);
+    return result;
+  }
+
+  template <int dim>
+  std::vector<bool>
+  free_dofs(const FunctionSpace<dim> &space)
+  {
+    std::vector<bool> result(space.n_dofs());
+    for (unsigned int i = 0; i < space.n_dofs(); ++i)
+      result[i] = !space.get_constraints().is_constrained(i);
+    return result;
+  }
+
+  /**
+   * The threshold t for the largest of @p n_tests standardized deviations
+   * (each approximately standard normal) that is exceeded with probability
+   * at most @p p (Bonferroni): 2 n Phi(-t) = p.
+   */
+  double
+  bonferroni_threshold(const unsigned int n_tests, const double p = 1e-4)
+  {
+    double low = 0, high = 40;
+    for (unsigned int k = 0; k < 200; ++k)
+      {
+        const double t = (low + high) / 2;
+        (n_tests * std::erfc(t / std::sqrt(2.)) > p ? low : high) = t;
+      }
+    return high;
+  }
+
+  /** Sums of x and of x x^T over samples with known mean zero. */
+  struct SecondMoments
+  {
+    explicit SecondMoments(const unsigned int n)
+      : sum(n)
+      , outer(n, n)
+    {}
+
+    void
+    add(const VectorType &v)
+    {
+      const unsigned int n = sum.size();
+      std::vector<double> x(n);
+      for (unsigned int i = 0; i < n; ++i)
+        x[i] = v[i];
+      for (unsigned int i = 0; i < n; ++i)
+        {
+          sum[i] += x[i];
+          for (unsigned int j = 0; j < n; ++j)
+            outer(i, j) += x[i] * x[j];
+        }
+      ++count;
+    }
+
+    /**
+     * Largest deviation of the empirical second moments from @p exact (over
+     * rows i and columns j where @p use is true) in units of the standard
+     * error sqrt((C_ii C_jj + C_ij^2) / S) of a Gaussian; likewise for the
+     * mean, with standard error sqrt(C_ii / S).
+     */
+    std::pair<double, double>
+    max_standardized_deviation(const FullMatrix<double> &exact,
+                               const std::vector<bool> & use_row,
+                               const std::vector<bool> & use_column) const
+    {
+      const double s          = count;
+      double       max_cov    = 0, max_mean = 0;
+      for (unsigned int i = 0; i < sum.size(); ++i)
+        if (use_row[i])
+          {
+            max_mean = std::max(max_mean, std::abs(sum[i] / s) / std::sqrt(exact(i, i) / s));
+            for (unsigned int j = 0; j < sum.size(); ++j)
+              if (use_column[j])
+                {
+                  const double se = std::sqrt(
+                    (exact(i, i) * exact(j, j) + exact(i, j) * exact(i, j)) / s);
+                  max_cov = std::max(max_cov, std::abs(outer(i, j) / s - exact(i, j)) / se);
+                }
+          }
+      return {max_cov, max_mean};
+    }
+
+    std::vector<double> sum;
+    FullMatrix<double>  outer;
+    unsigned int        count = 0;
+  };
+
+  template <int dim>
+  typename MaternSPDE<dim>::Parameters
+  matern_parameters(const double nu, const double rho = 0.3, const double variance = 1.)
+  {
+    typename MaternSPDE<dim>::Parameters p;
+    p.smoothness         = nu;
+    p.correlation_length = rho;
+    p.marginal_variance  = variance;
+    return p;
+  }
+
+  /** The matrix of apply(): column j = apply(e_j). */
+  template <int dim>
+  FullMatrix<double>
+  dense_apply(const FunctionSpace<dim> &space, const CovarianceOperator<dim> &model)
+  {
+    const unsigned int n = space.n_dofs();
+    FullMatrix<double> c(n, n);
+    VectorType         e = space.create_vector(), column;
+    for (unsigned int j = 0; j < n; ++j)
+      {
+        e    = 0.;
+        e[j] = 1.;
+        e.compress(VectorOperation::insert);
+        model.apply(e, column);
+        for (unsigned int i = 0; i < n; ++i)
+          c(i, j) = column[i];
+      }
+    return c;
+  }
+
+
+  template <int dim>
+  void
+  check_white_noise(const std::string &mesh, const unsigned int degree)
+  {
+    SCOPED_TRACE(mesh);
+    const auto         space = test_support::make_space<dim>(mesh, degree);
+    const unsigned int n     = space->n_dofs();
+    ASSERT_GE(n, 15u);
+    ASSERT_LE(n, 60u);
+
+    const FullMatrix<double> p           = extension_matrix(*space);
+    const FullMatrix<double> mass        = condense(p, to_dense(space->mass_matrix()));
+    const std::vector<bool>  free        = free_dofs(*space);
+    WhiteNoise<dim>          noise(*space);
+
+    const unsigned int n_samples = 20000;
+    SecondMoments      moments(n);
+    VectorType         b;
+    for (unsigned int s = 0; s < n_samples; ++s)
+      {
+        noise.sample(b, 1234, s);
+        moments.add(b);
+        if (s < 10)
+          for (unsigned int i = 0; i < n; ++i)
+            {
+              if (!free[i])
+                {
+                  ASSERT_EQ(b[i], 0.) << "constrained entry " << i;
+                }
+            }
+      }
+    const auto deviation = moments.max_standardized_deviation(mass, free, free);
+    // The largest of n(n+1)/2 standardized entries (n means): a false alarm
+    // has probability below 1e-4.
+    EXPECT_LT(deviation.first, bonferroni_threshold(n * (n + 1) / 2))
+      << "Cov(b) differs from the condensed mass matrix";
+    EXPECT_LT(deviation.second, bonferroni_threshold(n)) << "mean of b differs from zero";
+
+    // Deterministic in (seed, index); different indices are different.
+    VectorType again, other;
+    noise.sample(again, 1234, n_samples - 1);
+    noise.sample(other, 1234, n_samples - 2);
+    again -= b;
+    EXPECT_EQ(again.linfty_norm(), 0.);
+    other -= b;
+    EXPECT_GT(other.linfty_norm(), 0.);
+  }
+
+
+  /**
+   * Checks the covariance identity of a Matern model on a tiny mesh:
+   * apply() equals tau^-2 (A^-1 M)^(alpha-1) A^-1 (with A and M condensed
+   * independently here), the empirical covariance of samples, and
+   * apply(apply_inverse(v)) = v.
+   */
+  template <int dim>
+  void
+  check_matern_covariance(const std::string &                         mesh,
+                          const unsigned int                          degree,
+                          const typename MaternSPDE<dim>::Parameters &parameters)
+  {
+    SCOPED_TRACE(mesh + " nu = " + std::to_string(parameters.smoothness));
+    const auto         space = test_support::make_space<dim>(mesh, degree);
+    const unsigned int n     = space->n_dofs();
+    ASSERT_LE(n, 100u) << "keep the test mesh tiny";
+    MaternSPDE<dim>    model(parameters);
+    model.initialize(*space);
+
+    // Reference: condensed matrices from the unconstrained Gram matrices.
+    const std::vector<bool>  free = free_dofs(*space);
+    const FullMatrix<double> p    = extension_matrix(*space);
+    const FullMatrix<double> mass = condense(p, to_dense(space->mass_matrix()));
+    FullMatrix<double>       a    = condense(p, to_dense(space->stiffness_matrix()));
+    a.add(model.kappa() * model.kappa(), mass);
+    if (parameters.boundary_condition == MaternSPDE<dim>::BoundaryCondition::neumann)
+      {
+        const FullMatrix<double> a_model = to_dense(model.system_matrix());
+        for (unsigned int i = 0; i < n; ++i)
+          for (unsigned int j = 0; j < n; ++j)
+            {
+              if (free[i] && free[j])
+                {
+                  ASSERT_NEAR(a_model(i, j), a(i, j), 1e-12 * a.linfty_norm());
+                }
+            }
+      }
+    else
+      a = to_dense(model.system_matrix());
+    // Invert on the free block (constrained rows/columns: identity).
+    FullMatrix<double> a_inverse(a);
+    for (unsigned int i = 0; i < n; ++i)
+      if (!free[i])
+        for (unsigned int j = 0; j < n; ++j)
+          a_inverse(i, j) = a_inverse(j, i) = (i == j ? 1. : 0.);
+    a_inverse.gauss_jordan();
+    FullMatrix<double> reduced(n, n), tmp(n, n), tmp2(n, n);
+    reduced = a_inverse;
+    for (unsigned int r = 1; r < model.alpha(); ++r)
+      {
+        a_inverse.mmult(tmp, mass);
+        tmp.mmult(tmp2, reduced);
+        reduced = tmp2;
+      }
+    reduced *= 1. / (model.tau() * model.tau());
+    // Cov(u) = P C~ P^T
+    FullMatrix<double> exact(n, n);
+    for (unsigned int i = 0; i < n; ++i)
+      if (!free[i])
+        for (unsigned int j = 0; j < n; ++j)
+          reduced(i, j) = reduced(j, i) = 0.;
+    p.mmult(tmp, reduced);
+    tmp.mTmult(exact, p);
+
+    const FullMatrix<double> applied = dense_apply(*space, model);
+    const double             scale   = exact.linfty_norm();
+    for (unsigned int i = 0; i < n; ++i)
+      for (unsigned int j = 0; j < n; ++j)
+        {
+          if (free[j])
+            {
+              ASSERT_NEAR(applied(i, j), exact(i, j), 1e-9 * scale) << i << ", " << j;
+            }
+          else
+            {
+              ASSERT_EQ(applied(i, j), 0.);
+            }
+        }
+
+    // Exact pointwise variance = diagonal of P C~ P^T, hanging nodes included.
+    const VectorType variance = model.pointwise_variance();
+    for (unsigned int i = 0; i < n; ++i)
+      EXPECT_NEAR(variance[i], exact(i, i), 1e-9 * scale) << i;
+
+    // The empirical covariance of samples.
+    const unsigned int      n_samples = 20000;
+    SecondMoments           moments(n);
+    std::vector<VectorType> batch(500);
+    for (unsigned int s = 0; s < n_samples; s += batch.size())
+      {
+        model.sample(batch, 99, s);
+        for (const VectorType &u : batch)
+          moments.add(u);
+      }
+    const std::vector<bool> all(n, true);
+    const auto              deviation = moments.max_standardized_deviation(exact, all, free);
+    EXPECT_LT(deviation.first, bonferroni_threshold(n * n))
+      << "empirical covariance differs from apply()";
+    EXPECT_LT(deviation.second, bonferroni_threshold(n)) << "empirical mean differs from zero";
+
+    // Samples satisfy the constraints.
+    VectorType distributed(batch[0]);
+    space->get_constraints().distribute(distributed);
+    distributed -= batch[0];
+    EXPECT_LT(distributed.linfty_norm(), 1e-12 * batch[0].linfty_norm());
+
+    // apply(apply_inverse(v)) = v and apply_inverse(apply(v)) = v.
+    VectorType inverse, round_trip;
+    model.apply_inverse(batch[1], inverse);
+    model.apply(inverse, round_trip);
+    round_trip -= batch[1];
+    EXPECT_LT(round_trip.linfty_norm(), 1e-8 * batch[1].linfty_norm());
+    model.apply(batch[2], inverse);
+    model.apply_inverse(inverse, round_trip);
+    round_trip -= batch[2];
+    EXPECT_LT(round_trip.linfty_norm(), 1e-8 * batch[2].linfty_norm());
+    // v^T C^-1 v from apply_inverse.
+    EXPECT_NEAR(model.cameron_martin_norm_squared(batch[1]),
+                [&]() {
+                  VectorType x(batch[1]);
+                  for (unsigned int i = 0; i < n; ++i)
+                    if (!free[i])
+                      x[i] = 0.;
+                  x.compress(VectorOperation::insert);
+                  model.apply_inverse(batch[1], inverse);
+                  return x * inverse;
+                }(),
+                1e-9 * model.cameron_martin_norm_squared(batch[1]));
+  }
+} // namespace
+
+
+TEST(WhiteNoise, CovarianceIsMassMatrixOnUniformQuadrilaterals)
+{
+  check_white_noise<2>(box_4x4, 1);
+}
+
+TEST(WhiteNoise, CovarianceIsCondensedMassMatrixWithHangingNodes)
+{
+  check_white_noise<2>(box_hanging, 1);
+}
+
+TEST(WhiteNoise, CovarianceIsCondensedMassMatrixOnPeriodicQuadraticTriangles)
+{
+  check_white_noise<2>(simplex_periodic, 2);
+}
+
+TEST(WhiteNoise, CovarianceIsCondensedMassMatrixOnHexahedraWithHangingNodes)
+{
+  check_white_noise<3>(box_3d_hanging, 1);
+}
+
+TEST(WhiteNoise, SampleDependsOnCellsNotOnTheirOrder)
+{
+  // The same mesh, built twice: identical samples; and the per-cell streams
+  // are independent of the seed of another sample.
+  const auto space1 = test_support::make_space<2>(box_hanging, 1);
+  const auto space2 = test_support::make_space<2>(box_hanging, 1);
+  WhiteNoise<2> noise1(*space1), noise2(*space2);
+  VectorType    b1, b2;
+  noise1.sample(b1, 7, 3);
+  noise2.sample(b2, 7, 3);
+  b1 -= b2;
+  EXPECT_EQ(b1.linfty_norm(), 0.);
+  noise1.sample(b1, 8, 3);
+  b1 -= b2;
+  EXPECT_GT(b1.linfty_norm(), 0.);
+}
+
+
+TEST(Matern, CovarianceIdentityAlpha2WithHangingNodes)
+{
+  check_matern_covariance<2>(box_hanging, 1, matern_parameters<2>(1., 0.5, 2.));
+}
+
+TEST(Matern, CovarianceIdentityAlpha3OnDistortedTriangles)
+{
+  check_matern_covariance<2>(simplex_distorted, 1, matern_parameters<2>(2., 0.5));
+}
+
+TEST(Matern, CovarianceIdentityAlpha3RobinPeriodicQuadratic)
+{
+  auto p               = matern_parameters<2>(2., 0.4);
+  p.boundary_condition = MaternSPDE<2>::BoundaryCondition::robin;
+  // Periodic in x only: Robin acts on the y faces.
+  check_matern_covariance<2>(
+    "set Geometry = box\nsubsection box\nset Subdivisions = 2\nend\n"
+    "set Cell type = simplex\nset Periodic directions = 0\n",
+    2, p);
+}
+
+TEST(Matern, CovarianceIdentityAlpha4RobinWithHangingNodes)
+{
+  auto p               = matern_parameters<2>(3., 0.5);
+  p.boundary_condition = MaternSPDE<2>::BoundaryCondition::robin;
+  check_matern_covariance<2>(box_hanging, 1, p);
+}
+
+TEST(Matern, CovarianceIdentity3DAlpha2And3)
+{
+  check_matern_covariance<3>(box_3d_hanging, 1, matern_parameters<3>(0.5, 0.5));
+  auto p               = matern_parameters<3>(1.5, 0.5);
+  p.boundary_condition = MaternSPDE<3>::BoundaryCondition::robin;
+  check_matern_covariance<3>(
+    "set Geometry = box\nsubsection box\nset Subdivisions = 1\nend\n"
+    "set Cell type = simplex\nset Global refinements = 1\n",
+    1, p);
+}
+
+
+TEST(Matern, MarginalVarianceInTheInteriorMatchesSigma2)
+{
+  // rho = 0.3 on the unit square, 40 x 40 Q1 cells (h kappa = 0.24): away
+  // from the boundary (distance >= rho) the exact discrete variance is within
+  // 5% of sigma^2; the empirical variance of samples agrees with it.
+  const std::string mesh =
+    "set Geometry = box\nsubsection box\nset Subdivisions = 40\nend\n";
+  const auto   space    = test_support::make_space<2>(mesh, 1);
+  const double sigma2   = 2.5;
+  MaternSPDE<2> model(matern_parameters<2>(1., 0.3, sigma2));
+  model.initialize(*space);
+  const VectorType variance = model.pointwise_variance();
+
+  const auto &              points = space->locally_owned_support_points();
+  std::vector<unsigned int> interior, boundary;
+  for (unsigned int i = 0; i < points.size(); ++i)
+    {
+      const double distance = std::min({points[i][0], points[i][1], 1. - points[i][0],
+                                         1. - points[i][1]});
+      if (distance >= 0.3 - 1e-12)
+        interior.push_back(i);
+      if (distance < 1e-12)
+        boundary.push_back(i);
+    }
+  ASSERT_GT(interior.size(), 100u);
+  double max_relative_error = 0;
+  for (const unsigned int i : interior)
+    {
+      EXPECT_NEAR(variance[i], sigma2, 0.05 * sigma2) << "at " << points[i];
+      max_relative_error = std::max(max_relative_error, std::abs(variance[i] / sigma2 - 1));
+    }
+  RecordProperty("max_interior_variance_relative_error", std::to_string(max_relative_error));
+  // Neumann conditions inflate the variance at the boundary.
+  double boundary_mean = 0;
+  for (const unsigned int i : boundary)
+    boundary_mean += variance[i] / boundary.size();
+  EXPECT_GT(boundary_mean, 1.5 * sigma2);
+
+  // Empirical variances: per point within the Bonferroni bound of the
+  // number of points, on average (a mean of correlated estimates, standard
+  // error at most sqrt(2/S)) within 4 standard errors.
+  const unsigned int      n_samples = 4000;
+  std::vector<double>     sum_squares(points.size());
+  std::vector<VectorType> batch(200);
+  for (unsigned int s = 0; s < n_samples; s += batch.size())
+    {
+      model.sample(batch, 5, s);
+      for (const VectorType &u : batch)
+        for (const unsigned int i : interior)
+          sum_squares[i] += u[i] * u[i];
+    }
+  const double relative_error = std::sqrt(2. / n_samples);
+  double       mean_ratio     = 0;
+  for (const unsigned int i : interior)
+    {
+      const double ratio = sum_squares[i] / n_samples / variance[i];
+      EXPECT_NEAR(ratio, 1., bonferroni_threshold(interior.size()) * relative_error)
+        << "at " << points[i];
+      mean_ratio += ratio / interior.size();
+    }
+  EXPECT_NEAR(mean_ratio, 1., 4 * relative_error);
+  RecordProperty("mean_empirical_to_exact_variance", std::to_string(mean_ratio));
+}
+
+
+TEST(Matern, RobinBoundaryReducesBoundaryVarianceInflation)
+{
+  const std::string mesh =
+    "set Geometry = box\nsubsection box\nset Subdivisions = 24\nend\n";
+  const auto space = test_support::make_space<2>(mesh, 1);
+  auto       p     = matern_parameters<2>(1., 0.3);
+  p.boundary_condition = MaternSPDE<2>::BoundaryCondition::robin;
+  MaternSPDE<2> model(p);
+  model.initialize(*space);
+  EXPECT_NEAR(model.robin_coefficient(), model.kappa() / 1.42, 1e-6 * model.kappa());
+  const VectorType variance = model.pointwise_variance();
+  const auto &     points   = space->locally_owned_support_points();
+  double           boundary_mean = 0;
+  unsigned int     n_boundary    = 0;
+  for (unsigned int i = 0; i < points.size(); ++i)
+    if (std::min({points[i][0], points[i][1], 1. - points[i][0], 1. - points[i][1]}) < 1e-12)
+      {
+        boundary_mean += variance[i];
+        ++n_boundary;
+      }
+  boundary_mean /= n_boundary;
+  EXPECT_NEAR(boundary_mean, 1., 0.25);
+  RecordProperty("robin_boundary_mean_variance", std::to_string(boundary_mean));
+}
+
+
+TEST(Matern, CameronMartinNormOfSamplesIsChiSquared)
+{
+  // xi^T C^-1 xi ~ chi^2 with n = number of unconstrained DoFs: mean n,
+  // variance 2n.
+  const auto    space = test_support::make_space<2>(
+    box_hanging + "set Global refinements = 1\n", 1);
+  MaternSPDE<2> model(matern_parameters<2>(2., 0.3, 3.));
+  model.initialize(*space);
+  unsigned int n_free = 0;
+  for (const bool f : free_dofs(*space))
+    n_free += f ? 1 : 0;
+  ASSERT_LT(n_free, space->n_dofs());
+
+  const unsigned int      n_samples = 2000;
+  std::vector<VectorType> batch(100);
+  double                  sum = 0;
+  for (unsigned int s = 0; s < n_samples; s += batch.size())
+    {
+      model.sample(batch, 2024, s);
+      for (const VectorType &u : batch)
+        sum += model.cameron_martin_norm_squared(u);
+    }
+  const double standard_error = std::sqrt(2. * n_free / n_samples);
+  EXPECT_NEAR(sum / n_samples, n_free, 3 * standard_error);
+  RecordProperty("mean_cameron_martin_norm", std::to_string(sum / n_samples));
+  RecordProperty("n_free_dofs", std::to_string(n_free));
+}
+
+
+TEST(Matern, AmgAndDirectSolversGiveTheSameSamples)
+{
+  const auto space = test_support::make_space<2>(
+    simplex_distorted + "set Global refinements = 2\n", 2);
+  auto p = matern_parameters<2>(2., 0.3);
+  MaternSPDE<2> direct(p);
+  p.solver           = MaternSPDE<2>::SolverType::amg;
+  p.solver_tolerance = 1e-12;
+  MaternSPDE<2> amg(p);
+  direct.initialize(*space);
+  amg.initialize(*space);
+  std::vector<VectorType> a(3), b(3);
+  direct.sample(a, 11, 4);
+  amg.sample(b, 11, 4);
+  for (unsigned int s = 0; s < 3; ++s)
+    {
+      b[s] -= a[s];
+      EXPECT_LT(b[s].l2_norm(), 1e-8 * a[s].l2_norm());
+    }
+  VectorType x, y;
+  direct.apply_inverse(a[0], x);
+  amg.apply_inverse(a[0], y);
+  y -= x;
+  EXPECT_LT(y.l2_norm(), 1e-7 * x.l2_norm());
+}
+
+
+TEST(Matern, SampleDependsOnIndexNotOnBatch)
+{
+  const auto    space = test_support::make_space<2>(box_hanging, 1);
+  MaternSPDE<2> model(matern_parameters<2>(1., 0.3));
+  model.initialize(*space);
+  std::vector<VectorType> batch(4);
+  model.sample(batch, 3, 10);
+  VectorType single;
+  model.sample(single, 3, 12);
+  single -= batch[2];
+  EXPECT_EQ(single.linfty_norm(), 0.);
+  batch[1] -= batch[0];
+  EXPECT_GT(batch[1].linfty_norm(), 0.);
+}
+
+
+TEST(Matern, InvalidParametersAreErrors)
+{
+  using P2 = MaternSPDE<2>::Parameters;
+  const auto make2 = [](const double nu, const double rho, const double variance) {
+    return MaternSPDE<2>(matern_parameters<2>(nu, rho, variance));
+  };
+  EXPECT_THROW(make2(0., 0.3, 1.), ExceptionBase);
+  EXPECT_THROW(make2(-1., 0.3, 1.), ExceptionBase);
+  EXPECT_THROW(make2(1., 0., 1.), ExceptionBase);
+  EXPECT_THROW(make2(1., -0.2, 1.), ExceptionBase);
+  EXPECT_THROW(make2(1., 0.3, 0.), ExceptionBase);
+  EXPECT_THROW(make2(1.5, 0.3, 1.), ExceptionBase); // alpha = 2.5
+  EXPECT_THROW(make2(4., 0.3, 1.), ExceptionBase);  // alpha = 5
+  EXPECT_THROW(MaternSPDE<3>(matern_parameters<3>(1., 0.3)), ExceptionBase);
+  EXPECT_NO_THROW(make2(1., 0.3, 1.));
+  EXPECT_NO_THROW(MaternSPDE<3>(matern_parameters<3>(0.5, 0.3)));
+  P2 bad = matern_parameters<2>(1.);
+  bad.solver_tolerance = 0.;
+  EXPECT_THROW(MaternSPDE<2>{bad}, ExceptionBase);
+
+  // The message says what is wrong and what would be right.
+  try
+    {
+      make2(1.5, 0.3, 1.);
+      FAIL() << "no exception";
+    }
+  catch (const ExceptionBase &e)
+    {
+      const std::string what = e.what();
+      EXPECT_NE(what.find("not an integer"), std::string::npos) << what;
+      EXPECT_NE(what.find("nu = 1, 2 or 3"), std::string::npos) << what;
+    }
+
+  // Using a model before initialize() is an error, not a crash.
+  MaternSPDE<2> model;
+  VectorType    v;
+  EXPECT_THROW(model.sample(v, 1, 0), ExceptionBase);
+}
+
+
+TEST(CovarianceRegistry, MaternIsRegisteredAndParsedFromParameterFile)
+{
+  for (const auto &name : {"matern"})
+    {
+      EXPECT_TRUE(CovarianceRegistry<2>::instance().has(name));
+      EXPECT_TRUE(CovarianceRegistry<3>::instance().has(name));
+    }
+  const auto parse = [](const std::string &body) {
+    ParameterHandler prm;
+    prm.enter_subsection("Noise");
+    CovarianceRegistry<2>::instance().declare_parameters(prm, "Covariance model",
+                                                         "matern", "The noise.");
+    prm.leave_subsection();
+    prm.parse_input_from_string("subsection Noise\nsubsection matern\n" + body +
+                                "\nend\nend\n");
+    prm.enter_subsection("Noise");
+    auto model = CovarianceRegistry<2>::instance().create_and_parse(prm, "Covariance model");
+    prm.leave_subsection();
+    return model;
+  };
+  const auto model = parse("set Marginal variance = 4\nset Correlation length = 0.2\n"
+                           "set Smoothness = 2\nset Boundary condition = robin\n");
+  const auto *matern = dynamic_cast<const MaternSPDE<2> *>(model.get());
+  ASSERT_NE(matern, nullptr);
+  EXPECT_EQ(matern->alpha(), 3u);
+  EXPECT_NEAR(matern->kappa(), std::sqrt(16.) / 0.2, 1e-12);
+  // sigma^2 = Gamma(nu) / (Gamma(alpha) (4 pi) kappa^(2 nu) tau^2)
+  const double tau = matern->tau();
+  EXPECT_NEAR(std::tgamma(2.) / (std::tgamma(3.) * 4 * M_PI * std::pow(20., 4) * tau * tau),
+              4., 1e-12);
+  EXPECT_GT(matern->robin_coefficient(), 0.);
+
+  EXPECT_THROW(parse("set Smoothness = 1.5\n"), ExceptionBase);
+  EXPECT_THROW(parse("set Correlation length = -1\n"), ExceptionBase);
+  EXPECT_THROW(parse("set Marginal variance = 0\n"), ExceptionBase);
+}
