@@ -1,0 +1,56 @@
+#ifndef ddo_checkpoint_h
+#define ddo_checkpoint_h
+
+/**
+ * @file
+ * Checkpoints of score networks: a directory with the weights
+ * (`weights.pt`, LibTorch serialization), optionally the optimizer state
+ * (`optimizer.pt`), and readable metadata (`metadata.txt`, `key = value`
+ * lines: format, dimension, network, its architecture, and whatever the
+ * caller adds: noise model, sigma range, data normalization, step, ...).
+ */
+
+#include <ddo/score_network.h>
+
+#include <map>
+#include <memory>
+#include <string>
+
+namespace ddo
+{
+  /** `key = value` metadata of a checkpoint. */
+  using CheckpointMetadata = std::map<std::string, std::string>;
+
+  /**
+   * Writes a checkpoint of @p network (registered under @p network_name) to
+   * directory @p path, atomically: everything goes to `path.tmp` first, then
+   * replaces @p path, so an interrupted write never destroys the previous
+   * checkpoint. Call on one rank (the weights are replicated).
+   */
+  void
+  save_checkpoint(const std::string &         path,
+                  ScoreNetworkBase &          network,
+                  const std::string &         network_name,
+                  const unsigned int          dimension,
+                  const CheckpointMetadata &  extra_metadata = {},
+                  torch::optim::Optimizer *   optimizer      = nullptr);
+
+  /** Reads `metadata.txt` of a checkpoint; throws with the file name if missing or malformed. */
+  CheckpointMetadata
+  read_checkpoint_metadata(const std::string &path);
+
+  /**
+   * Re-creates the network of a checkpoint (registry lookup, architecture,
+   * weights) and, if @p optimizer is given, restores its state. Throws a
+   * clear error for a missing or corrupt checkpoint, for one of another
+   * dimension than @p dim, or for weights that do not fit the architecture.
+   * @p metadata receives the metadata if not null.
+   */
+  template <int dim>
+  std::unique_ptr<ScoreNetwork<dim>>
+  load_checkpoint(const std::string &      path,
+                  CheckpointMetadata *     metadata  = nullptr,
+                  torch::optim::Optimizer *optimizer = nullptr);
+} // namespace ddo
+
+#endif

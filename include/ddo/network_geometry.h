@@ -1,0 +1,103 @@
+#ifndef ddo_network_geometry_h
+#define ddo_network_geometry_h
+
+/**
+ * @file
+ * What a score network needs to know of a mesh, as torch tensors: the
+ * bridge between a FunctionSpace (and its SpectralBasis) and the network.
+ */
+
+#include <deal.II/base/mpi.h>
+
+#include <ddo/function_space.h>
+#include <ddo/spectral_basis.h>
+
+#include <torch/torch.h>
+
+#include <memory>
+
+namespace ddo
+{
+  /**
+   * The locally owned rows of the node-indexed data of a mesh, in the order
+   * of the locally owned DoFs (so a row of a `[B, n_local]` tensor from
+   * torch_bridge lines up with them):
+   * - `coordinates` `[n_local, dim]`: support points;
+   * - `weights` `[n_local]`: quadrature weights \f$w_i = \int\psi_i\f$;
+   * - `modes` `[n_local, K]`: M-orthonormal eigenvectors \f$\Phi\f$;
+   * - `mass_modes` `[n_local, K]`: the rows of \f$M\Phi\f$, so that
+   *   \f$\Phi^T M v\f$ is a local product plus one all-reduce;
+   * - `eigenvalues` `[K]`.
+   *
+   * All global reductions of a network go through integrate() and
+   * project(): quadratures, differentiable, all-reduced across the ranks of
+   * a distributed mesh. Nothing is a plain sum over nodes.
+   */
+  struct NetworkGeometry
+  {
+    unsigned int  dimension = 0;
+    torch::Tensor coordinates;
+    torch::Tensor weights;
+    torch::Tensor modes;
+    torch::Tensor mass_modes;
+    torch::Tensor eigenvalues;
+    double        volume = 0;
+    /** Ranks that share the rows (MPI_COMM_SELF for a replicated mesh). */
+    MPI_Comm communicator = MPI_COMM_SELF;
+
+    /** Number of locally owned rows. */
+    std::int64_t
+    n_local() const
+    {
+      return weights.size(0);
+    }
+
+    /** Number of modes K. */
+    std::int64_t
+    n_modes() const
+    {
+      return eigenvalues.size(0);
+    }
+
+    /** \f$\int f\f$ per batch and channel: `[B, n_local, C]` to `[B, C]`. */
+    torch::Tensor
+    integrate(const torch::Tensor &f) const;
+
+    /** \f$\Phi^T M h\f$: `[B, n_local, C]` to `[B, K, C]`. */
+    torch::Tensor
+    project(const torch::Tensor &h) const;
+
+    /** \f$\Phi c\f$: `[B, K, C]` to `[B, n_local, C]`. */
+    torch::Tensor
+    expand(const torch::Tensor &c) const;
+
+    /** The same geometry with rows reordered: row i of the result is row
+     * permutation[i] of this one (a renumbering of the DoFs). */
+    NetworkGeometry
+    permuted(const torch::Tensor &permutation) const;
+
+    /** A copy in another dtype. */
+    NetworkGeometry
+    to(torch::Dtype dtype) const;
+  };
+
+  /**
+   * The geometry of @p space with the modes of @p basis, in @p dtype.
+   * Collective on distributed meshes.
+   */
+  template <int dim>
+  std::shared_ptr<NetworkGeometry>
+  make_network_geometry(const FunctionSpace<dim> & space,
+                        const SpectralBasis<dim> &basis,
+                        torch::Dtype              dtype = torch::kFloat32);
+
+  /**
+   * Sum of @p x over the ranks of @p comm, differentiable: the gradient of
+   * the result (replicated on every rank) is summed back over the ranks.
+   * The identity on MPI_COMM_SELF or a single rank.
+   */
+  torch::Tensor
+  all_reduce_sum(const torch::Tensor &x, MPI_Comm comm);
+} // namespace ddo
+
+#endif

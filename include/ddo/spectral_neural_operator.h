@@ -1,0 +1,100 @@
+#ifndef ddo_spectral_neural_operator_h
+#define ddo_spectral_neural_operator_h
+
+/**
+ * @file
+ * The default score network "spectral_operator".
+ */
+
+#include <ddo/score_network.h>
+
+namespace ddo
+{
+  /**
+   * A spectral neural operator on the mesh (cf. FNO, NORM), parametrized
+   * through a denoiser with a skip connection (EDM, Karras et al. 2022):
+   * \f[
+   *   F(v,\sigma) = \frac{D(v,\sigma) - v}{\sigma^2},\quad
+   *   D = c_\text{skip} v + c_\text{out}\,\mathrm{Net}(c_\text{in} v, \log\sigma),
+   * \f]
+   * \f$c_\text{skip} = \sigma_d^2/(\sigma^2+\sigma_d^2)\f$,
+   * \f$c_\text{out} = \sigma\sigma_d/\sqrt{\sigma^2+\sigma_d^2}\f$,
+   * \f$c_\text{in} = 1/\sqrt{\sigma^2+\sigma_d^2}\f$, \f$\sigma_d\f$ the data
+   * scale. Net: lifting of (value, coordinates) to `Width` channels; `Blocks`
+   * blocks
+   * \f[
+   *   h \leftarrow \mathrm{GELU}\Big(\mathrm{FiLM}_\sigma\big(\mathrm{Norm}(
+   *     W h + \Phi\,[\textstyle\sum_j B_j(\sqrt{\lambda}) W_j]\,\Phi^T M h)\big)\Big) + h
+   * \f]
+   * and a pointwise projection. \f$B_j\f$ are `Filter basis size` Gaussian
+   * bumps in \f$\omega = \sqrt\lambda\f$ on \f$[0, \omega_\text{max}]\f$
+   * (\f$\omega_\text{max}\f$ = \f$\sqrt{\lambda_K}\f$ of the first mesh bound,
+   * then frozen: a buffer saved with the weights); Norm is an instance norm
+   * whose means are quadratures (\f$\int h / |\Omega|\f$); FiLM scales and
+   * shifts come from an MLP of Fourier features of \f$\log\sigma\f$.
+   *
+   * Discretization-agnostic by construction: no parameter is indexed by a
+   * node or an eigen-index; every reduction is a quadrature or
+   * \f$\Phi^TM\f$; the filter is a function of \f$\lambda\f$, so it is blind
+   * to eigenvector signs and rotations in degenerate eigenspaces and works
+   * with any number of modes.
+   */
+  template <int dim>
+  class SpectralNeuralOperator : public ScoreNetwork<dim>
+  {
+  public:
+    /** Declares Width, Blocks, Filter basis size, Fourier features, Data scale, Precision, Seed. */
+    static void
+    declare_parameters(ParameterHandler &prm);
+    void
+    parse_parameters(ParameterHandler &prm) override;
+
+    /** Architecture hyper-parameters. */
+    struct Settings
+    {
+      unsigned int width             = 32;
+      unsigned int blocks            = 4;
+      unsigned int filter_basis_size = 8;
+      unsigned int fourier_features  = 8;
+      double       data_scale        = 1.;
+      unsigned int seed              = 1;
+      torch::Dtype precision         = torch::kFloat32;
+    };
+
+    /** Sets the settings directly (instead of parse_parameters()). */
+    void
+    set_settings(const Settings &settings);
+
+    void
+    build(torch::Dtype dtype) override;
+    void
+    bind(std::shared_ptr<const NetworkGeometry> geometry) override;
+    torch::Tensor
+    forward(const torch::Tensor &v, const torch::Tensor &sigma) override;
+    std::string
+    architecture() const override;
+    torch::Dtype
+    dtype() const override;
+
+    /** The settings in use. */
+    const Settings &
+    get_settings() const;
+
+  private:
+    torch::Tensor
+    filter_basis(const torch::Tensor &eigenvalues) const;
+    torch::Tensor
+    instance_norm(const torch::Tensor &h) const;
+
+    Settings                               settings;
+    std::shared_ptr<const NetworkGeometry> geometry;
+    torch::nn::Linear                      lift{nullptr}, project_hidden{nullptr}, project_out{nullptr};
+    torch::nn::Linear                      sigma_hidden{nullptr}, sigma_out{nullptr};
+    torch::nn::ModuleList                  pointwise{nullptr};
+    std::vector<torch::Tensor>             spectral_weights; // [basis, width, width] per block
+    torch::Tensor                          frequency_scale;  // buffer: omega_max
+    torch::Tensor                          fourier_frequencies;
+  };
+} // namespace ddo
+
+#endif

@@ -1,0 +1,216 @@
+#include <ddo/spectral_neural_operator.h>
+
+#include <sstream>
+
+namespace ddo
+{
+  template <int dim>
+  void
+  SpectralNeuralOperator<dim>::declare_parameters(ParameterHandler &prm)
+  {
+    prm.declare_entry("Width", "32", Patterns::Integer(1), "Channels of the hidden layers.");
+    prm.declare_entry("Blocks", "4", Patterns::Integer(1), "Number of spectral blocks.");
+    prm.declare_entry("Filter basis size", "8", Patterns::Integer(2),
+                      "Smooth functions of sqrt(lambda) that span each spectral filter.");
+    prm.declare_entry("Fourier features", "8", Patterns::Integer(1),
+                      "Frequencies of the Fourier features of log(sigma).");
+    prm.declare_entry("Data scale", "1", Patterns::Double(0),
+                      "sigma_d of the denoiser parametrization: the typical size of "
+                      "the (normalized) data.");
+    prm.declare_entry("Seed", "1", Patterns::Integer(0), "Seed of the weight initialization.");
+    prm.declare_entry("Precision", "float32", Patterns::Selection("float32|float64"),
+                      "Floating point type of the network.");
+  }
+
+
+  template <int dim>
+  void
+  SpectralNeuralOperator<dim>::parse_parameters(ParameterHandler &prm)
+  {
+    Settings s;
+    s.width             = prm.get_integer("Width");
+    s.blocks            = prm.get_integer("Blocks");
+    s.filter_basis_size = prm.get_integer("Filter basis size");
+    s.fourier_features  = prm.get_integer("Fourier features");
+    s.data_scale        = prm.get_double("Data scale");
+    s.seed              = prm.get_integer("Seed");
+    s.precision         = prm.get("Precision") == "float64" ? torch::kFloat64 : torch::kFloat32;
+    AssertThrow(s.data_scale > 0, ExcMessage("spectral_operator: 'Data scale' must be positive."));
+    set_settings(s);
+  }
+
+
+  template <int dim>
+  void
+  SpectralNeuralOperator<dim>::set_settings(const Settings &new_settings)
+  {
+    settings = new_settings;
+  }
+
+
+  template <int dim>
+  void
+  SpectralNeuralOperator<dim>::build(torch::Dtype dtype)
+  {
+    settings.precision = dtype;
+    torch::manual_seed(settings.seed);
+    const int64_t w = settings.width;
+    lift            = this->register_module("lift", torch::nn::Linear(1 + dim, w));
+    pointwise       = this->register_module("pointwise", torch::nn::ModuleList());
+    for (unsigned int b = 0; b < settings.blocks; ++b)
+      {
+        // No bias: the instance norm that follows removes any constant.
+        pointwise->push_back(torch::nn::Linear(torch::nn::LinearOptions(w, w).bias(false)));
+        spectral_weights.push_back(this->register_parameter(
+          "spectral_" + std::to_string(b),
+          torch::randn({static_cast<int64_t>(settings.filter_basis_size), w, w}) /
+            (w * std::sqrt(double(settings.filter_basis_size)))));
+      }
+    const int64_t n_features = 2 * settings.fourier_features + 1;
+    sigma_hidden = this->register_module("sigma_hidden", torch::nn::Linear(n_features, 4 * w));
+    sigma_out    = this->register_module("sigma_out", torch::nn::Linear(4 * w, 2 * w * settings.blocks));
+    // Start with FiLM = identity: zero output layer of the sigma MLP.
+    torch::NoGradGuard no_grad;
+    sigma_out->weight.zero_();
+    sigma_out->bias.zero_();
+    project_hidden = this->register_module("project_hidden", torch::nn::Linear(w, 2 * w));
+    project_out    = this->register_module("project_out", torch::nn::Linear(2 * w, 1));
+    frequency_scale     = this->register_buffer("frequency_scale", torch::zeros({1}));
+    fourier_frequencies = this->register_buffer(
+      "fourier_frequencies",
+      torch::pow(2., torch::arange(static_cast<int64_t>(settings.fourier_features)).to(torch::kFloat64)) *
+        0.25);
+    this->to(dtype);
+  }
+
+
+  template <int dim>
+  void
+  SpectralNeuralOperator<dim>::bind(std::shared_ptr<const NetworkGeometry> new_geometry)
+  {
+    AssertThrow(lift, ExcMessage("spectral_operator: call build() before bind()."));
+    AssertThrow(new_geometry != nullptr && new_geometry->dimension == dim,
+                ExcMessage("spectral_operator: the geometry is of dimension " +
+                           std::to_string(new_geometry ? new_geometry->dimension : 0) +
+                           ", the network of dimension " + std::to_string(dim) + "."));
+    AssertThrow(new_geometry->n_modes() > 0, ExcMessage("spectral_operator: the geometry has no modes."));
+    geometry = std::make_shared<const NetworkGeometry>(new_geometry->to(settings.precision));
+    if (frequency_scale.item<double>() == 0.)
+      {
+        // First binding (training mesh): fix the filter's frequency range.
+        torch::NoGradGuard no_grad;
+        frequency_scale.fill_(std::sqrt(std::max(geometry->eigenvalues[-1].item<double>(), 1e-12)));
+      }
+  }
+
+
+  template <int dim>
+  torch::Tensor
+  SpectralNeuralOperator<dim>::filter_basis(const torch::Tensor &eigenvalues) const
+  {
+    const int64_t n       = settings.filter_basis_size;
+    torch::Tensor omega   = torch::sqrt(torch::clamp_min(eigenvalues, 0.)).unsqueeze(1); // [K,1]
+    torch::Tensor spacing = frequency_scale / double(n - 1);
+    torch::Tensor centers = torch::arange(n, eigenvalues.options()).unsqueeze(0) * spacing; // [1,n]
+    return torch::exp(-0.5 * torch::pow((omega - centers) / spacing, 2));                  // [K,n]
+  }
+
+
+  template <int dim>
+  torch::Tensor
+  SpectralNeuralOperator<dim>::instance_norm(const torch::Tensor &h) const
+  {
+    const double  volume = geometry->volume;
+    torch::Tensor mean   = geometry->integrate(h) / volume;                 // [B,C]
+    torch::Tensor centered = h - mean.unsqueeze(1);
+    torch::Tensor variance = geometry->integrate(centered * centered) / volume; // [B,C]
+    return centered / torch::sqrt(variance.unsqueeze(1) + 1e-6);
+  }
+
+
+  template <int dim>
+  torch::Tensor
+  SpectralNeuralOperator<dim>::forward(const torch::Tensor &v_in, const torch::Tensor &sigma_in)
+  {
+    AssertThrow(geometry != nullptr, ExcMessage("spectral_operator: call bind() before forward()."));
+    AssertThrow(v_in.dim() == 2 && v_in.size(1) == geometry->n_local(),
+                ExcMessage("spectral_operator: input of shape [B, " + std::to_string(geometry->n_local()) +
+                           "] expected."));
+    AssertThrow(sigma_in.dim() == 1 && sigma_in.size(0) == v_in.size(0),
+                ExcMessage("spectral_operator: one noise level per batch entry expected."));
+    const auto    dtype = settings.precision;
+    torch::Tensor v     = v_in.to(dtype);
+    torch::Tensor s     = sigma_in.to(dtype).view({-1, 1});
+    const double  sd2   = settings.data_scale * settings.data_scale;
+    torch::Tensor c_in   = torch::rsqrt(s * s + sd2);
+    torch::Tensor c_skip = sd2 / (s * s + sd2);
+    torch::Tensor c_out  = s * settings.data_scale * c_in;
+
+    const int64_t batch = v.size(0), n = v.size(1), w = settings.width;
+    torch::Tensor coordinates = geometry->coordinates.unsqueeze(0).expand({batch, n, dim});
+    torch::Tensor h = lift(torch::cat({(c_in * v).unsqueeze(-1), coordinates}, -1));
+
+    torch::Tensor log_sigma = torch::log(s);                                  // [B,1]
+    torch::Tensor phase     = log_sigma * fourier_frequencies.unsqueeze(0);  // [B,F]
+    torch::Tensor features  = torch::cat({torch::sin(phase), torch::cos(phase), log_sigma}, -1);
+    torch::Tensor film =
+      sigma_out(torch::gelu(sigma_hidden(features))).view({batch, int64_t(settings.blocks), 2, w});
+
+    torch::Tensor basis = filter_basis(geometry->eigenvalues);
+    for (unsigned int b = 0; b < settings.blocks; ++b)
+      {
+        torch::Tensor kernel = torch::einsum("kj,jcd->kcd", {basis, spectral_weights[b]});
+        torch::Tensor coefficients = geometry->project(h);
+        torch::Tensor spectral =
+          geometry->expand(torch::einsum("bkc,kcd->bkd", {coefficients, kernel}));
+        torch::Tensor y = pointwise[b]->as<torch::nn::Linear>()->forward(h) + spectral;
+        y = instance_norm(y);
+        y = y * (1. + film.select(1, b).select(1, 0).unsqueeze(1)) +
+            film.select(1, b).select(1, 1).unsqueeze(1);
+        h = h + torch::gelu(y);
+      }
+    torch::Tensor net = project_out(torch::gelu(project_hidden(h))).squeeze(-1); // [B,N]
+    torch::Tensor denoised = c_skip * v + c_out * net;
+    return (denoised - v) / (s * s);
+  }
+
+
+  template <int dim>
+  std::string
+  SpectralNeuralOperator<dim>::architecture() const
+  {
+    std::ostringstream out;
+    out << "Width = " << settings.width << '\n'
+        << "Blocks = " << settings.blocks << '\n'
+        << "Filter basis size = " << settings.filter_basis_size << '\n'
+        << "Fourier features = " << settings.fourier_features << '\n'
+        << "Data scale = " << std::setprecision(17) << settings.data_scale << '\n'
+        << "Seed = " << settings.seed << '\n'
+        << "Precision = " << (settings.precision == torch::kFloat64 ? "float64" : "float32") << '\n';
+    return out.str();
+  }
+
+
+  template <int dim>
+  torch::Dtype
+  SpectralNeuralOperator<dim>::dtype() const
+  {
+    return settings.precision;
+  }
+
+
+  template <int dim>
+  const typename SpectralNeuralOperator<dim>::Settings &
+  SpectralNeuralOperator<dim>::get_settings() const
+  {
+    return settings;
+  }
+
+
+  template class SpectralNeuralOperator<2>;
+  template class SpectralNeuralOperator<3>;
+} // namespace ddo
+
+DDO_REGISTER_SCORE_NETWORK(ddo::SpectralNeuralOperator, "spectral_operator",
+                           "spectral neural operator in the Laplacian eigenbasis of the mesh "
+                           "(filters smooth in the eigenvalue, quadrature-weighted norms, FiLM in sigma)")
