@@ -8,7 +8,18 @@
 #include <ddo/matern_spde.h>
 #include <ddo/mesh_builder.h>
 
+#include <Amesos.h>
+#include <Amesos_BaseSolver.h>
+#include <Epetra_CrsMatrix.h>
+#include <Epetra_LinearProblem.h>
+#include <Epetra_MultiVector.h>
+#include <Teuchos_ParameterList.hpp>
+#include <cholmod.h>
+
+#include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <numeric>
 #include <set>
 #include <sstream>
 
@@ -39,6 +50,192 @@ namespace ddo
   } // namespace
 
 
+  namespace internal
+  {
+    /**
+     * A sparse factorization of a symmetric positive definite Trilinos
+     * matrix, computed once and applied to blocks of right-hand sides.
+     */
+    class DirectFactorization
+    {
+    public:
+      virtual ~DirectFactorization() = default;
+      /** x = A^{-1} b for every column (x and b: the matrix's row layout). */
+      virtual void
+      solve(const Epetra_MultiVector &b, Epetra_MultiVector &x) = 0;
+    };
+
+    namespace
+    {
+      /** LU factorization by a Trilinos Amesos package (KLU, MUMPS). */
+      class AmesosFactorization : public DirectFactorization
+      {
+      public:
+        AmesosFactorization(const Epetra_CrsMatrix &matrix, const std::string &package)
+        {
+          problem.SetOperator(const_cast<Epetra_CrsMatrix *>(&matrix));
+          Amesos factory;
+          AssertThrow(factory.Query(package.c_str()),
+                      ExcMessage("Matern: the Amesos package " + package +
+                                 " is not available in this Trilinos."));
+          solver.reset(factory.Create(package.c_str(), problem));
+          Teuchos::ParameterList list;
+          list.set("OutputLevel", 0);
+          solver->SetParameters(list);
+          AssertThrow(solver->SymbolicFactorization() == 0 &&
+                        solver->NumericFactorization() == 0,
+                      ExcMessage("Matern: the factorization with " + package + " failed."));
+        }
+
+        void
+        solve(const Epetra_MultiVector &b, Epetra_MultiVector &x) override
+        {
+          problem.SetLHS(&x);
+          problem.SetRHS(const_cast<Epetra_MultiVector *>(&b));
+          AssertThrow(solver->Solve() == 0, ExcMessage("Matern: the direct solve failed."));
+        }
+
+      private:
+        Epetra_LinearProblem               problem;
+        std::unique_ptr<Amesos_BaseSolver> solver;
+      };
+
+
+      /**
+       * Supernodal Cholesky factorization by CHOLMOD (serial matrices): half
+       * the storage of an LU factorization and BLAS-3 triangular solves for
+       * blocks of right-hand sides. The fill-reducing ordering is CHOLMOD's
+       * default choice among AMD and METIS.
+       */
+      class CholmodFactorization : public DirectFactorization
+      {
+      public:
+        explicit CholmodFactorization(const Epetra_CrsMatrix &matrix)
+        {
+          cholmod_start(&common);
+          common.supernodal = CHOLMOD_SUPERNODAL;
+          common.print      = 0;
+          const int n       = matrix.NumMyRows();
+          AssertThrow(matrix.NumGlobalRows() == n,
+                      ExcMessage("Matern: CHOLMOD needs a serial matrix."));
+          // Lower triangle of the CSR rows = upper triangle in CSC (stype 1).
+          std::size_t nnz = 0;
+          for (int r = 0; r < n; ++r)
+            {
+              int     length;
+              double *values;
+              int *   columns;
+              matrix.ExtractMyRowView(r, length, values, columns);
+              const int row = matrix.RowMap().GID(r);
+              for (int k = 0; k < length; ++k)
+                if (matrix.ColMap().GID(columns[k]) <= row)
+                  ++nnz;
+            }
+          cholmod_sparse *a =
+            cholmod_allocate_sparse(n, n, nnz, 1, 1, 1, CHOLMOD_REAL, &common);
+          AssertThrow(a != nullptr, ExcMessage("Matern: CHOLMOD is out of memory."));
+          int *                             p = static_cast<int *>(a->p);
+          int *                             i = static_cast<int *>(a->i);
+          double *                          x = static_cast<double *>(a->x);
+          std::vector<std::pair<int, double>> row_entries;
+          std::vector<int>                  row_of_local(n);
+          for (int r = 0; r < n; ++r)
+            row_of_local[matrix.RowMap().GID(r)] = r;
+          std::size_t position = 0;
+          for (int row = 0; row < n; ++row)
+            {
+              int     length;
+              double *values;
+              int *   columns;
+              matrix.ExtractMyRowView(row_of_local[row], length, values, columns);
+              row_entries.clear();
+              for (int k = 0; k < length; ++k)
+                {
+                  const int column = matrix.ColMap().GID(columns[k]);
+                  if (column <= row)
+                    row_entries.emplace_back(column, values[k]);
+                }
+              std::sort(row_entries.begin(), row_entries.end());
+              p[row] = position;
+              for (const auto &[column, value] : row_entries)
+                {
+                  i[position] = column;
+                  x[position] = value;
+                  ++position;
+                }
+            }
+          p[n]   = position;
+          factor = cholmod_analyze(a, &common);
+          if (factor != nullptr)
+            cholmod_factorize(a, factor, &common);
+          const int status = common.status;
+          cholmod_free_sparse(&a, &common);
+          AssertThrow(factor != nullptr && status == CHOLMOD_OK,
+                      ExcMessage("Matern: the Cholesky factorization (CHOLMOD) failed, "
+                                 "status " + std::to_string(status) +
+                                 (status == CHOLMOD_NOT_POSDEF ?
+                                    " (matrix not positive definite)" :
+                                    status == CHOLMOD_OUT_OF_MEMORY ? " (out of memory)" :
+                                                                      "") +
+                                 "."));
+        }
+
+        ~CholmodFactorization() override
+        {
+          cholmod_free_dense(&x_work, &common);
+          cholmod_free_dense(&y_work, &common);
+          cholmod_free_dense(&e_work, &common);
+          cholmod_free_factor(&factor, &common);
+          cholmod_finish(&common);
+        }
+
+        void
+        solve(const Epetra_MultiVector &b, Epetra_MultiVector &x) override
+        {
+          AssertThrow(b.ConstantStride() && x.ConstantStride() &&
+                        b.NumVectors() == x.NumVectors(),
+                      ExcInternalError());
+          // CHOLMOD reads b in place; x_work, y_work, e_work are reused.
+          cholmod_dense rhs;
+          rhs.nrow  = b.MyLength();
+          rhs.ncol  = b.NumVectors();
+          rhs.nzmax = std::size_t(b.Stride()) * b.NumVectors();
+          rhs.d     = b.Stride();
+          rhs.x     = b.Values();
+          rhs.z     = nullptr;
+          rhs.xtype = CHOLMOD_REAL;
+          rhs.dtype = CHOLMOD_DOUBLE;
+          const int ok = cholmod_solve2(
+            CHOLMOD_A, factor, &rhs, nullptr, &x_work, nullptr, &y_work, &e_work, &common);
+          AssertThrow(ok && x_work != nullptr,
+                      ExcMessage("Matern: the CHOLMOD solve failed."));
+          const double *solution = static_cast<const double *>(x_work->x);
+          for (int v = 0; v < x.NumVectors(); ++v)
+            std::memcpy(x[v], solution + std::size_t(v) * x_work->d,
+                        sizeof(double) * x.MyLength());
+        }
+
+      private:
+        cholmod_common  common;
+        cholmod_factor *factor = nullptr;
+        cholmod_dense * x_work = nullptr, *y_work = nullptr, *e_work = nullptr;
+      };
+    } // namespace
+
+
+    std::unique_ptr<DirectFactorization>
+    factorize(const TrilinosWrappers::SparseMatrix &matrix, const std::string &package)
+    {
+      const bool serial = Utilities::MPI::n_mpi_processes(matrix.get_mpi_communicator()) == 1;
+      if (package == "cholmod" && serial)
+        return std::make_unique<CholmodFactorization>(matrix.trilinos_matrix());
+      return std::make_unique<AmesosFactorization>(matrix.trilinos_matrix(),
+                                                   package == "mumps" ? "Amesos_Mumps" :
+                                                                        "Amesos_Klu");
+    }
+  } // namespace internal
+
+
   template <int dim>
   MaternSPDE<dim>::MaternSPDE()
   {
@@ -52,6 +249,21 @@ namespace ddo
   MaternSPDE<dim>::MaternSPDE(const Parameters &parameters)
   {
     set_parameters(parameters);
+  }
+
+
+  template <int dim>
+  MaternSPDE<dim>::~MaternSPDE() = default;
+
+
+  template <int dim>
+  types::global_dof_index
+  MaternSPDE<dim>::automatic_direct_limit()
+  {
+    // Measured with benchmarks/grf_benchmark.cc (doc/benchmarks_grf.md):
+    // below these sizes the Cholesky factorization's setup is a few seconds
+    // and its solves are faster than AMG-preconditioned CG.
+    return dim == 2 ? 1100000 : 20000;
   }
 
 
@@ -78,12 +290,38 @@ namespace ddo
     prm.declare_entry("Robin coefficient factor", "0.704225352", Patterns::Double(),
                       "c in beta = c kappa; the default 1/1.42 follows Daon and "
                       "Stadler (2018) and hIPPYlib.");
-    prm.declare_entry("Solver", "direct", Patterns::Selection("direct|amg"),
-                      "direct: sparse LU (Amesos KLU) factorized once, for small "
-                      "problems; amg: CG with algebraic multigrid, for large or "
-                      "distributed problems.");
-    prm.declare_entry("Solver tolerance", "1e-10", Patterns::Double(),
-                      "Relative residual tolerance of the amg solver.");
+    prm.declare_entry("Correlation lengths per axis", "",
+                      Patterns::List(Patterns::Double(0), 0, 3),
+                      "Anisotropic field: one correlation length per (rotated) axis; "
+                      "their geometric mean replaces 'Correlation length'. Empty: "
+                      "isotropic.");
+    prm.declare_entry("Rotation angle", dim == 2 ? "0" : "0, 0, 0",
+                      Patterns::List(Patterns::Double(), 0, 3),
+                      dim == 2 ? "Rotation of the axes of 'Correlation lengths per axis', "
+                                 "degrees counter-clockwise." :
+                                 "Rotation of the axes of 'Correlation lengths per axis': "
+                                 "Euler angles phi, theta, psi in degrees, R = Rz(phi) "
+                                 "Rx(theta) Rz(psi).");
+    prm.declare_entry("Solver", "automatic", Patterns::Selection("automatic|direct|amg"),
+                      "direct: sparse factorization computed once, for small and "
+                      "serial problems; amg: CG with algebraic multigrid, for large or "
+                      "distributed problems; automatic: direct on one rank up to "
+                      "1.1e6 DoFs (2D) / 2e4 DoFs (3D), amg otherwise.");
+    prm.declare_entry("Direct solver", "cholmod", Patterns::Selection("cholmod|klu|mumps"),
+                      "cholmod: supernodal Cholesky, serial problems (distributed ones "
+                      "use klu); klu, mumps: Trilinos Amesos LU.");
+    prm.declare_entry("Direct solver block size", "1", Patterns::Integer(1, 256),
+                      "Right-hand sides per direct solve when sampling a batch: > 1 "
+                      "uses BLAS-3 block solves; 1 keeps each sample bitwise "
+                      "independent of the batch size.");
+    prm.declare_entry("Solver tolerance", "1e-6", Patterns::Double(),
+                      "Relative residual tolerance of the amg solver. 1e-6 suits "
+                      "sampling; use e.g. 1e-12 for apply()/variances to match exact "
+                      "formulas.");
+    prm.declare_entry("AMG smoother sweeps", "1", Patterns::Integer(1, 10),
+                      "Chebyshev smoother sweeps of the ML preconditioner.");
+    prm.declare_entry("AMG aggregation threshold", "0.02", Patterns::Double(0, 1),
+                      "Aggregation threshold of the ML preconditioner.");
   }
 
 
@@ -99,8 +337,23 @@ namespace ddo
                              BoundaryCondition::robin :
                              BoundaryCondition::neumann;
     p.robin_factor     = prm.get_double("Robin coefficient factor");
-    p.solver           = prm.get("Solver") == "amg" ? SolverType::amg : SolverType::direct;
-    p.solver_tolerance = prm.get_double("Solver tolerance");
+    const std::string solver = prm.get("Solver");
+    p.solver           = solver == "amg"    ? SolverType::amg :
+                         solver == "direct" ? SolverType::direct :
+                                              SolverType::automatic;
+    p.direct_solver             = prm.get("Direct solver");
+    p.direct_block_size         = prm.get_integer("Direct solver block size");
+    p.solver_tolerance          = prm.get_double("Solver tolerance");
+    p.amg_smoother_sweeps       = prm.get_integer("AMG smoother sweeps");
+    p.amg_aggregation_threshold = prm.get_double("AMG aggregation threshold");
+    const auto to_doubles = [&prm](const std::string &entry) {
+      std::vector<double> values;
+      for (const auto &text : Utilities::split_string_list(prm.get(entry)))
+        values.push_back(Utilities::string_to_double(text));
+      return values;
+    };
+    p.correlation_lengths = to_doubles("Correlation lengths per axis");
+    p.rotation_angles     = to_doubles("Rotation angle");
     set_parameters(p);
   }
 
@@ -120,9 +373,33 @@ namespace ddo
   MaternSPDE<dim>::check_and_derive()
   {
     const Parameters &p = parameters;
+    AssertThrow(p.correlation_lengths.empty() || p.correlation_lengths.size() == dim,
+                ExcMessage("Matern: 'Correlation lengths per axis' needs " +
+                           std::to_string(dim) + " values (or none), got " +
+                           std::to_string(p.correlation_lengths.size()) + "."));
+    const unsigned int n_angles = dim == 2 ? 1 : 3;
+    AssertThrow(p.rotation_angles.empty() || p.rotation_angles.size() == n_angles,
+                ExcMessage("Matern: 'Rotation angle' needs " + std::to_string(n_angles) +
+                           (dim == 2 ? " angle" : " Euler angles") + " in " +
+                           std::to_string(dim) + "D (or none), got " +
+                           std::to_string(p.rotation_angles.size()) + "."));
+    double log_mean = 0;
+    for (const double l : p.correlation_lengths)
+      {
+        AssertThrow(l > 0 && std::isfinite(l),
+                    ExcMessage("Matern: 'Correlation lengths per axis' must be positive, "
+                               "got " + to_string(l) + "."));
+        log_mean += std::log(l) / dim;
+      }
+    for (const double angle : p.rotation_angles)
+      AssertThrow(std::isfinite(angle),
+                  ExcMessage("Matern: 'Rotation angle' must be finite."));
+    // rho: the geometric mean of the axis lengths if given.
+    const double rho =
+      p.correlation_lengths.empty() ? p.correlation_length : std::exp(log_mean);
     // Positivity checks and kappa, tau: the shared Matérn conversion.
-    const MaternScales scales = MaternScales::from_user_parameters(
-      dim, p.marginal_variance, p.correlation_length, p.smoothness);
+    const MaternScales scales =
+      MaternScales::from_user_parameters(dim, p.marginal_variance, rho, p.smoothness);
     const double alpha = p.smoothness + dim / 2.;
     const double nearest = std::round(alpha);
     const std::string valid =
@@ -141,10 +418,51 @@ namespace ddo
     AssertThrow(p.solver_tolerance > 0 && p.solver_tolerance < 1,
                 ExcMessage("Matern: 'Solver tolerance' must lie in (0, 1), got " +
                            to_string(p.solver_tolerance) + "."));
+    AssertThrow(p.direct_solver == "cholmod" || p.direct_solver == "klu" ||
+                  p.direct_solver == "mumps",
+                ExcMessage("Matern: 'Direct solver' must be cholmod, klu or mumps, got '" +
+                           p.direct_solver + "'."));
+    AssertThrow(p.direct_block_size >= 1,
+                ExcMessage("Matern: 'Direct solver block size' must be at least 1."));
+    AssertThrow(p.amg_smoother_sweeps >= 1 && p.amg_aggregation_threshold >= 0,
+                ExcMessage("Matern: invalid AMG settings."));
+
+    // Theta = R diag(l_i^2 / rho^2) R^T (identity if isotropic).
+    theta = unit_symmetric_tensor<dim>();
+    if (!p.correlation_lengths.empty())
+      {
+        Tensor<2, dim> rotation = unit_symmetric_tensor<dim>();
+        if (!p.rotation_angles.empty())
+          {
+            const auto planar = [](const double degrees, const unsigned int a,
+                                   const unsigned int b) {
+              const double   t = degrees * M_PI / 180.;
+              Tensor<2, dim> r = unit_symmetric_tensor<dim>();
+              r[a][a]          = std::cos(t);
+              r[a][b]          = -std::sin(t);
+              r[b][a]          = std::sin(t);
+              r[b][b]          = std::cos(t);
+              return r;
+            };
+            if (dim == 2)
+              rotation = planar(p.rotation_angles[0], 0, 1);
+            else
+              rotation = planar(p.rotation_angles[0], 0, 1) *
+                         planar(p.rotation_angles[1], 1, dim - 1) *
+                         planar(p.rotation_angles[2], 0, 1);
+          }
+        Tensor<2, dim> scaling;
+        for (unsigned int d = 0; d < dim; ++d)
+          scaling[d][d] = std::pow(p.correlation_lengths[d] / rho, 2);
+        theta = rotation * scaling * transpose(rotation);
+      }
 
     alpha_value = static_cast<unsigned int>(nearest);
     kappa_value = scales.kappa;
-    tau_value   = scales.tau;
+    // The variance scales with det(Theta)^(-1/2) (see the class
+    // documentation): tau = tau_iso det(Theta)^(-1/4), = tau_iso here since
+    // det(Theta) = 1 up to rounding.
+    tau_value = scales.tau * std::pow(determinant(theta), -0.25);
   }
 
 
@@ -219,7 +537,7 @@ namespace ddo
                     const double m =
                       fe_values.shape_value(i, q) * fe_values.shape_value(j, q) * JxW;
                     cell_mass(i, j) += m;
-                    cell_a(i, j) += kappa2 * m + fe_values.shape_grad(i, q) *
+                    cell_a(i, j) += kappa2 * m + (theta * fe_values.shape_grad(i, q)) *
                                                    fe_values.shape_grad(j, q) * JxW;
                   }
             }
@@ -263,29 +581,37 @@ namespace ddo
       noise = std::make_unique<WhiteNoise<dim>>(*space);
 
     owned_constrained_dofs.clear();
+    owned_constrained_local.clear();
     for (const auto i : space->locally_owned_dofs())
       if (constraints.is_constrained(i))
-        owned_constrained_dofs.push_back(i);
+        {
+          owned_constrained_dofs.push_back(i);
+          owned_constrained_local.push_back(space->locally_owned_dofs().index_within_set(i));
+        }
 
     a_direct.reset();
     m_direct.reset();
     a_amg.reset();
     m_jacobi.reset();
-    if (parameters.solver == SolverType::direct)
-      {
-        a_direct = std::make_unique<TrilinosWrappers::SolverDirect>(
-          a_control, TrilinosWrappers::SolverDirect::AdditionalData(false, "Amesos_Klu"));
-        a_direct->initialize(a_matrix);
-        m_direct = std::make_unique<TrilinosWrappers::SolverDirect>(
-          m_control, TrilinosWrappers::SolverDirect::AdditionalData(false, "Amesos_Klu"));
-        m_direct->initialize(m_matrix);
-      }
+    work_block_b.reset();
+    work_block_x.reset();
+    work_noise.clear();
+    work_tmp.clear();
+    active_solver_type = parameters.solver;
+    if (active_solver_type == SolverType::automatic)
+      active_solver_type = Utilities::MPI::n_mpi_processes(comm) == 1 &&
+                               space->n_dofs() <= automatic_direct_limit() ?
+                             SolverType::direct :
+                             SolverType::amg;
+    if (active_solver_type == SolverType::direct)
+      a_direct = internal::factorize(a_matrix, parameters.direct_solver);
     else
       {
         TrilinosWrappers::PreconditionAMG::AdditionalData amg_data;
         amg_data.elliptic              = true;
         amg_data.higher_order_elements = fe.degree > 1;
-        amg_data.smoother_sweeps       = 2;
+        amg_data.smoother_sweeps       = parameters.amg_smoother_sweeps;
+        amg_data.aggregation_threshold = parameters.amg_aggregation_threshold;
         a_amg = std::make_unique<TrilinosWrappers::PreconditionAMG>();
         a_amg->initialize(a_matrix, amg_data);
         m_jacobi = std::make_unique<TrilinosWrappers::PreconditionJacobi>();
@@ -308,11 +634,14 @@ namespace ddo
   void
   MaternSPDE<dim>::solve_a(const VectorType &rhs, VectorType &x) const
   {
-    x.reinit(rhs);
+    if (x.size() != rhs.size() ||
+        !x.trilinos_partitioner().SameAs(rhs.trilinos_partitioner()))
+      x.reinit(rhs, true);
     if (a_direct)
-      a_direct->solve(x, rhs);
+      a_direct->solve(rhs.trilinos_vector(), x.trilinos_vector());
     else
       {
+        x                 = 0.;
         const double norm = rhs.l2_norm();
         if (norm == 0.)
           return;
@@ -329,8 +658,12 @@ namespace ddo
   MaternSPDE<dim>::solve_m(const VectorType &rhs, VectorType &x) const
   {
     x.reinit(rhs);
-    if (m_direct)
-      m_direct->solve(x, rhs);
+    if (active_solver_type == SolverType::direct)
+      {
+        if (!m_direct)
+          m_direct = internal::factorize(m_matrix, parameters.direct_solver);
+        m_direct->solve(rhs.trilinos_vector(), x.trilinos_vector());
+      }
     else
       {
         const double norm = rhs.l2_norm();
@@ -351,6 +684,16 @@ namespace ddo
     for (const auto i : owned_constrained_dofs)
       v[i] = 0.;
     v.compress(VectorOperation::insert);
+  }
+
+
+  template <int dim>
+  void
+  MaternSPDE<dim>::restrict_to_free(Epetra_MultiVector &v) const
+  {
+    for (int c = 0; c < v.NumVectors(); ++c)
+      for (const unsigned int i : owned_constrained_local)
+        v[c][i] = 0.;
   }
 
 
@@ -396,20 +739,82 @@ namespace ddo
     // alpha = 2k: k solves after white noise with Cov = M;
     // alpha = 2k+1: k+1 solves after noise with Cov = A.
     const unsigned int extra_solves = (alpha_value + 1) / 2 - 1;
-    VectorType         b, y, tmp;
+    const IndexSet &   owned        = space->locally_owned_dofs();
+    for (VectorType &u : out)
+      if (u.size() != space->n_dofs() || u.locally_owned_elements() != owned ||
+          u.has_ghost_elements())
+        u = space->create_vector();
+
+    if (a_direct)
+      {
+        // Blocks of right-hand sides: one multi-column solve per block. Up to
+        // 32 columns, and blocks of at most ~64 MB.
+        const std::size_t n_local = std::max<std::size_t>(owned.n_elements(), 1);
+        const unsigned int block = std::max<std::size_t>(
+          1, std::min<std::size_t>(parameters.direct_block_size, (8u << 20) / n_local));
+        for (unsigned int first = 0; first < out.size(); first += block)
+          {
+            const unsigned int count = std::min<std::size_t>(block, out.size() - first);
+            sample_block(out, first, count, seed, std::uint64_t(first_sample_index) + first);
+          }
+        return;
+      }
+
     for (unsigned int s = 0; s < out.size(); ++s)
       {
-        noise->sample(b, seed, std::uint64_t(first_sample_index) + s);
-        solve_a(b, y);
+        noise->sample(work_noise, seed, std::uint64_t(first_sample_index) + s);
+        solve_a(work_noise, out[s]);
         for (unsigned int r = 0; r < extra_solves; ++r)
           {
-            tmp.reinit(y, true);
-            m_matrix.vmult(tmp, y);
-            solve_a(tmp, y);
+            if (work_tmp.size() != out[s].size())
+              work_tmp.reinit(out[s], true);
+            m_matrix.vmult(work_tmp, out[s]);
+            solve_a(work_tmp, out[s]);
           }
-        y *= 1. / tau_value;
-        space->get_constraints().distribute(y);
-        out[s].swap(y);
+        out[s] *= 1. / tau_value;
+        space->get_constraints().distribute(out[s]);
+      }
+  }
+
+
+  template <int dim>
+  void
+  MaternSPDE<dim>::sample_block(std::vector<VectorType> &out,
+                                const unsigned int       first,
+                                const unsigned int       count,
+                                const std::uint64_t      seed,
+                                const std::uint64_t      first_index) const
+  {
+    const Epetra_Map &map = a_matrix.trilinos_matrix().RowMap();
+    if (!work_block_b || work_block_b->NumVectors() != int(count))
+      {
+        work_block_b = std::make_unique<Epetra_MultiVector>(map, count, false);
+        work_block_x = std::make_unique<Epetra_MultiVector>(map, count, false);
+      }
+    Epetra_MultiVector &b       = *work_block_b;
+    Epetra_MultiVector &x       = *work_block_x;
+    const std::size_t   n_local = map.NumMyElements();
+    for (unsigned int c = 0; c < count; ++c)
+      {
+        noise->sample(work_noise, seed, first_index + c);
+        std::memcpy(b[c], work_noise.trilinos_vector()[0], sizeof(double) * n_local);
+      }
+    a_direct->solve(b, x);
+    restrict_to_free(x);
+    const unsigned int extra_solves = (alpha_value + 1) / 2 - 1;
+    for (unsigned int r = 0; r < extra_solves; ++r)
+      {
+        m_matrix.trilinos_matrix().Multiply(false, x, b);
+        restrict_to_free(b);
+        a_direct->solve(b, x);
+        restrict_to_free(x);
+      }
+    for (unsigned int c = 0; c < count; ++c)
+      {
+        VectorType &u = out[first + c];
+        std::memcpy(u.trilinos_vector()[0], x[c], sizeof(double) * n_local);
+        u *= 1. / tau_value;
+        space->get_constraints().distribute(u);
       }
   }
 

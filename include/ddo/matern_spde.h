@@ -8,6 +8,7 @@
  */
 
 #include <deal.II/base/parameter_handler.h>
+#include <deal.II/base/tensor.h>
 #include <deal.II/lac/solver_control.h>
 #include <deal.II/lac/trilinos_precondition.h>
 #include <deal.II/lac/trilinos_solver.h>
@@ -20,9 +21,17 @@
 #include <string>
 #include <vector>
 
+class Epetra_MultiVector;
+
 namespace ddo
 {
   using namespace dealii;
+
+  namespace internal
+  {
+    /** A sparse factorization with many right-hand sides (matern_spde.cc). */
+    class DirectFactorization;
+  } // namespace internal
 
   /**
    * A Matérn field on a FunctionSpace: the finite element solution of
@@ -85,16 +94,59 @@ namespace ddo
    *   = \tilde C\f$. (For \f$\alpha = 3\f$: \f$u = \tau^{-1} A^{-1} M A^{-1}
    *   b_A\f$.)
    *
+   * <h3>Anisotropy</h3>
+   * `Correlation lengths per axis` \f$(\ell_1,\dots,\ell_d)\f$ (empty:
+   * isotropic) and a rotation R (`Rotation angle`: in 2D one angle in
+   * degrees, counter-clockwise; in 3D three Euler angles in degrees, z-x-z
+   * convention, \f$R = R_z(\varphi) R_x(\theta) R_z(\psi)\f$) give the
+   * operator \f$\kappa^2 - \nabla\cdot\Theta\nabla\f$, i.e. the stiffness
+   * form \f$\int \Theta\nabla\phi_i\cdot\nabla\phi_j\f$, with
+   * \f[
+   *   \Theta = R\,\mathrm{diag}(\ell_i^2/\rho^2)\,R^T,\qquad
+   *   \rho = (\ell_1\cdots\ell_d)^{1/d}\ \text{(geometric mean; replaces
+   *   `Correlation length`)},\qquad \kappa = \sqrt{8\nu}/\rho .
+   * \f]
+   * The substitution \f$x = \Theta^{1/2} y\f$ turns the operator into the
+   * isotropic \f$\kappa^2 - \Delta_y\f$, so the correlation at separation
+   * \f$x\f$ is the isotropic Matérn correlation at distance
+   * \f$|\Theta^{-1/2}x|\f$: along the rotated axis \f$Re_i\f$ the
+   * correlation length is \f$\ell_i\f$. The spectral density becomes
+   * \f$\tau^{-2}(\kappa^2 + k^T\Theta k)^{-\alpha}/(2\pi)^d\f$; with
+   * \f$k' = \Theta^{1/2}k\f$ the marginal variance is
+   * \f$\det(\Theta)^{-1/2}\f$ times the isotropic one, so
+   * \f$\tau = \tau_{\mathrm{iso}}\det(\Theta)^{-1/4}\f$ keeps it at
+   * \f$\sigma^2\f$. With \f$\rho\f$ the geometric mean,
+   * \f$\det\Theta = 1\f$ and \f$\tau = \tau_{\mathrm{iso}}\f$. Equal
+   * lengths give \f$\Theta = I\f$ for every rotation.
+   *
    * <h3>Solvers</h3>
-   * `Solver = direct`: sparse LU (Amesos KLU) of A and of M computed once in
-   * initialize() and reused for every right-hand side; best for small and
-   * serial problems (under MPI Amesos gathers the matrix on one rank).
+   * `Solver = direct`: a sparse factorization of A computed once in
+   * initialize() and reused for every right-hand side (of M, when needed,
+   * on first use). `Direct solver = cholmod` (default): supernodal Cholesky
+   * (CHOLMOD, METIS/AMD ordering, serial problems only; a distributed
+   * problem falls back to KLU); with `Direct solver block size` > 1 batches
+   * are solved as blocks of right-hand sides (BLAS-3 triangular solves).
+   * `klu`: Amesos KLU LU (under MPI Amesos gathers the matrix on one rank);
+   * `mumps`: Amesos MUMPS LU (distributed; one right-hand side at a time).
    * `Solver = amg`: conjugate gradients with an algebraic multigrid
-   * preconditioner (Trilinos ML) for A and a Jacobi preconditioner for M,
-   * set up once, to relative residual `Solver tolerance`.
+   * preconditioner (Trilinos ML, `AMG smoother sweeps`, `AMG aggregation
+   * threshold`) for A and a Jacobi preconditioner for M, set up once, to
+   * relative residual `Solver tolerance`. `Solver = automatic` (default):
+   * direct on one MPI rank with at most automatic_direct_limit() DoFs, amg
+   * otherwise (see grf_benchmark and doc/benchmarks_grf.md for the
+   * measurements behind the limits).
+   *
+   * The default `Solver tolerance` 1e-6 is meant for sampling: the error of
+   * a sample is far below its Monte Carlo error (the relative difference
+   * of AMG and direct samples is reported by grf_benchmark). apply(),
+   * apply_inverse() and pointwise_variance() with the amg solver are only
+   * as exact as this tolerance: set it to e.g. 1e-12, or use the direct
+   * solver, when they must match exact formulas.
    *
    * Batches are cheap: assembly, white noise factors and the factorization
-   * or preconditioner setup happen once in initialize().
+   * or preconditioner setup happen once in initialize(); sample() reuses its
+   * work vectors. The mutable work space makes concurrent calls on one
+   * object from several threads unsafe.
    */
   template <int dim>
   class MaternSPDE : public CovarianceOperator<dim>
@@ -107,9 +159,10 @@ namespace ddo
       robin
     };
 
-    /** Linear solvers. */
+    /** Linear solvers, see the class documentation. */
     enum class SolverType
     {
+      automatic,
       direct,
       amg
     };
@@ -122,15 +175,41 @@ namespace ddo
       double            smoothness         = 1.;
       BoundaryCondition boundary_condition = BoundaryCondition::neumann;
       double            robin_factor       = 1. / 1.42;
-      SolverType        solver             = SolverType::direct;
-      double            solver_tolerance   = 1e-10;
+      SolverType        solver             = SolverType::automatic;
+      /** "cholmod", "klu" or "mumps". */
+      std::string       direct_solver      = "cholmod";
+      double            solver_tolerance   = 1e-6;
+      /**
+       * Right-hand sides per direct solve in sample() (up to 64 MB): values
+       * above 1 run the triangular solves of a batch as BLAS-3 blocks; 1
+       * makes every sample bitwise independent of the batch size (blocked
+       * solves may differ in the last bits).
+       */
+      unsigned int      direct_block_size         = 1;
+      unsigned int      amg_smoother_sweeps       = 1;
+      double            amg_aggregation_threshold = 0.02;
+      /** Correlation length per axis (empty: isotropic, `correlation_length`). */
+      std::vector<double> correlation_lengths;
+      /** Rotation in degrees: 1 angle (2D) or 3 z-x-z Euler angles (3D); empty = none. */
+      std::vector<double> rotation_angles;
     };
+
+    /**
+     * The largest number of DoFs for which `Solver = automatic` uses the
+     * direct solver (on one MPI rank): 2D 1,100,000, 3D 20,000. In 3D the
+     * fill of the Cholesky factor grows like N^(4/3) and its cost like N^2:
+     * above ~2e4 DoFs AMG is faster per sample and far cheaper to set up.
+     */
+    static types::global_dof_index
+    automatic_direct_limit();
 
     /** Default parameters (sigma^2 = 1, rho = 0.1, nu = 1 (2D) / 1/2 (3D)). */
     MaternSPDE();
 
     /** Given parameters; throws if they are invalid. */
     explicit MaternSPDE(const Parameters &parameters);
+
+    ~MaternSPDE() override;
 
     /** Declares the parameters in the current subsection. */
     static void
@@ -197,6 +276,18 @@ namespace ddo
     /** Robin coefficient \f$\beta\f$ (0 for Neumann conditions). */
     double
     robin_coefficient() const;
+    /** The anisotropy tensor \f$\Theta\f$ (identity if isotropic). */
+    const Tensor<2, dim> &
+    anisotropy() const
+    {
+      return theta;
+    }
+    /** The solver in use (direct or amg; after initialize()). */
+    SolverType
+    active_solver() const
+    {
+      return active_solver_type;
+    }
 
     /** The condensed matrix \f$A\f$ (after initialize()). */
     const TrilinosWrappers::SparseMatrix &
@@ -232,6 +323,16 @@ namespace ddo
     /** Sets the locally owned constrained entries of @p v to zero: v <- Rv. */
     void
     restrict_to_free(VectorType &v) const;
+    /** The same for every column of @p v (locally owned layout). */
+    void
+    restrict_to_free(Epetra_MultiVector &v) const;
+    /** Direct solver: samples out[first, first + count) as one block. */
+    void
+    sample_block(std::vector<VectorType> &out,
+                 const unsigned int       first,
+                 const unsigned int       count,
+                 const std::uint64_t      seed,
+                 const std::uint64_t      first_index) const;
     /** Applies the reduced covariance \f$\tilde C\f$ in place. */
     void
     apply_reduced(VectorType &v) const;
@@ -239,21 +340,29 @@ namespace ddo
     void
     apply_inverse_reduced(VectorType &v) const;
 
-    Parameters   parameters;
-    double       kappa_value = 0;
-    double       tau_value   = 0;
-    unsigned int alpha_value = 0;
+    Parameters     parameters;
+    double         kappa_value = 0;
+    double         tau_value   = 0;
+    unsigned int   alpha_value = 0;
+    Tensor<2, dim> theta;
+    SolverType     active_solver_type = SolverType::direct;
 
     const FunctionSpace<dim> *             space = nullptr;
     TrilinosWrappers::SparseMatrix         a_matrix;
     TrilinosWrappers::SparseMatrix         m_matrix;
     std::vector<types::global_dof_index>   owned_constrained_dofs;
+    /** Their positions among the locally owned entries. */
+    std::vector<unsigned int>              owned_constrained_local;
     std::unique_ptr<WhiteNoise<dim>>       noise;
 
-    mutable SolverControl                                 a_control, m_control;
-    mutable std::unique_ptr<TrilinosWrappers::SolverDirect> a_direct, m_direct;
+    std::unique_ptr<internal::DirectFactorization>         a_direct;
+    /** Factorized on first use (only apply_inverse() needs M^-1). */
+    mutable std::unique_ptr<internal::DirectFactorization> m_direct;
     std::unique_ptr<TrilinosWrappers::PreconditionAMG>     a_amg;
     std::unique_ptr<TrilinosWrappers::PreconditionJacobi>  m_jacobi;
+    /** Work space of sample(), reused across calls. */
+    mutable VectorType                                     work_noise, work_tmp;
+    mutable std::unique_ptr<Epetra_MultiVector>            work_block_b, work_block_x;
   };
 } // namespace ddo
 

@@ -13,6 +13,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cmath>
 #include <vector>
 
@@ -619,6 +620,240 @@ TEST(Matern, SampleDependsOnIndexNotOnBatch)
   EXPECT_EQ(single.linfty_norm(), 0.);
   batch[1] -= batch[0];
   EXPECT_GT(batch[1].linfty_norm(), 0.);
+}
+
+
+namespace
+{
+  /** Index of the DoF at @p point (serial space). */
+  template <int dim>
+  unsigned int
+  dof_at(const FunctionSpace<dim> &space, const Point<dim> &point)
+  {
+    const auto &points = space.locally_owned_support_points();
+    for (unsigned int i = 0; i < points.size(); ++i)
+      if (points[i].distance(point) < 1e-10)
+        return i;
+    ADD_FAILURE() << "no DoF at " << point;
+    return 0;
+  }
+
+  /** Column @p j of the covariance, from apply(). */
+  template <int dim>
+  VectorType
+  covariance_column(const FunctionSpace<dim> &space, const MaternSPDE<dim> &model,
+                    const unsigned int j)
+  {
+    VectorType e = space.create_vector(), column;
+    e[j]         = 1.;
+    e.compress(VectorOperation::insert);
+    model.apply(e, column);
+    return column;
+  }
+} // namespace
+
+
+TEST(Matern, AnisotropicCorrelationAlongTheAxesIsIsotropicAtScaledDistances)
+{
+  // Correlation lengths (0.4, 0.2): Theta = diag(4, 1) scaled to det 1 =
+  // diag(2, 1/2), rho = sqrt(0.08). Along x the exact correlation at
+  // distance r equals that of the isotropic field with rho = 0.2 at r/2,
+  // along y the isotropic one at r; the marginal variance stays sigma^2.
+  const unsigned int n     = 64;
+  const double       h     = 1. / n;
+  const auto         space = test_support::make_space<2>(
+    "set Geometry = box\nsubsection box\nset Subdivisions = 64\nend\n", 1);
+  auto iso_parameters   = matern_parameters<2>(1., 0.2, 1.5);
+  iso_parameters.solver = MaternSPDE<2>::SolverType::direct;
+  auto aniso_parameters = iso_parameters;
+  aniso_parameters.correlation_lengths = {0.4, 0.2};
+  MaternSPDE<2> iso(iso_parameters), aniso(aniso_parameters);
+  iso.initialize(*space);
+  aniso.initialize(*space);
+  EXPECT_NEAR(aniso.anisotropy()[0][0], 2., 1e-14);
+  EXPECT_NEAR(aniso.anisotropy()[1][1], 0.5, 1e-14);
+  EXPECT_NEAR(aniso.anisotropy()[0][1], 0., 1e-14);
+  EXPECT_NEAR(aniso.kappa(), std::sqrt(8.) / std::sqrt(0.08), 1e-12);
+  EXPECT_NEAR(aniso.tau(), MaternSPDE<2>(matern_parameters<2>(1., std::sqrt(0.08), 1.5)).tau(),
+              1e-12 * aniso.tau());
+
+  const Point<2>     center(0.5, 0.5);
+  const unsigned int c            = dof_at(*space, center);
+  const VectorType   column_iso   = covariance_column(*space, iso, c);
+  const VectorType   column_aniso = covariance_column(*space, aniso, c);
+  const auto         correlation  = [&](const MaternSPDE<2> &model, const VectorType &column,
+                                 const Point<2> &p) {
+    const unsigned int i = dof_at(*space, p);
+    return column[i] / std::sqrt(column[c] * covariance_column(*space, model, i)[i]);
+  };
+  double max_error_x = 0, max_error_y = 0;
+  for (unsigned int k = 1; k <= 12; ++k)
+    {
+      const double along_x = correlation(aniso, column_aniso, center + Point<2>(2 * k * h, 0));
+      const double iso_half = correlation(iso, column_iso, center + Point<2>(k * h, 0));
+      const double along_y = correlation(aniso, column_aniso, center + Point<2>(0, k * h));
+      const double iso_full = correlation(iso, column_iso, center + Point<2>(0, k * h));
+      max_error_x = std::max(max_error_x, std::abs(along_x - iso_half));
+      max_error_y = std::max(max_error_y, std::abs(along_y - iso_full));
+      if (k == 12) // r/2 = 0.1875 is about one correlation length away
+        EXPECT_LT(iso_half, 0.3);
+    }
+  EXPECT_LT(max_error_x, 0.01);
+  EXPECT_LT(max_error_y, 0.01);
+  RecordProperty("max_correlation_error_x", std::to_string(max_error_x));
+  RecordProperty("max_correlation_error_y", std::to_string(max_error_y));
+
+  // Interior marginal variance (at least 2.5 correlation lengths from the
+  // boundary along x) within 5% of sigma^2.
+  for (const Point<2> p : {center, center + Point<2>(0, 0.125), center + Point<2>(0, -0.125)})
+    {
+      const unsigned int i = dof_at(*space, p);
+      EXPECT_NEAR(covariance_column(*space, aniso, i)[i], 1.5, 0.05 * 1.5) << "at " << p;
+    }
+}
+
+
+TEST(Matern, RotationBy90DegreesSwapsTheAxesOfTheCovariance)
+{
+  const auto space = test_support::make_space<2>(
+    "set Geometry = box\nsubsection box\nset Subdivisions = 16\nend\n", 1);
+  auto p                = matern_parameters<2>(1., 0.2);
+  p.correlation_lengths = {0.4, 0.2};
+  MaternSPDE<2> unrotated(p);
+  p.rotation_angles = {90.};
+  MaternSPDE<2> rotated(p);
+  unrotated.initialize(*space);
+  rotated.initialize(*space);
+  EXPECT_NEAR(rotated.anisotropy()[0][0], 0.5, 1e-14);
+  EXPECT_NEAR(rotated.anisotropy()[1][1], 2., 1e-14);
+
+  // The mesh is symmetric under rotations about the center, so the rotated
+  // model's covariance column of the center at center + d equals the
+  // unrotated one at center + R^T d = center + (d_y, -d_x).
+  const Point<2>     center(0.5, 0.5);
+  const unsigned int c  = dof_at(*space, center);
+  const VectorType   c0 = covariance_column(*space, unrotated, c);
+  const VectorType   c1 = covariance_column(*space, rotated, c);
+  const auto &       points = space->locally_owned_support_points();
+  for (unsigned int i = 0; i < points.size(); ++i)
+    {
+      const Tensor<1, 2> d = points[i] - center;
+      const Point<2> image(center[0] + d[1], center[1] - d[0]);
+      EXPECT_NEAR(c1[i], c0[dof_at(*space, image)], 1e-10 * c0[c]) << points[i];
+    }
+}
+
+
+TEST(Matern, AnisotropyTensorFromAxisLengthsAndEulerAngles)
+{
+  // Equal lengths: isotropic for every rotation, same kappa and tau.
+  auto p2                = matern_parameters<2>(1., 0.3);
+  p2.correlation_lengths = {0.3, 0.3};
+  p2.rotation_angles     = {37.};
+  const MaternSPDE<2> equal(p2), isotropic(matern_parameters<2>(1., 0.3));
+  EXPECT_LT((equal.anisotropy() - Tensor<2, 2>(unit_symmetric_tensor<2>())).norm(), 1e-14);
+  EXPECT_NEAR(equal.kappa(), isotropic.kappa(), 1e-12);
+  EXPECT_NEAR(equal.tau(), isotropic.tau(), 1e-12 * isotropic.tau());
+
+  // 3D, lengths (0.1, 0.2, 0.4): rho = 0.2, Theta = diag(1/4, 1, 4) rotated
+  // by R = Rz(phi) Rx(theta) Rz(psi).
+  const auto theta_3d = [](const std::vector<double> &angles) {
+    auto p                = matern_parameters<3>(0.5, 0.3);
+    p.correlation_lengths = {0.1, 0.2, 0.4};
+    p.rotation_angles     = angles;
+    const MaternSPDE<3> model(p);
+    EXPECT_NEAR(model.kappa(), std::sqrt(4.) / 0.2, 1e-12);
+    EXPECT_NEAR(determinant(model.anisotropy()), 1., 1e-12);
+    return model.anisotropy();
+  };
+  const auto expect_diagonal = [](const Tensor<2, 3> &t, const std::array<double, 3> &d) {
+    for (unsigned int i = 0; i < 3; ++i)
+      for (unsigned int j = 0; j < 3; ++j)
+        EXPECT_NEAR(t[i][j], i == j ? d[i] : 0., 1e-14) << i << ", " << j;
+  };
+  expect_diagonal(theta_3d({}), {0.25, 1., 4.});
+  expect_diagonal(theta_3d({90., 0., 0.}), {1., 0.25, 4.});   // about z
+  expect_diagonal(theta_3d({0., 90., 0.}), {0.25, 4., 1.});   // about x
+  expect_diagonal(theta_3d({90., 90., 0.}), {4., 0.25, 1.});  // Rz(90) Rx(90)
+  expect_diagonal(theta_3d({0., 90., 90.}), {1., 4., 0.25});  // Rx(90) Rz(90)
+
+  // From a parameter file.
+  ParameterHandler prm;
+  MaternSPDE<2>::declare_parameters(prm);
+  prm.parse_input_from_string("set Correlation lengths per axis = 0.4, 0.2\n"
+                              "set Rotation angle = 90\n");
+  MaternSPDE<2> parsed;
+  parsed.parse_parameters(prm);
+  EXPECT_NEAR(parsed.anisotropy()[1][1], 2., 1e-14);
+
+  // Errors: wrong numbers of values, non-positive lengths.
+  auto bad                = matern_parameters<2>(1., 0.3);
+  bad.correlation_lengths = {0.3};
+  EXPECT_THROW(MaternSPDE<2>{bad}, ExceptionBase);
+  bad.correlation_lengths = {0.3, 0.};
+  EXPECT_THROW(MaternSPDE<2>{bad}, ExceptionBase);
+  bad.correlation_lengths = {0.3, 0.2};
+  bad.rotation_angles     = {10., 20.};
+  EXPECT_THROW(MaternSPDE<2>{bad}, ExceptionBase);
+  auto bad3            = matern_parameters<3>(0.5, 0.3);
+  bad3.rotation_angles = {10.};
+  EXPECT_THROW(MaternSPDE<3>{bad3}, ExceptionBase);
+}
+
+
+TEST(Matern, DirectSolversAgreeAndAutomaticPicksDirectForSmallSerialProblems)
+{
+  const auto space = test_support::make_space<2>(
+    simplex_distorted + "set Global refinements = 1\n", 2);
+  auto p = matern_parameters<2>(2., 0.3); // alpha = 3: two solves per sample
+  ASSERT_EQ(p.solver, MaternSPDE<2>::SolverType::automatic);
+  MaternSPDE<2> cholmod(p);
+  cholmod.initialize(*space);
+  EXPECT_EQ(cholmod.active_solver(), MaternSPDE<2>::SolverType::direct);
+  EXPECT_GE(MaternSPDE<2>::automatic_direct_limit(), 1000000u);
+  EXPECT_GE(MaternSPDE<3>::automatic_direct_limit(), 10000u);
+
+  std::vector<VectorType> reference(5);
+  cholmod.sample(reference, 17, 3);
+  VectorType inverse_reference;
+  cholmod.apply_inverse(reference[0], inverse_reference);
+  for (const std::string package : {"klu", "mumps"})
+    {
+      SCOPED_TRACE(package);
+      p.direct_solver = package;
+      MaternSPDE<2> other(p);
+      other.initialize(*space);
+      std::vector<VectorType> samples(5);
+      other.sample(samples, 17, 3);
+      for (unsigned int s = 0; s < samples.size(); ++s)
+        {
+          samples[s] -= reference[s];
+          EXPECT_LT(samples[s].l2_norm(), 1e-10 * reference[s].l2_norm());
+        }
+      VectorType inverse;
+      other.apply_inverse(reference[0], inverse);
+      inverse -= inverse_reference;
+      EXPECT_LT(inverse.l2_norm(), 1e-9 * inverse_reference.l2_norm());
+    }
+
+  // Blocked solves (BLAS-3): the same samples up to rounding.
+  p.direct_solver     = "cholmod";
+  p.direct_block_size = 3;
+  MaternSPDE<2> blocked(p);
+  blocked.initialize(*space);
+  std::vector<VectorType> samples(5);
+  blocked.sample(samples, 17, 3);
+  for (unsigned int s = 0; s < samples.size(); ++s)
+    {
+      samples[s] -= reference[s];
+      EXPECT_LT(samples[s].l2_norm(), 1e-13 * reference[s].l2_norm());
+    }
+
+  // Large or distributed problems get AMG.
+  p.solver = MaternSPDE<2>::SolverType::amg;
+  MaternSPDE<2> amg(p);
+  amg.initialize(*space);
+  EXPECT_EQ(amg.active_solver(), MaternSPDE<2>::SolverType::amg);
 }
 
 
