@@ -57,6 +57,14 @@ namespace ddo
                                      "too weak for the element?). Cell " +
                                      cell->id().to_string() + "."));
             }
+          // The fast path of sample(): direct writes into the owned storage.
+          const auto &owned       = space.locally_owned_dofs();
+          bool        plain       = true;
+          for (const auto i : data.dof_indices)
+            plain = plain && owned.is_element(i) && !space.get_constraints().is_constrained(i);
+          if (plain)
+            for (const auto i : data.dof_indices)
+              data.local_positions.push_back(owned.index_within_set(i));
           cells.push_back(std::move(data));
         }
   }
@@ -136,11 +144,19 @@ namespace ddo
     Vector<double>            z(n), local(n);
     const std::uint64_t       sample_seed = hashing::combine(hashing::mix(seed), sample_index);
     const auto &              constraints = space.get_constraints();
+    // Cells with only owned, unconstrained DoFs (almost all) add straight
+    // into the owned storage; the rest go through the constraints (owned
+    // entries land in the same storage, others are sent by compress()).
+    double *const owned_values = b.begin();
     for (const CellData &cell : cells)
       {
         standard_normal(hashing::combine(sample_seed, cell.id_hash), z);
         cell.cholesky_factor.vmult(local, z);
-        constraints.distribute_local_to_global(local, cell.dof_indices, b);
+        if (!cell.local_positions.empty())
+          for (unsigned int i = 0; i < n; ++i)
+            owned_values[cell.local_positions[i]] += local[i];
+        else
+          constraints.distribute_local_to_global(local, cell.dof_indices, b);
       }
     b.compress(VectorOperation::add);
   }

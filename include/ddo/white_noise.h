@@ -111,6 +111,10 @@ namespace ddo
       std::uint64_t                        id_hash;
       std::vector<types::global_dof_index> dof_indices;
       FullMatrix<double>                   cholesky_factor;
+      /** Positions in the locally owned storage of the vector, or empty if
+       * the cell has a constrained or a non-owned DoF (then the general
+       * constraints.distribute_local_to_global() path is used). */
+      std::vector<unsigned int>            local_positions;
     };
 
     const FunctionSpace<dim> &space;
