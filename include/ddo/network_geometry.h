@@ -41,6 +41,8 @@ namespace ddo
     torch::Tensor modes;
     torch::Tensor mass_modes;
     torch::Tensor eigenvalues;
+    /** \f$(M\Phi)^T\f$ `[K, n_local]`, contiguous, for project(). */
+    torch::Tensor mass_modes_transposed;
     double        volume = 0;
     /** Ranks that share the rows (MPI_COMM_SELF for a replicated mesh). */
     MPI_Comm communicator = MPI_COMM_SELF;

@@ -53,21 +53,23 @@ namespace ddo
   torch::Tensor
   NetworkGeometry::integrate(const torch::Tensor &f) const
   {
-    return all_reduce_sum(torch::einsum("bnc,n->bc", {f, weights}), communicator);
+    // [N] x [B,N,C] -> [B,C]: a batched matrix-vector product.
+    return all_reduce_sum(torch::matmul(weights, f), communicator);
   }
 
 
   torch::Tensor
   NetworkGeometry::project(const torch::Tensor &h) const
   {
-    return all_reduce_sum(torch::einsum("bnc,nk->bkc", {h, mass_modes}), communicator);
+    // [K,N] x [B,N,C] -> [B,K,C]: one batched GEMM (einsum would permute).
+    return all_reduce_sum(torch::matmul(mass_modes_transposed, h), communicator);
   }
 
 
   torch::Tensor
   NetworkGeometry::expand(const torch::Tensor &c) const
   {
-    return torch::einsum("bkc,nk->bnc", {c, modes});
+    return torch::matmul(modes, c);
   }
 
 
@@ -79,6 +81,7 @@ namespace ddo
     result.weights         = weights.index_select(0, permutation);
     result.modes           = modes.index_select(0, permutation);
     result.mass_modes      = mass_modes.index_select(0, permutation);
+    result.mass_modes_transposed = result.mass_modes.t().contiguous();
     return result;
   }
 
@@ -92,6 +95,7 @@ namespace ddo
     result.modes           = modes.to(dtype);
     result.mass_modes      = mass_modes.to(dtype);
     result.eigenvalues     = eigenvalues.to(dtype);
+    result.mass_modes_transposed = mass_modes_transposed.to(dtype);
     return result;
   }
 
@@ -128,6 +132,7 @@ namespace ddo
       }
     geometry->modes      = torch_bridge::to_tensor(modes, dtype).t().contiguous();
     geometry->mass_modes = torch_bridge::to_tensor(mass_modes_ptr, dtype).t().contiguous();
+    geometry->mass_modes_transposed = geometry->mass_modes.t().contiguous();
     geometry->eigenvalues =
       torch::tensor(std::vector<double>(basis.eigenvalues()), torch::kFloat64).to(dtype);
     return geometry;

@@ -161,8 +161,9 @@ namespace ddo
       {
         torch::Tensor kernel = torch::einsum("kj,jcd->kcd", {basis, spectral_weights[b]});
         torch::Tensor coefficients = geometry->project(h);
-        torch::Tensor spectral =
-          geometry->expand(torch::einsum("bkc,kcd->bkd", {coefficients, kernel}));
+        // Per mode k a C x C matrix: [K,B,C] x [K,C,D] -> [K,B,D].
+        torch::Tensor filtered = torch::matmul(coefficients.transpose(0, 1), kernel).transpose(0, 1);
+        torch::Tensor spectral = geometry->expand(filtered);
         torch::Tensor y = pointwise[b]->as<torch::nn::Linear>()->forward(h) + spectral;
         y = instance_norm(y);
         y = y * (1. + film.select(1, b).select(1, 0).unsqueeze(1)) +
