@@ -274,7 +274,6 @@ namespace ddo
     vectors.assign(eigenvectors.begin(), eigenvectors.begin() + n_requested);
     for (auto &v : vectors)
       space.get_constraints().distribute(v);
-    (void)comm;
   }
 
 
@@ -282,7 +281,6 @@ namespace ddo
   void
   SpectralBasis<dim>::normalize_and_sort()
   {
-    VectorType tmp = space.create_vector();
     for (unsigned int k = 0; k < vectors.size(); ++k)
       {
         const double mass = space.mass_matrix().matrix_scalar_product(vectors[k], vectors[k]);
