@@ -6,6 +6,7 @@
 #include <deal.II/base/exceptions.h>
 #include <deal.II/base/parameter_handler.h>
 
+#include <functional>
 #include <sstream>
 #include <string>
 
@@ -25,6 +26,67 @@ namespace ddo
      */
     Preamble
     read_preamble(const std::string &prm_text, const std::string &source_name);
+
+    /** @p value with all 17 significant digits (it reads back exactly). */
+    inline std::string
+    exact_string(const double value)
+    {
+      std::ostringstream out;
+      out.precision(17);
+      out << value;
+      return out.str();
+    }
+
+    /** Declares `Dimension` and `Plugin libraries`. */
+    void
+    declare_common(ParameterHandler &prm);
+
+    /** Parses @p text into @p prm; errors name @p source. */
+    void
+    parse(ParameterHandler &prm, const std::string &text, const std::string &source, const bool skip_undefined);
+
+    /**
+     * The entries of @p text that @p declare declares, as a parameter text
+     * (every entry, no documentation): stored in checkpoints and data sets.
+     */
+    std::string
+    extract_subsections(const std::string &                            text,
+                        const std::string &                            source,
+                        const std::function<void(ParameterHandler &)> &declare);
+
+    /** Declares subsection `Noise`: a covariance model. */
+    template <int dim>
+    void
+    declare_noise(ParameterHandler &prm);
+
+    /** Declares subsection `Network`: a score network and its eigenbasis. */
+    template <int dim>
+    void
+    declare_network(ParameterHandler &prm);
+
+    /**
+     * Declares every section any command reads (one parameter file can
+     * serve generate, train, sample and info; misspelled entries are still
+     * errors).
+     */
+    template <int dim>
+    void
+    declare_all(ParameterHandler &prm);
+
+    /** `ddo generate file.prm`: a data set of Gaussian random fields. */
+    template <int dim>
+    void
+    run_generate(const std::string &prm_text, const std::string &source_name);
+
+    /** `ddo train file.prm`: train a score network on a data set. */
+    template <int dim>
+    void
+    run_train(const std::string &prm_text, const std::string &source_name);
+
+    /** `ddo sample file.prm`: sample from a trained model, on any mesh of the domain. */
+    template <int dim>
+    void
+    run_sample(const std::string &prm_text, const std::string &source_name);
 
     /** `ddo info file.prm`: describe the function space and write it as VTU. */
     template <int dim>

@@ -17,6 +17,9 @@ namespace
 Commands:
   (none)            run the built-in default job (prints what it does)
   info FILE.prm     describe the mesh and function space of FILE.prm, write it as VTU
+  generate FILE.prm write a data set of Gaussian random fields (HDF5)
+  train FILE.prm    train a score network on a data set (resumes from its checkpoint)
+  sample FILE.prm   sample from a trained model on the mesh of FILE.prm (HDF5 + VTU)
   list [FILE.prm]   list the registered plugins (after loading FILE.prm's plugin libraries)
   default-prm       print the parameter file of the built-in default job
   help              this text
@@ -65,7 +68,8 @@ main(int argc, char **argv)
             std::cout << "ddo: no command given, running the built-in default job "
                          "('ddo default-prm' prints its parameters)\n\n";
         }
-      else if (command == "info" || command == "list")
+      else if (command == "info" || command == "list" || command == "generate" || command == "train" ||
+               command == "sample")
         {
           AssertThrow(argc == 3 || (command == "list" && argc == 2),
                       ExcMessage("'ddo " + command + "' needs one parameter file.\n" + usage));
@@ -82,10 +86,15 @@ main(int argc, char **argv)
             std::cout << ddo::MeshGeometryRegistry<2>::instance().describe();
           return 0;
         }
-      if (preamble.dimension == 2)
-        ddo::driver::run_info<2>(text, source);
+      const bool two = preamble.dimension == 2;
+      if (command == "generate")
+        two ? ddo::driver::run_generate<2>(text, source) : ddo::driver::run_generate<3>(text, source);
+      else if (command == "train")
+        two ? ddo::driver::run_train<2>(text, source) : ddo::driver::run_train<3>(text, source);
+      else if (command == "sample")
+        two ? ddo::driver::run_sample<2>(text, source) : ddo::driver::run_sample<3>(text, source);
       else
-        ddo::driver::run_info<3>(text, source);
+        two ? ddo::driver::run_info<2>(text, source) : ddo::driver::run_info<3>(text, source);
     }
   catch (const std::exception &exc)
     {

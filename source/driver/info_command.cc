@@ -14,33 +14,6 @@ namespace ddo
 {
   namespace driver
   {
-    namespace
-    {
-      void
-      declare_common(ParameterHandler &prm)
-      {
-        prm.declare_entry("Dimension", "2", Patterns::Integer(2, 3),
-                          "Spatial dimension of the problem.");
-        prm.declare_entry("Plugin libraries", "", Patterns::List(Patterns::FileName()),
-                          "Shared libraries with additional plugins, loaded "
-                          "before the rest of this file is read.");
-      }
-
-      void
-      parse(ParameterHandler &prm, const std::string &text, const std::string &source,
-            const bool skip_undefined)
-      {
-        try
-          {
-            prm.parse_input_from_string(text, source, skip_undefined);
-          }
-        catch (const std::exception &e)
-          {
-            // ParameterHandler's messages already name the line; add the file.
-            AssertThrow(false, ExcMessage("Invalid parameter file <" + source + ">:\n" + user_message(e)));
-          }
-      }
-    } // namespace
 
 
     Preamble
@@ -66,16 +39,7 @@ namespace ddo
       TimerOutput        timer(pcout, TimerOutput::summary, TimerOutput::wall_times);
 
       ParameterHandler prm;
-      declare_common(prm);
-      MeshBuilder<dim>::declare_parameters(prm);
-      FunctionSpace<dim>::declare_parameters(prm);
-      prm.enter_subsection("Output");
-      prm.declare_entry("Directory", "output", Patterns::DirectoryName(),
-                        "Where output files go (created if missing).");
-      prm.declare_entry("Write VTU", "true", Patterns::Bool(),
-                        "Write the function space (quadrature weights, support "
-                        "point coordinates, partition) as VTU.");
-      prm.leave_subsection();
+      declare_all<dim>(prm);
       parse(prm, prm_text, source_name, false);
 
       MeshBuilder<dim> builder;

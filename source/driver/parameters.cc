@@ -1,0 +1,148 @@
+// Parameter handling shared by the commands of the ddo driver.
+
+#include <ddo/covariance_operator.h>
+#include <ddo/function_space.h>
+#include <ddo/mesh_builder.h>
+#include <ddo/sampler.h>
+#include <ddo/score_network.h>
+#include <ddo/trainer.h>
+
+#include "commands.h"
+
+namespace ddo
+{
+  namespace driver
+  {
+    void
+    declare_common(ParameterHandler &prm)
+    {
+      prm.declare_entry("Dimension", "2", Patterns::Integer(2, 3), "Spatial dimension of the problem.");
+      prm.declare_entry("Plugin libraries", "", Patterns::List(Patterns::FileName()),
+                        "Shared libraries with additional plugins, loaded "
+                        "before the rest of this file is read.");
+    }
+
+
+    void
+    parse(ParameterHandler &prm, const std::string &text, const std::string &source, const bool skip_undefined)
+    {
+      try
+        {
+          prm.parse_input_from_string(text, source, skip_undefined);
+        }
+      catch (const std::exception &e)
+        {
+          // ParameterHandler's messages already name the line; add the file.
+          AssertThrow(false, ExcMessage("Invalid parameter file <" + source + ">:\n" + user_message(e)));
+        }
+    }
+
+
+    std::string
+    extract_subsections(const std::string &                            text,
+                        const std::string &                            source,
+                        const std::function<void(ParameterHandler &)> &declare)
+    {
+      ParameterHandler prm;
+      declare(prm);
+      parse(prm, text, source, true);
+      std::ostringstream out;
+      prm.print_parameters(out, ParameterHandler::ShortPRM);
+      return out.str();
+    }
+
+
+    template <int dim>
+    void
+    declare_noise(ParameterHandler &prm)
+    {
+      prm.enter_subsection("Noise");
+      CovarianceRegistry<dim>::instance().declare_parameters(
+        prm, "Model", "matern",
+        "The covariance model of the noise xi ~ N(0, C) of training and sampling, in the "
+        "units of the normalized data.");
+      prm.leave_subsection();
+    }
+
+
+    template <int dim>
+    void
+    declare_network(ParameterHandler &prm)
+    {
+      prm.enter_subsection("Network");
+      ScoreNetworkRegistry<dim>::instance().declare_parameters(prm, "Model", "spectral_operator",
+                                                               "The score network.");
+      prm.declare_entry("Number of modes", "64", Patterns::Integer(1),
+                        "Eigenpairs K phi = lambda M phi of the mesh the network uses.");
+      prm.declare_entry("Eigenbasis cache", "", Patterns::Anything(),
+                        "Directory where eigenbases are cached, keyed by mesh fingerprint "
+                        "(empty: no cache).");
+      prm.leave_subsection();
+    }
+
+
+    template void declare_network<2>(ParameterHandler &);
+    template void declare_network<3>(ParameterHandler &);
+
+
+    template <int dim>
+    void
+    declare_all(ParameterHandler &prm)
+    {
+      declare_common(prm);
+      MeshBuilder<dim>::declare_parameters(prm);
+      FunctionSpace<dim>::declare_parameters(prm);
+
+      prm.enter_subsection("Output");
+      prm.declare_entry("Directory", "output", Patterns::DirectoryName(),
+                        "Where `ddo info` writes (created if missing).");
+      prm.declare_entry("Write VTU", "true", Patterns::Bool(),
+                        "Write the function space (quadrature weights, support "
+                        "point coordinates, partition) as VTU.");
+      prm.leave_subsection();
+
+      prm.enter_subsection("Generate");
+      prm.declare_entry("Output file", "data/grf.h5", Patterns::Anything(), "The data set file (HDF5).");
+      prm.declare_entry("Number of samples", "100", Patterns::Integer(1), "Functions in the data set.");
+      prm.declare_entry("Seed", "1", Patterns::Integer(0), "Seed of the random fields.");
+      prm.declare_entry("Mean function", "0", Patterns::Anything(),
+                        "Mean of the fields, an expression in x, y (and z) (muparser syntax).");
+      CovarianceRegistry<dim>::instance().declare_parameters(prm, "Model", "matern",
+                                                             "Covariance model of the fields.");
+      prm.leave_subsection();
+
+      prm.enter_subsection("Data");
+      prm.declare_entry("File", "data/train.h5", Patterns::Anything(),
+                        "The training data set (HDF5, see `ddo generate`), on the mesh of this file.");
+      prm.leave_subsection();
+
+      declare_noise<dim>(prm);
+      declare_network<dim>(prm);
+
+      prm.enter_subsection("Training");
+      TrainingSettings::declare_parameters(prm);
+      prm.leave_subsection();
+
+      prm.enter_subsection("Sampling");
+      prm.declare_entry("Checkpoint", "checkpoint", Patterns::Anything(), "The trained model (`ddo train`).");
+      prm.declare_entry("Number of samples", "16", Patterns::Integer(1), "Samples to draw.");
+      prm.declare_entry("Seed", "1", Patterns::Integer(0), "Seed of the sampler's noise.");
+      prm.declare_entry("Number of modes", "0", Patterns::Integer(0),
+                        "Eigenpairs of the sampling mesh the network uses (0: as in training).");
+      prm.declare_entry("Eigenbasis cache", "", Patterns::Anything(), "Directory of cached eigenbases.");
+      prm.declare_entry("Output file", "output/samples.h5", Patterns::Anything(),
+                        "The samples as a data set (HDF5; empty: not written).");
+      prm.declare_entry("VTU file", "output/samples.vtu", Patterns::Anything(),
+                        "The first samples as fields of one VTU file (empty: not written).");
+      prm.declare_entry("Samples in VTU", "4", Patterns::Integer(0), "How many samples go into the VTU file.");
+      SamplerRegistry<dim>::instance().declare_parameters(prm, "Sampler", "probability_flow", "How to sample.");
+      prm.leave_subsection();
+    }
+
+
+    template void declare_all<2>(ParameterHandler &);
+    template void declare_all<3>(ParameterHandler &);
+    template void declare_noise<2>(ParameterHandler &);
+    template void declare_noise<3>(ParameterHandler &);
+  } // namespace driver
+} // namespace ddo

@@ -1,0 +1,126 @@
+// `ddo train file.prm`: denoising score matching of a score network on a
+// data set of FE functions.
+
+#include <deal.II/base/conditional_ostream.h>
+#include <deal.II/base/timer.h>
+
+#include <ddo/function_dataset.h>
+#include <ddo/mesh_builder.h>
+#include <ddo/space_description.h>
+#include <ddo/trainer.h>
+
+#include "commands.h"
+
+#include <iostream>
+
+namespace ddo
+{
+  namespace driver
+  {
+
+
+    template <int dim>
+    void
+    run_train(const std::string &prm_text, const std::string &source_name)
+    {
+      const MPI_Comm     comm = MPI_COMM_WORLD;
+      ConditionalOStream pcout(std::cout, Utilities::MPI::this_mpi_process(comm) == 0);
+      TimerOutput        timer(pcout, TimerOutput::summary, TimerOutput::wall_times);
+
+      ParameterHandler prm;
+      declare_all<dim>(prm);
+      parse(prm, prm_text, source_name, false);
+
+      // Every rank holds the whole (serial) mesh; ranks share each batch.
+      const std::string description = extract_space_description<dim>(prm_text, source_name);
+      std::unique_ptr<FunctionSpace<dim>> space;
+      {
+        TimerOutput::Scope scope(timer, "build mesh and space");
+        space = build_function_space<dim>(description, MPI_COMM_SELF, source_name);
+      }
+      pcout << space->summary();
+
+      prm.enter_subsection("Data");
+      const std::string data_file = prm.get("File");
+      prm.leave_subsection();
+      torch::Tensor     data;
+      DataNormalization normalization;
+      unsigned int      n_samples = 0;
+      {
+        TimerOutput::Scope    scope(timer, "read data");
+        FunctionDatasetReader reader(data_file);
+        reader.check_compatible(*space);
+        n_samples                 = reader.info().n_samples;
+        std::vector<double> values = reader.read_all();
+        normalization              = compute_normalization(*space, values, n_samples);
+        data = torch::from_blob(values.data(), {std::int64_t(n_samples), std::int64_t(space->n_dofs())},
+                                torch::kFloat64)
+                 .clone();
+        data = (data - normalization.mean) / normalization.scale;
+      }
+      pcout << "Data: " << n_samples << " functions from <" << data_file << ">, mean " << normalization.mean
+            << ", scale " << normalization.scale << " (the network sees (u - mean) / scale)\n";
+
+      prm.enter_subsection("Noise");
+      const std::string noise_name = prm.get("Model");
+      auto              noise      = CovarianceRegistry<dim>::instance().create_and_parse(prm, "Model");
+      prm.leave_subsection();
+      {
+        TimerOutput::Scope scope(timer, "set up noise");
+        noise->initialize(*space);
+      }
+
+      prm.enter_subsection("Network");
+      const std::string  network_name = prm.get("Model");
+      const unsigned int n_modes      = prm.get_integer("Number of modes");
+      const std::string  cache        = prm.get("Eigenbasis cache");
+      std::shared_ptr<ScoreNetwork<dim>> network =
+        ScoreNetworkRegistry<dim>::instance().create_and_parse(prm, "Model");
+      prm.enter_subsection(network_name);
+      const bool float64 = prm.get("Precision") == "float64";
+      prm.leave_subsection();
+      prm.leave_subsection();
+      network->build(float64 ? torch::kFloat64 : torch::kFloat32);
+
+      std::unique_ptr<ScoreModel<dim>> model;
+      {
+        TimerOutput::Scope scope(timer, "eigenbasis and network binding");
+        model = std::make_unique<ScoreModel<dim>>(network, *space, n_modes, cache);
+      }
+      std::size_t n_parameters = 0;
+      for (const auto &p : network->parameters())
+        n_parameters += p.numel();
+      pcout << "Network: " << network_name << ", " << n_parameters << " parameters, " << n_modes
+            << " modes (lambda_K = " << model->basis().eigenvalues().back() << ")\n";
+
+      prm.enter_subsection("Training");
+      TrainingSettings settings;
+      settings.parse_parameters(prm);
+      prm.leave_subsection();
+
+      CheckpointMetadata metadata;
+      metadata["mesh.fingerprint"]  = space->fingerprint();
+      metadata["mesh.description"]  = description;
+      metadata["mesh.n_dofs"]       = std::to_string(space->n_dofs());
+      metadata["model.n_modes"]     = std::to_string(n_modes);
+      metadata["noise.model"]       = noise_name;
+      metadata["noise.parameters"]  = extract_subsections(prm_text, source_name, declare_noise<dim>);
+      metadata["data.file"]         = data_file;
+      metadata["data.n_samples"]    = std::to_string(n_samples);
+      metadata["data.mean"]         = exact_string(normalization.mean);
+      metadata["data.scale"]        = exact_string(normalization.scale);
+
+      Trainer<dim> trainer(*model, *noise, network_name, settings, metadata, comm);
+      TrainingReport report;
+      {
+        TimerOutput::Scope scope(timer, "train");
+        report = trainer.train(data);
+      }
+      if (!settings.checkpoint_directory.empty())
+        pcout << "checkpoint: " << settings.checkpoint_directory << " (step " << report.last_step << ")\n";
+    }
+
+    template void run_train<2>(const std::string &, const std::string &);
+    template void run_train<3>(const std::string &, const std::string &);
+  } // namespace driver
+} // namespace ddo
