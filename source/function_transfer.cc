@@ -36,23 +36,19 @@ namespace ddo
 
 
   template <int dim>
-  FunctionTransfer<dim>::FunctionTransfer(const FunctionSpace<dim> &source, const FunctionSpace<dim> &target)
-    : source(source)
-    , target(target)
+  std::vector<std::vector<std::pair<unsigned int, double>>>
+  point_evaluation_rows(const FunctionSpace<dim> &space, const std::vector<Point<dim>> &points,
+                        unsigned int *n_outside)
   {
-    AssertThrow(!source.is_distributed() && !target.is_distributed(),
-                ExcMessage("FunctionTransfer works between serial (replicated) meshes."));
-    const auto &points = target.locally_owned_support_points();
-    AssertThrow(points.size() == target.n_dofs(), ExcInternalError());
-
-    GridTools::Cache<dim> cache(source.get_triangulation(), source.get_mapping());
-    const auto located = GridTools::compute_point_locations_try_all(cache, points);
+    AssertThrow(!space.is_distributed(), ExcMessage("Point evaluation works on serial (replicated) meshes."));
+    GridTools::Cache<dim> cache(space.get_triangulation(), space.get_mapping());
+    const auto  located        = GridTools::compute_point_locations_try_all(cache, points);
     const auto &cells          = std::get<0>(located);
     const auto &reference      = std::get<1>(located);
     const auto &point_indices  = std::get<2>(located);
     const auto &missing_points = std::get<3>(located);
 
-    // Each target point as (source cell, reference point).
+    // Each point as (cell, reference point).
     std::vector<typename Triangulation<dim>::active_cell_iterator> point_cell(points.size());
     std::vector<Point<dim>>                                         point_reference(points.size());
     for (unsigned int c = 0; c < cells.size(); ++c)
@@ -61,19 +57,20 @@ namespace ddo
           point_cell[point_indices[c][q]]      = cells[c];
           point_reference[point_indices[c][q]] = reference[c][q];
         }
-    n_extrapolated = missing_points.size();
+    if (n_outside != nullptr)
+      *n_outside = missing_points.size();
     const auto &vertex_to_cells = cache.get_vertex_to_cell_map();
     for (const unsigned int i : missing_points)
       {
         const unsigned int vertex =
-          GridTools::find_closest_vertex(source.get_mapping(), source.get_triangulation(), points[i]);
+          GridTools::find_closest_vertex(space.get_mapping(), space.get_triangulation(), points[i]);
         double best = std::numeric_limits<double>::max();
         for (const auto &cell : vertex_to_cells[vertex])
           {
             Point<dim> unit;
             try
               {
-                unit = source.get_mapping().transform_real_to_unit_cell(cell, points[i]);
+                unit = space.get_mapping().transform_real_to_unit_cell(cell, points[i]);
               }
             catch (const typename Mapping<dim>::ExcTransformationFailed &)
               {
@@ -89,32 +86,46 @@ namespace ddo
               }
           }
         AssertThrow(best < std::numeric_limits<double>::max(),
-                    ExcMessage("FunctionTransfer: the target support point " +
-                               Utilities::to_string(points[i][0]) + ", ... lies far outside the source mesh."));
+                    ExcMessage("Point evaluation: the point " + Utilities::to_string(points[i][0]) +
+                               ", ... lies far outside the mesh."));
       }
 
-    // Matrix rows: shape values of the source cell's DoFs at each point.
-    const auto &                         fe = source.get_fe();
+    const auto &                         fe = space.get_fe();
     std::vector<types::global_dof_index> dofs(fe.n_dofs_per_cell());
-    DynamicSparsityPattern               dsp(target.n_dofs(), source.n_dofs());
-    std::vector<std::vector<std::pair<types::global_dof_index, double>>> rows(points.size());
+    std::vector<std::vector<std::pair<unsigned int, double>>> rows(points.size());
     for (unsigned int i = 0; i < points.size(); ++i)
       {
-        const typename DoFHandler<dim>::active_cell_iterator cell(&source.get_triangulation(),
+        const typename DoFHandler<dim>::active_cell_iterator cell(&space.get_triangulation(),
                                                                   point_cell[i]->level(),
                                                                   point_cell[i]->index(),
-                                                                  &source.get_dof_handler());
+                                                                  &space.get_dof_handler());
         cell->get_dof_indices(dofs);
         for (unsigned int j = 0; j < dofs.size(); ++j)
           {
             const double value = fe.shape_value(j, point_reference[i]);
             if (value != 0.)
-              {
-                rows[i].emplace_back(dofs[j], value);
-                dsp.add(i, dofs[j]);
-              }
+              rows[i].emplace_back(dofs[j], value);
           }
       }
+    return rows;
+  }
+
+
+  template <int dim>
+  FunctionTransfer<dim>::FunctionTransfer(const FunctionSpace<dim> &source, const FunctionSpace<dim> &target)
+    : source(source)
+    , target(target)
+  {
+    AssertThrow(!source.is_distributed() && !target.is_distributed(),
+                ExcMessage("FunctionTransfer works between serial (replicated) meshes."));
+    const auto &points = target.locally_owned_support_points();
+    AssertThrow(points.size() == target.n_dofs(), ExcInternalError());
+    const auto rows = point_evaluation_rows(source, points, &n_extrapolated);
+
+    DynamicSparsityPattern dsp(target.n_dofs(), source.n_dofs());
+    for (unsigned int i = 0; i < rows.size(); ++i)
+      for (const auto &entry : rows[i])
+        dsp.add(i, entry.first);
     pattern.copy_from(dsp);
     matrix.reinit(pattern);
     for (unsigned int i = 0; i < rows.size(); ++i)
@@ -192,6 +203,10 @@ namespace ddo
   }
 
 
+  template std::vector<std::vector<std::pair<unsigned int, double>>>
+  point_evaluation_rows(const FunctionSpace<2> &, const std::vector<Point<2>> &, unsigned int *);
+  template std::vector<std::vector<std::pair<unsigned int, double>>>
+  point_evaluation_rows(const FunctionSpace<3> &, const std::vector<Point<3>> &, unsigned int *);
   template class FunctionTransfer<2>;
   template class FunctionTransfer<3>;
 } // namespace ddo

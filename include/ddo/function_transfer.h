@@ -8,6 +8,7 @@
  * support point is the source function evaluated there.
  */
 
+#include <deal.II/base/point.h>
 #include <deal.II/lac/sparse_matrix.h>
 #include <deal.II/lac/sparsity_pattern.h>
 
@@ -15,11 +16,23 @@
 #include <ddo/function_space.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace ddo
 {
   using namespace dealii;
+
+  /**
+   * The interpolation rows of @p points on @p space (serial): row j holds
+   * (DoF, weight) with \f$u_h(x_j) = \sum w\,u_\text{DoF}\f$. Points outside
+   * the mesh are evaluated in the nearest cell; @p n_outside counts them.
+   */
+  template <int dim>
+  std::vector<std::vector<std::pair<unsigned int, double>>>
+  point_evaluation_rows(const FunctionSpace<dim> &     space,
+                        const std::vector<Point<dim>> &points,
+                        unsigned int *                 n_outside = nullptr);
 
   /**
    * The interpolation operator \f$T\f$ from a source space to a target space

@@ -1,0 +1,128 @@
+// Statistics of sets of FE functions and the distances between sets.
+
+#include <ddo/matern_spde.h>
+#include <ddo/sample_metrics.h>
+
+#include <gtest/gtest.h>
+
+#include "../test_utilities.h"
+
+#include <cmath>
+
+using namespace ddo;
+
+namespace
+{
+  const std::string square = "set Geometry = box\nsubsection box\nset Subdivisions = 8\nend\n"
+                             "set Cell type = simplex\nset Distortion = 0.2\nset Global refinements = 1\n";
+
+  std::vector<double>
+  matern_samples(const FunctionSpace<2> &space, const unsigned int n, const unsigned int seed,
+                 const double variance = 1.)
+  {
+    typename MaternSPDE<2>::Parameters p;
+    p.correlation_length = 0.2;
+    p.marginal_variance  = variance;
+    p.boundary_condition = MaternSPDE<2>::BoundaryCondition::robin;
+    MaternSPDE<2> field(p);
+    field.initialize(space);
+    std::vector<VectorType> samples(n, space.create_vector());
+    field.sample(samples, seed, 0);
+    std::vector<double> values;
+    for (const auto &s : samples)
+      values.insert(values.end(), s.begin(), s.end());
+    return values;
+  }
+} // namespace
+
+
+TEST(SampleMetrics, IdenticalSetsAreAtDistanceZeroAndTheDensityIsNormalized)
+{
+  const auto           space = test_support::make_space<2>(square, 1, MPI_COMM_SELF);
+  SpectralBasis<2>     basis(*space, 40);
+  const auto           values = matern_samples(*space, 50, 1);
+  MetricSettings       settings;
+  settings.fit_density_grid(values);
+  SampleMetrics<2>     metrics(*space, basis, settings);
+  const auto           a = metrics.compute(values, 50);
+  const auto           c = metrics.compare(a, a);
+  EXPECT_EQ(c.density_mse, 0.);
+  EXPECT_EQ(c.spectrum_mse, 0.);
+  EXPECT_EQ(c.mean_error, 0.);
+  EXPECT_EQ(c.variance_error, 0.);
+  EXPECT_EQ(c.correlation_error, 0.);
+  // The kernel density integrates to one (the grid covers all values).
+  const auto grid = metrics.density_grid();
+  double     integral = 0;
+  for (unsigned int g = 0; g + 1 < grid.size(); ++g)
+    integral += 0.5 * (a.density[g] + a.density[g + 1]) * (grid[g + 1] - grid[g]);
+  EXPECT_NEAR(integral, 1., 2e-3);
+}
+
+
+TEST(SampleMetrics, SpectrumPutsAnEigenfunctionInItsBand)
+{
+  const auto       space = test_support::make_space<2>(square, 1, MPI_COMM_SELF);
+  SpectralBasis<2> basis(*space, 40);
+  MetricSettings   settings;
+  settings.n_bands = 4;
+  SampleMetrics<2> metrics(*space, basis, settings);
+  const unsigned int k = 25;
+  std::vector<double> values(basis.eigenvectors()[k].begin(), basis.eigenvectors()[k].end());
+  const auto          statistics = metrics.compute(values, 1);
+  double              total      = 0;
+  for (unsigned int b = 0; b < 4; ++b)
+    {
+      const bool inside = basis.eigenvalues()[k] >= statistics.band_limits[b].first &&
+                          basis.eigenvalues()[k] <= statistics.band_limits[b].second;
+      EXPECT_NEAR(statistics.band_energy[b], inside ? 1. : 0., 1e-10) << "band " << b;
+      total += statistics.band_energy[b];
+    }
+  EXPECT_NEAR(total, 1., 1e-10);
+}
+
+
+TEST(SampleMetrics, MomentsAndCorrelationsOfKnownFields)
+{
+  const auto       space = test_support::make_space<2>(square, 1, MPI_COMM_SELF);
+  SpectralBasis<2> basis(*space, 20);
+  const unsigned int n = 400;
+  const auto       gaussian = matern_samples(*space, n, 3);
+  MetricSettings   settings;
+  settings.fit_density_grid(gaussian);
+  SampleMetrics<2> metrics(*space, basis, settings);
+
+  // Gaussian fields: skewness and excess kurtosis near zero. Their spread
+  // over n samples with ~(1/0.2)^2 independent regions each is small.
+  const auto g = metrics.compute(gaussian, n);
+  EXPECT_LT(std::abs(g.skewness), 0.1);
+  EXPECT_LT(std::abs(g.excess_kurtosis), 0.2);
+  // exp of a Gaussian field: lognormal, skewness (e+2)sqrt(e-1) ~ 6.2 for
+  // unit variance; clearly positive whatever the spread.
+  std::vector<double> lognormal(gaussian);
+  for (auto &v : lognormal)
+    v = std::exp(v);
+  EXPECT_GT(metrics.compute(lognormal, n).skewness, 2.);
+
+  // Random constants: correlation one at every distance.
+  std::vector<double> constants(n * space->n_dofs());
+  for (unsigned int s = 0; s < n; ++s)
+    std::fill(constants.begin() + s * space->n_dofs(), constants.begin() + (s + 1) * space->n_dofs(),
+              std::sin(1. + s));
+  for (const double r : metrics.compute(constants, n).correlation)
+    EXPECT_NEAR(r, 1., 1e-10);
+
+  // Matérn correlation decays with distance.
+  for (unsigned int d = 0; d + 1 < g.correlation.size(); ++d)
+    EXPECT_GT(g.correlation[d], g.correlation[d + 1]);
+
+  // Two independent sets of the same field are closer to each other than to
+  // a field of twice the variance.
+  const auto other   = metrics.compute(matern_samples(*space, n, 4), n);
+  const auto doubled = metrics.compute(matern_samples(*space, n, 5, 2.), n);
+  const auto floor   = metrics.compare(other, g);
+  const auto far     = metrics.compare(doubled, g);
+  EXPECT_LT(5 * floor.density_mse, far.density_mse);
+  EXPECT_LT(5 * floor.spectrum_mse, far.spectrum_mse);
+  EXPECT_LT(floor.variance_error, 0.5 * far.variance_error);
+}
