@@ -13,6 +13,10 @@
 
 #include <ddo/function_space.h>
 
+#include <array>
+#include <limits>
+#include <map>
+#include <set>
 #include <sstream>
 
 namespace ddo
@@ -65,6 +69,83 @@ namespace ddo
   }
 
 
+  namespace
+  {
+  // deal.II 9.4's DoFTools::make_periodicity_constraints() is wrong on simplex
+  // meshes (FE_SimplexP has no face_to_cell_index(); added to deal.II in 2025,
+  // PRs 18081 and 18392),
+  // so on simplices the DoFs of the two boundaries are matched by their
+  // support points: exact for Lagrange elements on conforming periodic faces.
+  template <int dim>
+  void
+  make_periodicity_constraints_by_support_points(const DoFHandler<dim> &   dof_handler,
+                                                 const Mapping<dim> &      mapping,
+                                                 const PeriodicBoundary &  b,
+                                                 AffineConstraints<double> &constraints)
+  {
+    const FiniteElement<dim> &fe = dof_handler.get_fe();
+    std::map<types::global_dof_index, Point<dim>> points;
+    DoFTools::map_dofs_to_support_points(mapping, dof_handler, points);
+    // DoFs on the faces with each boundary id
+    std::set<types::global_dof_index>    first, second;
+    std::vector<types::global_dof_index> face_dofs;
+    double                               lower = std::numeric_limits<double>::max(), upper = -lower;
+    for (const auto &cell : dof_handler.active_cell_iterators())
+      for (const unsigned int f : cell->face_indices())
+        if (cell->at_boundary(f) &&
+            (cell->face(f)->boundary_id() == b.first || cell->face(f)->boundary_id() == b.second))
+          {
+            face_dofs.resize(fe.n_dofs_per_face(f));
+            cell->face(f)->get_dof_indices(face_dofs);
+            const bool is_first = cell->face(f)->boundary_id() == b.first;
+            (is_first ? first : second).insert(face_dofs.begin(), face_dofs.end());
+            for (const auto dof : face_dofs)
+              (is_first ? lower : upper) = is_first ? std::min(lower, points[dof][b.direction]) :
+                                                      std::max(upper, points[dof][b.direction]);
+          }
+    AssertThrow(first.size() == second.size() && !first.empty(),
+                ExcMessage("The periodic boundaries " + std::to_string(b.first) + " and " +
+                           std::to_string(b.second) + " do not have matching DoFs."));
+    const double period = upper - lower;
+    // Lexicographic lookup of the points of the first boundary, rounded to a
+    // tolerance far below the mesh size.
+    const double tolerance = 1e-9 * period;
+    auto key = [&](Point<dim> p) {
+      std::array<long long, dim> k;
+      for (unsigned int d = 0; d < dim; ++d)
+        k[d] = std::llround(p[d] / tolerance);
+      return k;
+    };
+    std::map<std::array<long long, dim>, types::global_dof_index> first_by_point;
+    for (const auto dof : first)
+      first_by_point[key(points[dof])] = dof;
+    for (const auto dof : second)
+      {
+        Point<dim> image = points[dof];
+        image[b.direction] -= period;
+        auto match = first_by_point.find(key(image));
+        // rounding may put a coordinate into the neighbouring bin
+        if (match == first_by_point.end())
+          for (const auto &[k, candidate] : first_by_point)
+            if (points[candidate].distance(image) < tolerance)
+              {
+                match = first_by_point.find(k);
+                break;
+              }
+        AssertThrow(match != first_by_point.end(),
+                    ExcMessage("No periodic image of the support point " +
+                               Utilities::to_string(points[dof][0]) + ", ... on boundary " +
+                               std::to_string(b.first) + ": the periodic faces do not match."));
+        if (match->second != dof && !constraints.is_constrained(dof))
+          {
+            constraints.add_line(dof);
+            constraints.add_entry(dof, match->second, 1.);
+          }
+      }
+  }
+  } // namespace
+
+
   template <int dim>
   void
   FunctionSpace<dim>::setup_dofs(const std::vector<PeriodicBoundary> &periodic_boundaries)
@@ -78,8 +159,15 @@ namespace ddo
     constraints.reinit(relevant_dofs);
     DoFTools::make_hanging_node_constraints(dof_handler, constraints);
     for (const PeriodicBoundary &b : periodic_boundaries)
-      DoFTools::make_periodicity_constraints(dof_handler, b.first, b.second,
-                                             b.direction, constraints);
+      if (cells == CellType::hypercube)
+        DoFTools::make_periodicity_constraints(dof_handler, b.first, b.second,
+                                               b.direction, constraints);
+      else
+        {
+          AssertThrow(!is_distributed(),
+                      ExcMessage("Periodic simplex meshes must be serial (deal.II 9.4)."));
+          make_periodicity_constraints_by_support_points(dof_handler, *mapping, b, constraints);
+        }
     constraints.close();
 
     std::map<types::global_dof_index, Point<dim>> points;
