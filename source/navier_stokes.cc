@@ -249,7 +249,11 @@ namespace ddo
       }
     const std::string how = " Build the mesh with 'Periodic directions = 0, 1' and pass "
                             "MeshBuilder::periodic_boundaries() to the FunctionSpace.";
+    // Every DoF on an upper face is either constrained (to its lower image)
+    // or, where the lower side is the finer one, the target of a constraint
+    // of a lower-face DoF.
     std::vector<types::global_dof_index> face_dofs;
+    std::set<types::global_dof_index>    upper_dofs, lower_dofs;
     std::set<types::boundary_id>         seen;
     for (const auto &cell : space.get_dof_handler().active_cell_iterators())
       for (const unsigned int f : cell->face_indices())
@@ -261,17 +265,21 @@ namespace ddo
                                    "torus), but found a boundary face with boundary id " +
                                    std::to_string(id) + "." + how));
             seen.insert(id);
-            if (upper_ids.count(id) == 1)
-              {
-                face_dofs.resize(space.get_fe().n_dofs_per_face(f));
-                cell->face(f)->get_dof_indices(face_dofs);
-                for (const auto dof : face_dofs)
-                  AssertThrow(constraints.is_constrained(dof),
-                              ExcMessage("VorticitySolver needs a doubly periodic "
-                                         "space, but the periodic faces of the mesh "
-                                         "carry no periodicity constraints." + how));
-              }
+            face_dofs.resize(space.get_fe().n_dofs_per_face(f));
+            cell->face(f)->get_dof_indices(face_dofs);
+            (upper_ids.count(id) == 1 ? upper_dofs : lower_dofs)
+              .insert(face_dofs.begin(), face_dofs.end());
           }
+    std::set<types::global_dof_index> targets_of_lower;
+    for (const auto &line : constraints.get_lines())
+      if (lower_dofs.count(line.index) == 1)
+        for (const auto &entry : line.entries)
+          targets_of_lower.insert(entry.first);
+    for (const auto dof : upper_dofs)
+      AssertThrow(constraints.is_constrained(dof) || targets_of_lower.count(dof) == 1,
+                  ExcMessage("VorticitySolver needs a doubly periodic space, but the "
+                             "periodic faces of the mesh carry no periodicity "
+                             "constraints." + how));
     AssertThrow(seen == periodic_ids,
                 ExcMessage("VorticitySolver needs a mesh periodic in both directions "
                            "(x and y)." + how));
