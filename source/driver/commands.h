@@ -88,6 +88,11 @@ namespace ddo
     void
     run_sample(const std::string &prm_text, const std::string &source_name);
 
+    /** `ddo metrics file.prm`: generated samples against a test set. */
+    template <int dim>
+    void
+    run_metrics(const std::string &prm_text, const std::string &source_name);
+
     /** `ddo info file.prm`: describe the function space and write it as VTU. */
     template <int dim>
     void

@@ -20,6 +20,8 @@ Commands:
   generate FILE.prm write a data set of Gaussian random fields (HDF5)
   train FILE.prm    train a score network on a data set (resumes from its checkpoint)
   sample FILE.prm   sample from a trained model on the mesh of FILE.prm (HDF5 + VTU)
+  metrics FILE.prm  compare samples with a test set: density, spectrum, mean, variance,
+                    correlation, against the test-vs-test floor and a Gaussian baseline
   list [FILE.prm]   list the registered plugins (after loading FILE.prm's plugin libraries)
   default-prm       print the parameter file of the built-in default job
   help              this text
@@ -69,7 +71,7 @@ main(int argc, char **argv)
                          "('ddo default-prm' prints its parameters)\n\n";
         }
       else if (command == "info" || command == "list" || command == "generate" || command == "train" ||
-               command == "sample")
+               command == "sample" || command == "metrics")
         {
           AssertThrow(argc == 3 || (command == "list" && argc == 2),
                       ExcMessage("'ddo " + command + "' needs one parameter file.\n" + usage));
@@ -93,6 +95,8 @@ main(int argc, char **argv)
         two ? ddo::driver::run_train<2>(text, source) : ddo::driver::run_train<3>(text, source);
       else if (command == "sample")
         two ? ddo::driver::run_sample<2>(text, source) : ddo::driver::run_sample<3>(text, source);
+      else if (command == "metrics")
+        two ? ddo::driver::run_metrics<2>(text, source) : ddo::driver::run_metrics<3>(text, source);
       else
         two ? ddo::driver::run_info<2>(text, source) : ddo::driver::run_info<3>(text, source);
     }

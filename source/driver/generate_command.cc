@@ -1,5 +1,12 @@
-// `ddo generate file.prm`: a data set of Gaussian random fields (plus a mean
-// function) on the mesh of the file: synthetic data with known statistics.
+// `ddo generate file.prm`: a training (and optionally a test) data set on the
+// mesh of the file. Generator `grf`: Gaussian random fields plus a mean
+// function (synthetic data with known statistics). Generator `navier_stokes`
+// (2D): the vorticity at the final time of a flow on the torus driven by such
+// a random forcing, the push-forward experiment of the DDO paper.
+//
+// With several MPI ranks every rank computes its share of the fields (each
+// on its own copy of the mesh) and rank 0 writes them. Sample i depends only
+// on (seed, i), never on the number of ranks or on interruptions.
 
 #include <deal.II/base/conditional_ostream.h>
 #include <deal.II/base/function_parser.h>
@@ -8,31 +15,147 @@
 #include <ddo/covariance_operator.h>
 #include <ddo/function_dataset.h>
 #include <ddo/mesh_builder.h>
+#include <ddo/navier_stokes.h>
 #include <ddo/space_description.h>
 
 #include "commands.h"
 
 #include <chrono>
+#include <filesystem>
+#include <functional>
+#include <iomanip>
 #include <iostream>
 
 namespace ddo
 {
   namespace driver
   {
+    namespace
+    {
+      /** One field of the data set from its random stream index. */
+      using FieldMaker = std::function<void(const std::uint64_t seed, const unsigned int index, VectorType &out)>;
+
+      /**
+       * Writes @p n_samples rows of stream @p seed into @p file (resuming a
+       * partial file, skipping a complete one with the same recipe), at most
+       * @p max_fields new ones (0: all). Returns whether the file is complete.
+       */
+      template <int dim>
+      bool
+      write_data_set(const std::string &       file,
+                     const unsigned int        n_samples,
+                     const std::uint64_t       seed,
+                     const std::string &       recipe,
+                     const FunctionSpace<dim> &space,
+                     const std::string &       description,
+                     const FieldMaker &        make_field,
+                     const unsigned int        max_fields,
+                     TimerOutput &             timer)
+      {
+        const MPI_Comm     comm    = MPI_COMM_WORLD;
+        const unsigned int rank    = Utilities::MPI::this_mpi_process(comm);
+        const unsigned int n_ranks = Utilities::MPI::n_mpi_processes(comm);
+        ConditionalOStream pcout(std::cout, rank == 0);
+
+        // A finished file with this recipe is kept; one with another recipe is
+        // an error, never silently replaced.
+        int skip = 0;
+        if (rank == 0 && std::filesystem::exists(file))
+          {
+            const FunctionDatasetReader existing(file);
+            const auto &                info = existing.info();
+            AssertThrow(info.description == recipe && info.n_samples == n_samples &&
+                          info.fingerprint == space.fingerprint(),
+                        ExcMessage("The data set <" + file +
+                                   "> exists but was made differently (other mesh, number of samples, "
+                                   "seed, or generator parameters). Remove or rename it, or choose "
+                                   "another output file."));
+            skip = 1;
+          }
+        if (Utilities::MPI::max(skip, comm) == 1)
+          {
+            pcout << "<" << file << "> is complete (" << n_samples << " fields): nothing to do\n";
+            return true;
+          }
+
+        std::unique_ptr<FunctionDatasetWriter> writer;
+        std::vector<unsigned int>              missing;
+        if (rank == 0)
+          {
+            writer  = std::make_unique<FunctionDatasetWriter>(file, space, description, n_samples, recipe, true,
+                                                              false);
+            missing = writer->missing_rows();
+          }
+        missing = Utilities::MPI::broadcast(comm, missing, 0);
+        const bool stopping_early = max_fields > 0 && max_fields < missing.size();
+        if (stopping_early)
+          missing.resize(max_fields);
+        pcout << "Generating " << missing.size() << " of " << n_samples << " fields into <" << file << ">"
+              << (missing.size() < n_samples ? " (resuming)" : "") << " on " << n_ranks << " process"
+              << (n_ranks > 1 ? "es" : "") << '\n';
+
+        // Blocks of a few fields per rank: rank 0 writes (and flushes) each
+        // block before the next starts, so an interruption loses at most one.
+        const std::size_t block = 4 * n_ranks;
+        const auto        start = std::chrono::steady_clock::now();
+        VectorType        field = space.create_vector();
+        double            last_report = -1e300;
+        for (std::size_t first = 0; first < missing.size(); first += block)
+          {
+            const std::size_t count = std::min<std::size_t>(block, missing.size() - first);
+            std::vector<std::pair<unsigned int, std::vector<double>>> mine;
+            for (std::size_t k = rank; k < count; k += n_ranks)
+              {
+                {
+                  TimerOutput::Scope scope(timer, "compute fields");
+                  make_field(seed, missing[first + k], field);
+                }
+                mine.emplace_back(missing[first + k], std::vector<double>(field.begin(), field.end()));
+              }
+            const auto gathered = Utilities::MPI::gather(comm, mine, 0);
+            if (rank == 0)
+              {
+                TimerOutput::Scope scope(timer, "write");
+                for (const auto &part : gathered)
+                  for (const auto &row : part)
+                    writer->write(row.first, row.second.data());
+              }
+            const std::size_t done    = first + count;
+            const double      elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+            if (elapsed - last_report > 10 || done == missing.size())
+              {
+                last_report = elapsed;
+                pcout << "  " << done << '/' << missing.size() << " fields, " << std::fixed << std::setprecision(1)
+                      << elapsed << " s, " << elapsed / done << " s per field, about "
+                      << elapsed / done * (missing.size() - done) << " s left" << std::defaultfloat << std::endl;
+              }
+          }
+        if (rank == 0)
+          {
+            const std::string written = writer->finalize();
+            if (stopping_early)
+              pcout << "stopped after " << missing.size() << " fields (Maximum fields this run); <" << written
+                    << "> keeps them, run again to continue\n";
+            else
+              pcout << "wrote: " << written << '\n';
+          }
+        return !stopping_early;
+      }
+    } // namespace
+
+
     template <int dim>
     void
     run_generate(const std::string &prm_text, const std::string &source_name)
     {
-      const bool         root = Utilities::MPI::this_mpi_process(MPI_COMM_WORLD) == 0;
-      ConditionalOStream pcout(std::cout, root);
+      ConditionalOStream pcout(std::cout, Utilities::MPI::this_mpi_process(MPI_COMM_WORLD) == 0);
       TimerOutput        timer(pcout, TimerOutput::summary, TimerOutput::wall_times);
 
       ParameterHandler prm;
       declare_all<dim>(prm);
       parse(prm, prm_text, source_name, false);
-      if (!root)
-        return; // the file is written by one process
 
+      // Every rank builds its own serial copy of the space.
       const std::string description = extract_space_description<dim>(prm_text, source_name);
       std::unique_ptr<FunctionSpace<dim>> space;
       {
@@ -40,67 +163,96 @@ namespace ddo
         space = build_function_space<dim>(description, MPI_COMM_SELF, source_name);
       }
       prm.enter_subsection("Generate");
-      const std::string  file      = prm.get("Output file");
-      const unsigned int n_samples = prm.get_integer("Number of samples");
-      const unsigned int seed      = prm.get_integer("Seed");
+      const std::string  generator   = prm.get("Generator");
+      const std::string  file        = prm.get("Output file");
+      const unsigned int n_samples   = prm.get_integer("Number of samples");
+      const std::string  test_file   = prm.get("Test output file");
+      const unsigned int n_test      = prm.get_integer("Number of test samples");
+      const std::uint64_t seed       = prm.get_integer("Seed");
+      const unsigned int max_fields  = prm.get_integer("Maximum fields this run");
       FunctionParser<dim> mean;
       const std::string   variables = dim == 2 ? "x,y" : "x,y,z";
       try
         {
-          mean.initialize(variables, prm.get("Mean function"), {});
+          mean.initialize(variables, prm.get("Mean function"), {{"pi", numbers::PI}});
         }
       catch (const std::exception &e)
         {
           AssertThrow(false, ExcMessage("Generate: invalid Mean function <" + prm.get("Mean function") +
                                         ">: " + user_message(e)));
         }
+      const std::string model_name = prm.get("Model");
       auto model = CovarianceRegistry<dim>::instance().create_and_parse(prm, "Model");
       prm.leave_subsection();
+      AssertThrow(generator == "grf" || generator == "navier_stokes",
+                  ExcMessage("Generate: unknown Generator <" + generator + ">."));
+      AssertThrow(test_file.empty() || n_test > 0,
+                  ExcMessage("Generate: 'Test output file' is set but 'Number of test samples' is 0."));
+      AssertThrow(test_file.empty() || test_file != file,
+                  ExcMessage("Generate: the test set needs its own file, not the training file <" + file + ">."));
       {
         TimerOutput::Scope scope(timer, "set up the covariance");
         model->initialize(*space);
       }
       const VectorType mean_vector = space->interpolate(mean);
 
-      // The description records how the data were made, so that a resumed
+      // The recipe records how the data were made, so that a resumed
       // generation can check it continues the same one.
-      const std::string recipe = "ddo generate: " + std::to_string(n_samples) + " samples, seed " +
-                                 std::to_string(seed) + ", covariance and mean from\n" +
-                                 extract_subsections(prm_text, source_name, [](ParameterHandler &p) {
-                                   p.enter_subsection("Generate");
-                                   p.declare_entry("Mean function", "0", Patterns::Anything());
-                                   CovarianceRegistry<dim>::instance().declare_parameters(p, "Model", "matern", "");
-                                   p.leave_subsection();
-                                 });
-      FunctionDatasetWriter writer(file, *space, description, n_samples, recipe, true, true);
-      const auto            missing = writer.missing_rows();
-      pcout << space->summary() << "Generating " << missing.size() << " of " << n_samples << " fields into <"
-            << file << ">" << (missing.size() < n_samples ? " (resuming)" : "") << '\n';
+      std::string recipe = "ddo generate (" + generator + "): seed " + std::to_string(seed) + ", parameters\n" +
+                           extract_subsections(prm_text, source_name, [](ParameterHandler &p) {
+                             p.enter_subsection("Generate");
+                             p.declare_entry("Generator", "grf", Patterns::Anything());
+                             p.declare_entry("Mean function", "0", Patterns::Anything());
+                             CovarianceRegistry<dim>::instance().declare_parameters(p, "Model", "matern", "");
+                             p.leave_subsection();
+                             if (dim == 2)
+                               VorticitySolver::Parameters::declare_parameters(p);
+                           });
 
-      const unsigned int      block = 16;
-      std::vector<VectorType> samples;
-      const auto              start = std::chrono::steady_clock::now();
-      for (std::size_t first = 0; first < missing.size(); first += block)
+      FieldMaker make_field;
+      std::unique_ptr<VorticitySolver> solver;
+      if (generator == "grf")
+        make_field = [&](const std::uint64_t s, const unsigned int index, VectorType &out) {
+          model->sample(out, s, index);
+          out += mean_vector;
+        };
+      else
         {
-          const std::size_t count = std::min<std::size_t>(block, missing.size() - first);
-          for (std::size_t k = 0; k < count; ++k)
+          AssertThrow(dim == 2, ExcMessage("Generate: the navier_stokes generator is two-dimensional "
+                                           "(vorticity-streamfunction form); set Dimension = 2."));
+          if constexpr (dim == 2)
             {
-              // Row i is sample i of the stream: independent of the blocking.
-              samples.resize(1);
+              VorticitySolver::Parameters parameters;
+              parameters.parse_parameters(prm);
               {
-                TimerOutput::Scope scope(timer, "sample");
-                model->sample(samples, seed, missing[first + k]);
+                TimerOutput::Scope scope(timer, "set up the Navier-Stokes solver");
+                solver = std::make_unique<VorticitySolver>(*space, parameters);
               }
-              samples[0] += mean_vector;
-              TimerOutput::Scope scope(timer, "write");
-              writer.write(missing[first + k], samples[0]);
+              pcout << "Navier-Stokes: viscosity " << parameters.viscosity << ", final time "
+                    << parameters.final_time << ", time step " << parameters.time_step << " ("
+                    << parameters.n_time_steps() << " steps per field); forcing: <" << model_name
+                    << "> random field\n";
+              auto forcing = std::make_shared<VectorType>(space->create_vector());
+              make_field   = [&, forcing](const std::uint64_t s, const unsigned int index, VectorType &out) {
+                model->sample(*forcing, s, index);
+                *forcing += mean_vector;
+                solver->solve(*forcing, out);
+              };
             }
-          const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-          const std::size_t done = first + count;
-          pcout << "  " << done << '/' << missing.size() << " fields, " << elapsed << " s, about "
-                << elapsed / done * (missing.size() - done) << " s left" << std::endl;
         }
-      pcout << "wrote: " << writer.finalize() << '\n';
+
+      pcout << space->summary();
+      const bool complete =
+        write_data_set(file, n_samples, seed, recipe + "training set\n", *space, description, make_field, max_fields,
+                       timer);
+      if (!test_file.empty() && complete)
+        {
+          // An independent stream: the test fields never repeat training ones,
+          // whatever the numbers of samples.
+          const std::uint64_t test_seed = seed + 0x9E3779B97F4A7C15ull;
+          write_data_set(test_file, n_test, test_seed, recipe + "test set\n", *space, description, make_field,
+                         max_fields, timer);
+        }
     }
 
     template void run_generate<2>(const std::string &, const std::string &);

@@ -3,6 +3,7 @@
 #include <ddo/covariance_operator.h>
 #include <ddo/function_space.h>
 #include <ddo/mesh_builder.h>
+#include <ddo/navier_stokes.h>
 #include <ddo/sampler.h>
 #include <ddo/score_network.h>
 #include <ddo/trainer.h>
@@ -102,14 +103,26 @@ namespace ddo
       prm.leave_subsection();
 
       prm.enter_subsection("Generate");
+      prm.declare_entry("Generator", "grf", Patterns::Selection("grf|navier_stokes"),
+                        "grf: Gaussian random fields (Model) plus the Mean function. navier_stokes "
+                        "(2D, periodic in x and y): the vorticity at the final time of a flow on the "
+                        "torus driven by such a random forcing (subsection Navier-Stokes).");
       prm.declare_entry("Output file", "data/grf.h5", Patterns::Anything(), "The data set file (HDF5).");
       prm.declare_entry("Number of samples", "100", Patterns::Integer(1), "Functions in the data set.");
+      prm.declare_entry("Test output file", "", Patterns::Anything(),
+                        "A second, independent data set from the same recipe (empty: none).");
+      prm.declare_entry("Number of test samples", "0", Patterns::Integer(0), "Functions in the test set.");
       prm.declare_entry("Seed", "1", Patterns::Integer(0), "Seed of the random fields.");
+      prm.declare_entry("Maximum fields this run", "0", Patterns::Integer(0),
+                        "Stop after this many new fields (0: all) and keep the partial file; the "
+                        "next run continues it (for time-limited batch jobs).");
       prm.declare_entry("Mean function", "0", Patterns::Anything(),
-                        "Mean of the fields, an expression in x, y (and z) (muparser syntax).");
+                        "Mean of the fields (grf) or of the forcing (navier_stokes), an expression in "
+                        "x, y (and z) (muparser syntax, pi defined).");
       CovarianceRegistry<dim>::instance().declare_parameters(prm, "Model", "matern",
-                                                             "Covariance model of the fields.");
+                                                             "Covariance model of the fields (or forcings).");
       prm.leave_subsection();
+      VorticitySolver::Parameters::declare_parameters(prm);
 
       prm.enter_subsection("Data");
       prm.declare_entry("File", "data/train.h5", Patterns::Anything(),
@@ -136,6 +149,29 @@ namespace ddo
                         "The first samples as fields of one VTU file (empty: not written).");
       prm.declare_entry("Samples in VTU", "4", Patterns::Integer(0), "How many samples go into the VTU file.");
       SamplerRegistry<dim>::instance().declare_parameters(prm, "Sampler", "probability_flow", "How to sample.");
+      prm.leave_subsection();
+
+      prm.enter_subsection("Metrics");
+      prm.declare_entry("Samples files", "output/samples.h5", Patterns::Anything(),
+                        "Comma-separated data sets to judge (e.g. the output of `ddo sample`); the "
+                        "first one's mesh is the mesh of the comparison, the others are interpolated.");
+      prm.declare_entry("Labels", "", Patterns::Anything(),
+                        "One name per samples file (empty: the file names).");
+      prm.declare_entry("Reference file", "data/test.h5", Patterns::Anything(),
+                        "The test set (at least 4 functions; split into halves A and B).");
+      prm.declare_entry("Output directory", "output/metrics", Patterns::Anything(),
+                        "Where the table, data files, PNG plots and VTU fields go.");
+      prm.declare_entry("Number of modes", "64", Patterns::Integer(2),
+                        "Laplacian eigenpairs of the spectrum.");
+      prm.declare_entry("Number of bands", "8", Patterns::Integer(1), "Eigenvalue bands of the spectrum.");
+      prm.declare_entry("Eigenbasis cache", "", Patterns::Anything(), "Directory of cached eigenbases.");
+      prm.declare_entry("Relative bandwidth", "0.05", Patterns::Double(0),
+                        "KDE bandwidth, relative to the standard deviation of the reference values.");
+      prm.declare_entry("Correlation distances", "0.05, 0.1, 0.2, 0.3", Patterns::List(Patterns::Double(0)),
+                        "Distances of the two-point correlation.");
+      prm.declare_entry("Gaussian baseline", "true", Patterns::Bool(),
+                        "Also judge samples of the Gaussian with the mean and covariance of the test set.");
+      prm.declare_entry("Seed", "1", Patterns::Integer(0), "Seed of the point pairs and the baseline.");
       prm.leave_subsection();
     }
 

@@ -1,0 +1,202 @@
+// `ddo metrics file.prm`: generated samples against a reference (test) set on
+// the mesh of the samples, with the test-vs-test floor and a Gaussian
+// baseline; a Markdown table on screen and in a file, data files, PNG plots
+// (gnuplot) and the mean and variance fields as VTU.
+
+#include <deal.II/base/conditional_ostream.h>
+#include <deal.II/base/timer.h>
+
+#include <ddo/function_dataset.h>
+#include <ddo/function_transfer.h>
+#include <ddo/metrics_report.h>
+#include <ddo/output.h>
+#include <ddo/space_description.h>
+
+#include "commands.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+namespace ddo
+{
+  namespace driver
+  {
+    namespace
+    {
+      /** The functions of @p file on @p space (interpolated if on another mesh). */
+      template <int dim>
+      std::vector<double>
+      read_on_space(const std::string &file, const FunctionSpace<dim> &space, std::ostream &log)
+      {
+        const FunctionDatasetReader reader(file);
+        const auto &                info = reader.info();
+        AssertThrow(info.dimension == dim,
+                    ExcMessage("The data set <" + file + "> holds " + std::to_string(info.dimension) +
+                               "D functions, the metrics are computed in " + std::to_string(dim) + "D."));
+        std::vector<double> values = reader.read_all();
+        if (info.fingerprint == space.fingerprint())
+          return values;
+        const auto source = build_function_space<dim>(info.space_description, MPI_COMM_SELF, file);
+        const FunctionTransfer<dim> transfer(*source, space);
+        log << "  <" << file << ">: " << info.n_samples << " functions on another mesh (" << info.n_dofs
+            << " DoFs), interpolated onto the mesh of the samples\n";
+        return transfer.apply(values, info.n_samples);
+      }
+
+
+      /** Mean and variance fields of @p values as vectors of @p space. */
+      template <int dim>
+      void
+      add_mean_and_variance(const FunctionSpace<dim> &space, const SampleStatistics &s, const std::string &name,
+                            std::vector<std::unique_ptr<VectorType>> &storage,
+                            std::vector<std::pair<std::string, const VectorType *>> &fields)
+      {
+        std::string key = name;
+        for (char &c : key)
+          if (!std::isalnum(static_cast<unsigned char>(c)))
+            c = '_';
+        storage.push_back(std::make_unique<VectorType>(s.mean));
+        fields.emplace_back(key + "_mean", storage.back().get());
+        storage.push_back(std::make_unique<VectorType>(s.variance));
+        fields.emplace_back(key + "_variance", storage.back().get());
+        (void)space;
+      }
+
+
+      /** gnuplot script for the three data files; returns whether it ran. */
+      bool
+      plot(const std::string &directory, const std::vector<std::string> &names)
+      {
+        std::ostringstream script;
+        script << "set terminal pngcairo size 900,600 noenhanced\nset key outside right\nset grid\n";
+        auto curves = [&](const std::string &file, const std::string &x) {
+          std::ostringstream c;
+          c << "'" << file << "' using " << x << ":" << (x == "1" ? 2 : 3)
+            << " with lines lw 3 lc rgb 'black' title 'reference (test half B)'";
+          for (unsigned int r = 0; r < names.size(); ++r)
+            c << ", '' using " << x << ":" << (x == "1" ? 3 : 4) + r << " with linespoints lw 2 title '"
+              << names[r] << "'";
+          return c.str();
+        };
+        script << "set output 'density.png'\nset title 'pointwise density (Gaussian KDE)'\nset xlabel 'value'\n"
+               << "set logscale y\nset yrange [1e-4:*]\nplot " << curves("density.dat", "1") << '\n'
+               << "set output 'spectrum.png'\nset title 'energy per band of Laplacian eigenvalues'\n"
+               << "set xlabel 'sqrt(lambda) (band centre)'\nset yrange [*:*]\nplot " << curves("spectrum.dat", "2")
+               << '\n'
+               << "unset logscale y\nset output 'correlation.png'\nset title 'two-point correlation'\n"
+               << "set xlabel 'distance'\nplot " << curves("correlation.dat", "1") << '\n';
+        std::string text = script.str();
+        {
+          std::ofstream out((std::filesystem::path(directory) / "plots.gp").string());
+          out << text;
+        }
+        if (std::system("command -v gnuplot > /dev/null 2>&1") != 0)
+          return false;
+        const std::string command = "cd '" + directory + "' && gnuplot plots.gp > /dev/null 2>&1";
+        return std::system(command.c_str()) == 0;
+      }
+    } // namespace
+
+
+    template <int dim>
+    void
+    run_metrics(const std::string &prm_text, const std::string &source_name)
+    {
+      const bool         root = Utilities::MPI::this_mpi_process(MPI_COMM_WORLD) == 0;
+      ConditionalOStream pcout(std::cout, root);
+      TimerOutput        timer(pcout, TimerOutput::summary, TimerOutput::wall_times);
+
+      ParameterHandler prm;
+      declare_all<dim>(prm);
+      parse(prm, prm_text, source_name, false);
+      prm.enter_subsection("Metrics");
+      const auto         files     = Utilities::split_string_list(prm.get("Samples files"));
+      auto               labels    = Utilities::split_string_list(prm.get("Labels"));
+      const std::string  reference = prm.get("Reference file");
+      const std::string  directory = prm.get("Output directory");
+      const unsigned int n_modes   = prm.get_integer("Number of modes");
+      const std::string  cache     = prm.get("Eigenbasis cache");
+      const double       bandwidth = prm.get_double("Relative bandwidth");
+      const bool         gaussian  = prm.get_bool("Gaussian baseline");
+      MetricSettings     settings;
+      settings.n_bands               = prm.get_integer("Number of bands");
+      settings.correlation_distances = Utilities::string_to_double(
+        Utilities::split_string_list(prm.get("Correlation distances")));
+      settings.seed = prm.get_integer("Seed");
+      prm.leave_subsection();
+      AssertThrow(!files.empty(), ExcMessage("Metrics: 'Samples files' is empty."));
+      AssertThrow(labels.empty() || labels.size() == files.size(),
+                  ExcMessage("Metrics: give one label per samples file (or none)."));
+      AssertThrow(bandwidth > 0, ExcMessage("Metrics: the relative bandwidth must be positive."));
+      if (labels.empty())
+        for (const auto &file : files)
+          labels.push_back(std::filesystem::path(file).stem().string());
+      if (!root)
+        return;
+
+      // The mesh of the first samples file is the mesh of the comparison.
+      std::unique_ptr<FunctionSpace<dim>> space;
+      {
+        TimerOutput::Scope scope(timer, "read data");
+        const FunctionDatasetReader first(files[0]);
+        space = build_function_space<dim>(first.info().space_description, MPI_COMM_SELF, files[0]);
+      }
+      pcout << space->summary();
+      std::vector<std::pair<std::string, std::vector<double>>> candidates;
+      std::vector<double>                                      reference_values;
+      {
+        TimerOutput::Scope scope(timer, "read data");
+        for (unsigned int i = 0; i < files.size(); ++i)
+          candidates.emplace_back(labels[i], read_on_space(files[i], *space, std::cout));
+        reference_values = read_on_space(reference, *space, std::cout);
+      }
+      std::unique_ptr<SpectralBasis<dim>> basis;
+      {
+        TimerOutput::Scope scope(timer, "eigenbasis");
+        basis = std::make_unique<SpectralBasis<dim>>(*space, n_modes, cache);
+      }
+      MetricsReport report;
+      {
+        TimerOutput::Scope scope(timer, "metrics");
+        report = compare_with_reference(*space, *basis, settings, bandwidth, candidates, reference_values, gaussian,
+                                        settings.seed);
+      }
+
+      TimerOutput::Scope scope(timer, "write results");
+      std::filesystem::create_directories(directory);
+      const std::string table = report.table();
+      pcout << "\nMetrics against the reference <" << reference << "> (second half; every set has "
+            << report.rows.front().n_samples << " functions, KDE bandwidth " << report.settings.bandwidth << ", "
+            << settings.n_bands << " bands of " << n_modes << " modes):\n\n"
+            << table << '\n';
+      {
+        std::ofstream out((std::filesystem::path(directory) / "metrics.md").string());
+        out << table;
+        std::ofstream kv((std::filesystem::path(directory) / "metrics.txt").string());
+        kv << report.key_values();
+      }
+      for (const auto &file : report.write_data_files(directory))
+        pcout << "wrote: " << file << '\n';
+      std::vector<std::unique_ptr<VectorType>>                storage;
+      std::vector<std::pair<std::string, const VectorType *>> fields;
+      add_mean_and_variance(*space, report.reference, "reference", storage, fields);
+      for (const auto &row : report.rows)
+        add_mean_and_variance(*space, row.statistics, row.name, storage, fields);
+      pcout << "wrote: "
+            << write_vtu(*space, fields, (std::filesystem::path(directory) / "mean_and_variance.vtu").string())
+            << '\n';
+      std::vector<std::string> names;
+      for (const auto &row : report.rows)
+        names.push_back(row.name);
+      if (plot(directory, names))
+        pcout << "wrote: " << directory << "/{density,spectrum,correlation}.png\n";
+      else
+        pcout << "(gnuplot not found or failed: no PNG plots; the script is " << directory << "/plots.gp)\n";
+    }
+
+    template void run_metrics<2>(const std::string &, const std::string &);
+    template void run_metrics<3>(const std::string &, const std::string &);
+  } // namespace driver
+} // namespace ddo

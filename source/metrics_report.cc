@@ -1,0 +1,239 @@
+#include <deal.II/base/exceptions.h>
+
+#include <ddo/hashing.h>
+#include <ddo/metrics_report.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <sstream>
+
+namespace ddo
+{
+  namespace
+  {
+    /** Standard normal numbers from a counter-based hash (Box-Muller). */
+    double
+    standard_normal(const std::uint64_t seed, const std::uint64_t index)
+    {
+      const std::uint64_t stream = hashing::combine(hashing::mix(seed), index);
+      const double        u1     = 1. - hashing::to_unit_interval(hashing::mix(stream)); // in (0, 1]
+      const double        u2     = hashing::to_unit_interval(hashing::mix(stream ^ 0x5bd1e995ull));
+      return std::sqrt(-2. * std::log(u1)) * std::cos(2. * numbers::PI * u2);
+    }
+
+
+    /** The file @p name in @p directory, written atomically. */
+    std::string
+    write_file(const std::string &directory, const std::string &name, const std::string &content)
+    {
+      const std::string file = (std::filesystem::path(directory) / name).string();
+      {
+        std::ofstream out(file + ".tmp");
+        AssertThrow(out, ExcMessage("Cannot write <" + file + ".tmp>."));
+        out << content;
+        AssertThrow(out, ExcMessage("Writing <" + file + ".tmp> failed."));
+      }
+      std::filesystem::rename(file + ".tmp", file);
+      return file;
+    }
+  } // namespace
+
+
+  const MetricsReportRow &
+  MetricsReport::row(const std::string &name) const
+  {
+    for (const auto &r : rows)
+      if (r.name == name)
+        return r;
+    AssertThrow(false, ExcMessage("The metrics report has no row <" + name + ">."));
+    return rows.front();
+  }
+
+
+  std::string
+  MetricsReport::table() const
+  {
+    const MetricComparison &floor = rows.front().distance;
+    std::ostringstream      out;
+    out << "| set | n | density MSE | spectrum MSE | density / floor | spectrum / floor | mean error | "
+           "variance error | correlation error | skewness | excess kurtosis |\n"
+        << "|---|---|---|---|---|---|---|---|---|---|---|\n";
+    out << std::setprecision(3);
+    auto line = [&](const std::string &name, const unsigned int n, const MetricComparison *d,
+                    const SampleStatistics &s) {
+      out << "| " << name << " | " << n << " | ";
+      if (d != nullptr)
+        out << d->density_mse << " | " << d->spectrum_mse << " | " << d->density_mse / floor.density_mse << " | "
+            << d->spectrum_mse / floor.spectrum_mse << " | " << d->mean_error << " | " << d->variance_error
+            << " | " << d->correlation_error;
+      else
+        out << "- | - | - | - | - | - | -";
+      out << " | " << s.skewness << " | " << s.excess_kurtosis << " |\n";
+    };
+    line("reference (test half B)", reference.n_samples, nullptr, reference);
+    for (const auto &r : rows)
+      line(r.name, r.n_samples, &r.distance, r.statistics);
+    return out.str();
+  }
+
+
+  std::string
+  MetricsReport::key_values() const
+  {
+    std::ostringstream out;
+    out << std::setprecision(6);
+    auto key = [](std::string name) {
+      for (char &c : name)
+        if (!std::isalnum(static_cast<unsigned char>(c)))
+          c = '_';
+      return name;
+    };
+    out << "reference.n_samples = " << reference.n_samples << '\n'
+        << "reference.skewness = " << reference.skewness << '\n'
+        << "reference.excess_kurtosis = " << reference.excess_kurtosis << '\n';
+    for (const auto &r : rows)
+      {
+        const std::string k = key(r.name);
+        out << k << ".n_samples = " << r.n_samples << '\n'
+            << k << ".density_mse = " << r.distance.density_mse << '\n'
+            << k << ".spectrum_mse = " << r.distance.spectrum_mse << '\n'
+            << k << ".mean_error = " << r.distance.mean_error << '\n'
+            << k << ".variance_error = " << r.distance.variance_error << '\n'
+            << k << ".correlation_error = " << r.distance.correlation_error << '\n'
+            << k << ".skewness = " << r.statistics.skewness << '\n'
+            << k << ".excess_kurtosis = " << r.statistics.excess_kurtosis << '\n';
+      }
+    return out.str();
+  }
+
+
+  std::vector<std::string>
+  MetricsReport::write_data_files(const std::string &directory) const
+  {
+    std::filesystem::create_directories(directory);
+    std::vector<std::string> files;
+    std::ostringstream       header;
+    header << " reference";
+    for (const auto &r : rows)
+      header << " \"" << r.name << '"';
+    header << '\n';
+
+    std::ostringstream density;
+    density << std::setprecision(8) << "# value" << header.str();
+    for (std::size_t i = 0; i < density_grid.size(); ++i)
+      {
+        density << density_grid[i] << ' ' << reference.density[i];
+        for (const auto &r : rows)
+          density << ' ' << r.statistics.density[i];
+        density << '\n';
+      }
+    files.push_back(write_file(directory, "density.dat", density.str()));
+
+    std::ostringstream spectrum;
+    spectrum << std::setprecision(8) << "# band sqrt_lambda_centre" << header.str();
+    for (std::size_t b = 0; b < reference.band_energy.size(); ++b)
+      {
+        const auto &limits = reference.band_limits[b];
+        spectrum << b << ' ' << 0.5 * (std::sqrt(std::max(limits.first, 0.)) + std::sqrt(limits.second)) << ' '
+                 << reference.band_energy[b];
+        for (const auto &r : rows)
+          spectrum << ' ' << r.statistics.band_energy[b];
+        spectrum << '\n';
+      }
+    files.push_back(write_file(directory, "spectrum.dat", spectrum.str()));
+
+    std::ostringstream correlation;
+    correlation << std::setprecision(8) << "# distance" << header.str();
+    for (std::size_t d = 0; d < settings.correlation_distances.size(); ++d)
+      {
+        correlation << settings.correlation_distances[d] << ' ' << reference.correlation[d];
+        for (const auto &r : rows)
+          correlation << ' ' << r.statistics.correlation[d];
+        correlation << '\n';
+      }
+    files.push_back(write_file(directory, "correlation.dat", correlation.str()));
+    return files;
+  }
+
+
+  template <int dim>
+  MetricsReport
+  compare_with_reference(const FunctionSpace<dim> &                                      space,
+                         const SpectralBasis<dim> &                                      basis,
+                         MetricSettings                                                  settings,
+                         const double                                                    relative_bandwidth,
+                         const std::vector<std::pair<std::string, std::vector<double>>> &candidates,
+                         const std::vector<double> &                                     reference,
+                         const bool                                                      gaussian_baseline,
+                         const unsigned int                                              seed)
+  {
+    const std::size_t n_dofs = space.n_dofs();
+    AssertThrow(reference.size() % n_dofs == 0 && reference.size() / n_dofs >= 4,
+                ExcMessage("compare_with_reference: the reference needs at least 4 functions of " +
+                           std::to_string(n_dofs) + " coefficients."));
+    const std::size_t n_reference = reference.size() / n_dofs;
+    const std::size_t n_a         = n_reference / 2, n_b = n_reference - n_a;
+    const std::vector<double> half_a(reference.begin(), reference.begin() + n_a * n_dofs);
+    const std::vector<double> half_b(reference.begin() + n_a * n_dofs, reference.end());
+
+    MetricsReport report;
+    settings.fit_density_grid(half_b, relative_bandwidth);
+    report.settings = settings;
+    const SampleMetrics<dim> metrics(space, basis, settings);
+    report.density_grid = metrics.density_grid();
+    report.reference    = metrics.compute(half_b, n_b);
+
+    auto add_row = [&](const std::string &name, const std::vector<double> &values) {
+      AssertThrow(values.size() % n_dofs == 0 && values.size() >= n_dofs,
+                  ExcMessage("compare_with_reference: the set <" + name + "> is not a whole number (≥ 1) of "
+                             "functions of " + std::to_string(n_dofs) + " coefficients."));
+      const std::size_t   n = std::min(values.size() / n_dofs, n_a);
+      const std::vector<double> used(values.begin(), values.begin() + n * n_dofs);
+      MetricsReportRow          row;
+      row.name       = name;
+      row.n_samples  = n;
+      row.statistics = metrics.compute(used, n);
+      row.distance   = metrics.compare(row.statistics, report.reference);
+      report.rows.push_back(std::move(row));
+    };
+    add_row("floor (test half A)", half_a);
+    for (const auto &candidate : candidates)
+      add_row(candidate.first, candidate.second);
+
+    if (gaussian_baseline)
+      {
+        // Exact draws from N(mean_A, C_A): mean + sum_i a_i (x_i - mean)/sqrt(n-1).
+        std::vector<double> mean(n_dofs, 0.);
+        for (std::size_t i = 0; i < n_a; ++i)
+          for (std::size_t k = 0; k < n_dofs; ++k)
+            mean[k] += half_a[i * n_dofs + k] / n_a;
+        std::vector<double> gaussian(n_a * n_dofs);
+        const double        factor = 1. / std::sqrt(std::max<double>(n_a - 1, 1));
+        for (std::size_t j = 0; j < n_a; ++j)
+          {
+            double *out = gaussian.data() + j * n_dofs;
+            std::copy(mean.begin(), mean.end(), out);
+            for (std::size_t i = 0; i < n_a; ++i)
+              {
+                const double a = factor * standard_normal(seed, j * n_a + i);
+                for (std::size_t k = 0; k < n_dofs; ++k)
+                  out[k] += a * (half_a[i * n_dofs + k] - mean[k]);
+              }
+          }
+        add_row("Gaussian baseline", gaussian);
+      }
+    return report;
+  }
+
+
+  template MetricsReport
+  compare_with_reference<2>(const FunctionSpace<2> &, const SpectralBasis<2> &, MetricSettings, const double,
+                            const std::vector<std::pair<std::string, std::vector<double>>> &,
+                            const std::vector<double> &, const bool, const unsigned int);
+  template MetricsReport
+  compare_with_reference<3>(const FunctionSpace<3> &, const SpectralBasis<3> &, MetricSettings, const double,
+                            const std::vector<std::pair<std::string, std::vector<double>>> &,
+                            const std::vector<double> &, const bool, const unsigned int);
+} // namespace ddo

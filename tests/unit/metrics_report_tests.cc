@@ -1,0 +1,165 @@
+// Samples judged against a reference set with the floor (split halves) and a
+// Gaussian baseline: the yardsticks must behave as their definitions say.
+
+#include <ddo/matern_spde.h>
+#include <ddo/metrics_report.h>
+
+#include <gtest/gtest.h>
+
+#include "../test_utilities.h"
+
+#include <cmath>
+#include <filesystem>
+
+using namespace ddo;
+
+namespace
+{
+  const std::string square = "set Geometry = box\nsubsection box\nset Subdivisions = 6\nend\n"
+                             "set Cell type = simplex\nset Distortion = 0.2\nset Global refinements = 1\n";
+
+  /** n Matern fields (correlation length 0.3), stream seed. */
+  std::vector<double>
+  matern_samples(const FunctionSpace<2> &space, const unsigned int n, const unsigned int seed)
+  {
+    typename MaternSPDE<2>::Parameters p;
+    p.correlation_length = 0.3;
+    MaternSPDE<2> field(p);
+    field.initialize(space);
+    std::vector<VectorType> samples(n, space.create_vector());
+    field.sample(samples, seed, 0);
+    std::vector<double> values;
+    for (const auto &s : samples)
+      values.insert(values.end(), s.begin(), s.end());
+    return values;
+  }
+
+  /** A strongly non-Gaussian transform of Gaussian fields: exp(u/2) (lognormal, skewness ~1.8). */
+  std::vector<double>
+  lognormal(std::vector<double> values)
+  {
+    for (double &v : values)
+      v = std::exp(0.5 * v);
+    return values;
+  }
+} // namespace
+
+
+TEST(MetricsReport, FloorCandidatesAndGaussianBaselineOnGaussianData)
+{
+  // Gaussian data: an independent draw of the same field scores like the
+  // floor, and so does the Gaussian baseline (a perfect Gaussian model),
+  // within the spread of sampling noise; half B itself scores exactly 0.
+  const auto       space = test_support::make_space<2>(square, 1, MPI_COMM_SELF);
+  SpectralBasis<2> basis(*space, 30);
+  MetricSettings   settings;
+  settings.n_bands              = 4;
+  const unsigned int  n         = 160;
+  const auto          reference = matern_samples(*space, n, 1);
+  const std::vector<double> half_b(reference.begin() + n / 2 * space->n_dofs(), reference.end());
+  const auto report = compare_with_reference(*space, basis, settings, 0.1,
+                                             {{"independent", matern_samples(*space, n / 2, 2)}, {"half B", half_b}},
+                                             reference, true, 3);
+  ASSERT_EQ(report.rows.size(), 4u);
+  const double floor = report.row("floor (test half A)").distance.density_mse;
+  ASSERT_GT(floor, 0.);
+  for (const auto &name : {"independent", "Gaussian baseline"})
+    {
+      SCOPED_TRACE(name);
+      EXPECT_EQ(report.row(name).n_samples, n / 2);
+      EXPECT_LT(report.row(name).distance.density_mse, 5 * floor);
+      EXPECT_GT(report.row(name).distance.density_mse, floor / 5);
+      EXPECT_LT(report.row(name).distance.variance_error, 0.5);
+    }
+  EXPECT_EQ(report.row("half B").distance.density_mse, 0.);
+  EXPECT_EQ(report.row("half B").distance.spectrum_mse, 0.);
+  EXPECT_EQ(report.row("half B").distance.variance_error, 0.);
+}
+
+
+TEST(MetricsReport, GaussianBaselineFailsOnLognormalDataWhileAnIndependentDrawDoesNot)
+{
+  // exp(u) is far from Gaussian: the Gaussian with its mean and covariance
+  // misses the one-point density by far more than the floor, an independent
+  // lognormal draw does not. The baseline's variance field is as close as
+  // the floor's (it has the covariance of half A).
+  const auto       space = test_support::make_space<2>(square, 1, MPI_COMM_SELF);
+  SpectralBasis<2> basis(*space, 30);
+  MetricSettings   settings;
+  settings.n_bands          = 4;
+  const unsigned int n      = 160;
+  const auto reference      = lognormal(matern_samples(*space, n, 1));
+  const auto report = compare_with_reference(*space, basis, settings, 0.1,
+                                             {{"independent", lognormal(matern_samples(*space, n / 2, 2))}},
+                                             reference, true, 3);
+  const double floor       = report.row("floor (test half A)").distance.density_mse;
+  const double independent = report.row("independent").distance.density_mse;
+  const double gaussian    = report.row("Gaussian baseline").distance.density_mse;
+  std::cout << report.table();
+  EXPECT_LT(independent, 5 * floor);
+  EXPECT_GT(gaussian, 10 * floor);
+  EXPECT_GT(gaussian, 10 * independent);
+  EXPECT_GT(report.row("independent").statistics.skewness, 1.);
+  EXPECT_LT(std::abs(report.row("Gaussian baseline").statistics.skewness),
+            0.5 * report.row("independent").statistics.skewness);
+  EXPECT_LT(report.row("Gaussian baseline").distance.variance_error,
+            2 * report.row("floor (test half A)").distance.variance_error + 0.1);
+}
+
+
+TEST(MetricsReport, AnEmptyBandDoesNotTurnRoundOffIntoASpectrumError)
+{
+  // Zero-mean fields leave the constant band empty; a perturbation at
+  // round-off level there must not count.
+  const auto       space = test_support::make_space<2>(square, 1, MPI_COMM_SELF);
+  SpectralBasis<2> basis(*space, 30);
+  MetricSettings   settings;
+  settings.n_bands   = 6;
+  const unsigned int n = 40;
+  auto reference       = matern_samples(*space, n, 1);
+  // Remove each function's mean (the M-weighted mean = projection on constants).
+  const std::size_t n_dofs = space->n_dofs();
+  VectorType        one    = space->create_vector();
+  one                      = 1.;
+  VectorType u             = space->create_vector();
+  for (unsigned int i = 0; i < n; ++i)
+    {
+      std::copy(reference.begin() + i * n_dofs, reference.begin() + (i + 1) * n_dofs, u.begin());
+      const double mean = space->l2_inner_product(u, one) / space->volume();
+      for (std::size_t k = 0; k < n_dofs; ++k)
+        reference[i * n_dofs + k] -= mean;
+    }
+  std::vector<double> shifted(reference.begin() + n / 2 * n_dofs, reference.end());
+  for (double &v : shifted)
+    v += 1e-9;
+  const auto report = compare_with_reference(*space, basis, settings, 0.1, {{"shifted half B", shifted}}, reference,
+                                             false, 1);
+  EXPECT_LT(report.row("shifted half B").distance.spectrum_mse, 1e-6);
+  EXPECT_EQ(report.rows.size(), 2u);
+}
+
+
+TEST(MetricsReport, WritesDataFilesAndRejectsBadInput)
+{
+  const auto       space = test_support::make_space<2>(square, 1, MPI_COMM_SELF);
+  SpectralBasis<2> basis(*space, 30);
+  MetricSettings   settings;
+  settings.n_bands = 4;
+  const auto values = matern_samples(*space, 8, 1);
+  const auto report = compare_with_reference(*space, basis, settings, 0.1, {{"same", values}}, values, true, 1);
+  const std::string directory = "metrics_report_test_output";
+  std::filesystem::remove_all(directory);
+  const auto files = report.write_data_files(directory);
+  ASSERT_EQ(files.size(), 3u);
+  for (const auto &file : files)
+    EXPECT_GT(std::filesystem::file_size(file), 100u) << file;
+  EXPECT_NE(report.table().find("Gaussian baseline"), std::string::npos);
+  EXPECT_NE(report.key_values().find("Gaussian_baseline.density_mse"), std::string::npos);
+  EXPECT_THROW(report.row("no such row"), std::exception);
+  const std::vector<double> three(values.begin(), values.begin() + 3 * space->n_dofs());
+  EXPECT_THROW(compare_with_reference(*space, basis, settings, 0.1, {}, three, true, 1), std::exception);
+  const std::vector<double> ragged(values.begin(), values.end() - 1);
+  EXPECT_THROW(compare_with_reference(*space, basis, settings, 0.1, {{"ragged", ragged}}, values, true, 1),
+               std::exception);
+  std::filesystem::remove_all(directory);
+}
