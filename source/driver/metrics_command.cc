@@ -76,7 +76,8 @@ namespace ddo
           c << "'" << file << "' using " << x << ":" << (x == "1" ? 2 : 3)
             << " with lines lw 3 lc rgb 'black' title 'reference (test half B)'";
           for (unsigned int r = 0; r < names.size(); ++r)
-            c << ", '' using " << x << ":" << (x == "1" ? 3 : 4) + r << " with linespoints lw 2 title '"
+            c << ", '' using " << x << ":" << (x == "1" ? 3 : 4) + r << " with " << (x == "1" ? "lines" : "linespoints")
+              << " lw 2 title '"
               << names[r] << "'";
           return c.str();
         };
@@ -96,6 +97,62 @@ namespace ddo
           return false;
         const std::string command = "cd '" + directory + "' && gnuplot plots.gp > /dev/null 2>&1";
         return std::system(command.c_str()) == 0;
+      }
+
+      /**
+       * A PNG of the first three functions of the reference and of each
+       * candidate (2D: colored support points), for a look at the fields.
+       */
+      template <int dim>
+      bool
+      plot_fields(const std::string &                                             directory,
+                  const FunctionSpace<dim> &                                      space,
+                  const std::vector<double> &                                     reference,
+                  const std::vector<std::pair<std::string, std::vector<double>>> &candidates)
+      {
+        if (dim != 2)
+          return false;
+        const auto &      points = space.locally_owned_support_points();
+        const std::size_t n_dofs = space.n_dofs();
+        std::vector<std::pair<std::string, const std::vector<double> *>> sets = {{"test set", &reference}};
+        for (const auto &c : candidates)
+          sets.emplace_back(c.first, &c.second);
+        const unsigned int n_show = 3;
+        double             low = 0, high = 0;
+        for (const double v : reference)
+          {
+            low  = std::min(low, v);
+            high = std::max(high, v);
+          }
+        {
+          std::ofstream out((std::filesystem::path(directory) / "fields.dat").string());
+          out.precision(6);
+          out << "# x y, then " << n_show << " functions of each set:";
+          for (const auto &set : sets)
+            out << " \"" << set.first << '"';
+          out << '\n';
+          for (std::size_t i = 0; i < n_dofs; ++i)
+            {
+              out << points[i][0] << ' ' << points[i][1];
+              for (const auto &set : sets)
+                for (unsigned int f = 0; f < n_show; ++f)
+                  out << ' ' << ((f + 1) * n_dofs <= set.second->size() ? (*set.second)[f * n_dofs + i] : 0.);
+              out << '\n';
+            }
+        }
+        std::ofstream script((std::filesystem::path(directory) / "fields.gp").string());
+        script << "set terminal pngcairo size " << 300 * n_show << ',' << 280 * sets.size() << " noenhanced\n"
+               << "set output 'fields.png'\nset size ratio -1\nunset key\nunset xtics\nunset ytics\n"
+               << "set palette defined (0 '#2166ac', 0.5 '#f7f7f7', 1 '#b2182b')\nset cbrange [" << low << ':'
+               << high << "]\nunset colorbox\nset multiplot layout " << sets.size() << ',' << n_show << '\n';
+        for (unsigned int s = 0; s < sets.size(); ++s)
+          for (unsigned int f = 0; f < n_show; ++f)
+            script << "set title '" << sets[s].first << ' ' << f << "'\nplot 'fields.dat' using 1:2:"
+                   << 3 + s * n_show + f << " with points pt 5 ps 0.6 palette\n";
+        script << "unset multiplot\n";
+        script.close();
+        const std::string command = "cd '" + directory + "' && gnuplot fields.gp > /dev/null 2>&1";
+        return std::system("command -v gnuplot > /dev/null 2>&1") == 0 && std::system(command.c_str()) == 0;
       }
     } // namespace
 
@@ -192,6 +249,8 @@ namespace ddo
         names.push_back(row.name);
       if (plot(directory, names))
         pcout << "wrote: " << directory << "/{density,spectrum,correlation}.png\n";
+      if (plot_fields(directory, *space, reference_values, candidates))
+        pcout << "wrote: " << directory << "/fields.png\n";
       else
         pcout << "(gnuplot not found or failed: no PNG plots; the script is " << directory << "/plots.gp)\n";
     }

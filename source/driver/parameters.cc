@@ -148,6 +148,14 @@ namespace ddo
       prm.declare_entry("VTU file", "output/samples.vtu", Patterns::Anything(),
                         "The first samples as fields of one VTU file (empty: not written).");
       prm.declare_entry("Samples in VTU", "4", Patterns::Integer(0), "How many samples go into the VTU file.");
+      prm.declare_entry("Sigma max", "0", Patterns::Double(0),
+                        "Largest noise level the sampler starts from (0: the model's training "
+                        "sigma_max). Above the training range the network extrapolates in sigma; "
+                        "useful when the training sigma_max did not dominate the data everywhere.");
+      prm.declare_entry("Remove mean", "false", Patterns::Bool(),
+                        "Subtract each sample's mean: for data known to be mean-free (vorticity on a "
+                        "torus, whose integral is conserved and zero), a constraint the model only "
+                        "learns approximately.");
       SamplerRegistry<dim>::instance().declare_parameters(prm, "Sampler", "probability_flow", "How to sample.");
       prm.leave_subsection();
 

@@ -59,6 +59,8 @@ namespace ddo
       const std::string  vtu_file    = prm.get("VTU file");
       const unsigned int n_vtu       = std::min<unsigned int>(prm.get_integer("Samples in VTU"), n_samples);
       const std::string  sampler_name = prm.get("Sampler");
+      const bool         remove_mean  = prm.get_bool("Remove mean");
+      const double       sigma_max    = prm.get_double("Sigma max");
       auto               sampler      = SamplerRegistry<dim>::instance().create_and_parse(prm, "Sampler");
       prm.leave_subsection();
 
@@ -74,6 +76,13 @@ namespace ddo
       NoiseRange range;
       range.sigma_min = std::stod(required(metadata, "noise.sigma_min", checkpoint));
       range.sigma_max = std::stod(required(metadata, "noise.sigma_max", checkpoint));
+      if (sigma_max > 0)
+        {
+          AssertThrow(sigma_max > range.sigma_min,
+                      ExcMessage("Sampling: 'Sigma max' must exceed the model's sigma_min (" +
+                                 std::to_string(range.sigma_min) + ")."));
+          range.sigma_max = sigma_max;
+        }
       DataNormalization normalization;
       normalization.mean  = std::stod(required(metadata, "data.mean", checkpoint));
       normalization.scale = std::stod(required(metadata, "data.scale", checkpoint));
@@ -132,6 +141,23 @@ namespace ddo
       std::vector<double> all;
       for (const auto &part : gathered)
         all.insert(all.end(), part.begin(), part.end());
+      if (remove_mean)
+        {
+          // Mean-free data (e.g. vorticity on a torus): project each sample
+          // onto the functions with zero mean, u - |Omega|^{-1} int u.
+          VectorType one = space->create_vector(), u = space->create_vector();
+          one            = 1.;
+          double largest = 0;
+          for (unsigned int s = 0; s < n_samples; ++s)
+            {
+              std::copy(all.begin() + s * n_dofs, all.begin() + (s + 1) * n_dofs, u.begin());
+              const double mean = space->l2_inner_product(u, one) / space->volume();
+              largest           = std::max(largest, std::abs(mean));
+              for (std::size_t k = 0; k < n_dofs; ++k)
+                all[s * n_dofs + k] -= mean;
+            }
+          pcout << "Removed the mean of each sample (largest |mean| " << largest << ")\n";
+        }
 
       if (!output_file.empty())
         {
