@@ -249,11 +249,12 @@ namespace ddo
     MetricComparison result;
     for (unsigned int g = 0; g < a.density.size(); ++g)
       result.density_mse += std::pow(a.density[g] - b.density[g], 2) / a.density.size();
-    // Energies below 1e-10 of the reference's total count as that floor: a
-    // band the reference leaves empty (e.g. the constants of zero-mean
-    // fields) must not turn round-off into a huge log difference.
+    // Energies below 1e-6 of the reference's total count as that floor: a
+    // band the reference leaves (nearly) empty, e.g. the constants of
+    // zero-mean fields, must not turn round-off or interpolation errors of
+    // no physical weight into a huge log difference.
     const double total = std::accumulate(b.band_energy.begin(), b.band_energy.end(), 0.);
-    const double floor = std::max(1e-10 * total, 1e-300);
+    const double floor = std::max(1e-6 * total, 1e-300);
     for (unsigned int k = 0; k < a.band_energy.size(); ++k)
       result.spectrum_mse +=
         std::pow(std::log10(std::max(a.band_energy[k], floor)) - std::log10(std::max(b.band_energy[k], floor)), 2) /

@@ -73,7 +73,7 @@ namespace ddo
   {
     /** Mean over the grid of the squared density difference. */
     double density_mse = 0;
-    /** Mean over the bands of the squared difference of log10 band energies (energies below 1e-10 of b's total count as that floor). */
+    /** Mean over the bands of the squared difference of log10 band energies (energies below 1e-6 of b's total count as that floor). */
     double spectrum_mse = 0;
     /** \f$\|\bar u_a - \bar u_b\|_{L^2} / |\Omega|^{1/2}\f$. */
     double mean_error = 0;
