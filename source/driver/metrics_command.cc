@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <numeric>
 
 namespace ddo
 {
@@ -67,7 +68,7 @@ namespace ddo
 
       /** gnuplot script for the three data files; returns whether it ran. */
       bool
-      plot(const std::string &directory, const std::vector<std::string> &names)
+      plot(const std::string &directory, const std::vector<std::string> &names, const double spectrum_floor)
       {
         std::ostringstream script;
         script << "set terminal pngcairo size 900,600 noenhanced\nset key outside right\nset grid\n";
@@ -84,7 +85,8 @@ namespace ddo
         script << "set output 'density.png'\nset title 'pointwise density (Gaussian KDE)'\nset xlabel 'value'\n"
                << "set logscale y\nset yrange [1e-4:*]\nplot " << curves("density.dat", "1") << '\n'
                << "set output 'spectrum.png'\nset title 'energy per band of Laplacian eigenvalues'\n"
-               << "set xlabel 'sqrt(lambda) (band centre)'\nset yrange [*:*]\nplot " << curves("spectrum.dat", "2")
+               << "set xlabel 'sqrt(lambda) (band centre)'\nset yrange [" << spectrum_floor
+               << ":*]\nplot " << curves("spectrum.dat", "2")
                << '\n'
                << "unset logscale y\nset output 'correlation.png'\nset title 'two-point correlation'\n"
                << "set xlabel 'distance'\nplot " << curves("correlation.dat", "1") << '\n';
@@ -247,7 +249,11 @@ namespace ddo
       std::vector<std::string> names;
       for (const auto &row : report.rows)
         names.push_back(row.name);
-      if (plot(directory, names))
+      // The spectrum plot starts where the spectrum MSE stops resolving
+      // energies (1e-6 of the total), so that empty bands do not squash it.
+      const double total_energy =
+        std::accumulate(report.reference.band_energy.begin(), report.reference.band_energy.end(), 0.);
+      if (plot(directory, names, 1e-6 * total_energy))
         pcout << "wrote: " << directory << "/{density,spectrum,correlation}.png\n";
       if (plot_fields(directory, *space, reference_values, candidates))
         pcout << "wrote: " << directory << "/fields.png\n";
