@@ -7,9 +7,11 @@
 #include <deal.II/base/parameter_handler.h>
 
 #include <ddo/function_space.h>
+#include <ddo/matern_spde.h>
 #include <ddo/mesh_builder.h>
 
 #include <memory>
+#include <vector>
 #include <string>
 
 namespace ddo
@@ -39,6 +41,26 @@ namespace ddo
       const MeshBuilder<dim> builder = make_mesh_builder<dim>(mesh_prm);
       return std::make_unique<FunctionSpace<dim>>(builder.create(comm), degree,
                                                   builder.periodic_boundaries());
+    }
+
+    /**
+     * @p n samples (stream @p seed, from index 0) of the Matern field with
+     * @p parameters on the serial 2D @p space, as row-major coefficients.
+     */
+    inline std::vector<double>
+    matern_sample_rows(const FunctionSpace<2> &               space,
+                       const MaternSPDE<2>::Parameters &      parameters,
+                       const unsigned int                     n,
+                       const unsigned int                     seed)
+    {
+      MaternSPDE<2> field(parameters);
+      field.initialize(space);
+      std::vector<VectorType> samples(n, space.create_vector());
+      field.sample(samples, seed, 0);
+      std::vector<double> values;
+      for (const auto &s : samples)
+        values.insert(values.end(), s.begin(), s.end());
+      return values;
     }
   } // namespace test_support
 } // namespace ddo

@@ -47,10 +47,9 @@ namespace ddo
       }
 
 
-      /** Mean and variance fields of @p values as vectors of @p space. */
-      template <int dim>
+      /** The mean and variance fields of @p s as VTU fields named after @p name. */
       void
-      add_mean_and_variance(const FunctionSpace<dim> &space, const SampleStatistics &s, const std::string &name,
+      add_mean_and_variance(const SampleStatistics &s, const std::string &name,
                             std::vector<std::unique_ptr<VectorType>> &storage,
                             std::vector<std::pair<std::string, const VectorType *>> &fields)
       {
@@ -62,7 +61,6 @@ namespace ddo
         fields.emplace_back(key + "_mean", storage.back().get());
         storage.push_back(std::make_unique<VectorType>(s.variance));
         fields.emplace_back(key + "_variance", storage.back().get());
-        (void)space;
       }
 
 
@@ -240,9 +238,9 @@ namespace ddo
         pcout << "wrote: " << file << '\n';
       std::vector<std::unique_ptr<VectorType>>                storage;
       std::vector<std::pair<std::string, const VectorType *>> fields;
-      add_mean_and_variance(*space, report.reference, "reference", storage, fields);
+      add_mean_and_variance(report.reference, "reference", storage, fields);
       for (const auto &row : report.rows)
-        add_mean_and_variance(*space, row.statistics, row.name, storage, fields);
+        add_mean_and_variance(row.statistics, row.name, storage, fields);
       pcout << "wrote: "
             << write_vtu(*space, fields, (std::filesystem::path(directory) / "mean_and_variance.vtu").string())
             << '\n';

@@ -22,16 +22,9 @@ namespace
   std::vector<double>
   matern_samples(const FunctionSpace<2> &space, const unsigned int n, const unsigned int seed)
   {
-    typename MaternSPDE<2>::Parameters p;
+    MaternSPDE<2>::Parameters p;
     p.correlation_length = 0.3;
-    MaternSPDE<2> field(p);
-    field.initialize(space);
-    std::vector<VectorType> samples(n, space.create_vector());
-    field.sample(samples, seed, 0);
-    std::vector<double> values;
-    for (const auto &s : samples)
-      values.insert(values.end(), s.begin(), s.end());
-    return values;
+    return test_support::matern_sample_rows(space, p, n, seed);
   }
 
   /** A strongly non-Gaussian transform of Gaussian fields: exp(u/2) (lognormal, skewness ~1.8). */

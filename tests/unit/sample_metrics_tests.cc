@@ -20,18 +20,11 @@ namespace
   matern_samples(const FunctionSpace<2> &space, const unsigned int n, const unsigned int seed,
                  const double variance = 1.)
   {
-    typename MaternSPDE<2>::Parameters p;
+    MaternSPDE<2>::Parameters p;
     p.correlation_length = 0.2;
     p.marginal_variance  = variance;
     p.boundary_condition = MaternSPDE<2>::BoundaryCondition::robin;
-    MaternSPDE<2> field(p);
-    field.initialize(space);
-    std::vector<VectorType> samples(n, space.create_vector());
-    field.sample(samples, seed, 0);
-    std::vector<double> values;
-    for (const auto &s : samples)
-      values.insert(values.end(), s.begin(), s.end());
-    return values;
+    return test_support::matern_sample_rows(space, p, n, seed);
   }
 } // namespace
 
