@@ -7,10 +7,15 @@
 //
 // Usage (from the build directory):
 //   ./benchmarks/grf_benchmark [--dims 2,3] [--solvers direct,amg]
-//       [--max-dofs 1100000] [--setup-limit 300] [--quick]
+//       [--min-dofs 0] [--max-dofs 1100000] [--setup-limit 300] [--quick]
+//       [--threads 1] [--block-size 32]
 //       [--set "Entry = value"]... [--output ../doc/benchmarks_grf.md]
 // --set adds a line to the parameter subsection of the model (e.g.
 // --set "Solver tolerance = 1e-10"); --quick runs the small meshes only.
+// --threads: deal.II threads (white noise of a block of samples) and
+// OpenBLAS threads (if libblas.so.3 is OpenBLAS). --block-size: `Direct
+// solver block size` of the direct solver (batches of 64 are solved in
+// blocks of this many right-hand sides; a batch of 1 is one solve anyway).
 // The table goes to stdout; with --output also a Markdown page with the
 // machine, the command line, the reference points and which targets are met.
 
@@ -23,6 +28,9 @@
 #include <ddo/mesh_builder.h>
 #include <ddo/white_noise.h>
 
+#include <dlfcn.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -46,9 +54,12 @@ namespace
     std::vector<int>         dims         = {2, 3};
     std::vector<std::string> solvers      = {"direct", "amg"};
     double                   max_dofs     = 1.1e6;
+    double                   min_dofs     = 0;
     double                   setup_limit  = 300;  // seconds
     double                   config_limit = 600;  // seconds, whole configuration
     bool                     quick        = false;
+    unsigned int             threads      = 1;
+    unsigned int             block_size   = 32;
     std::vector<std::string> extra_settings;
     std::string              output;
     std::string              command_line;
@@ -65,6 +76,9 @@ namespace
     double       setup_s          = 0;
     double       ms_per_sample_1  = 0;
     double       ms_per_sample_64 = 0;
+    double       cpu_ms_1         = 0; // process CPU time per sample (all threads)
+    double       cpu_ms_64        = 0;
+    double       cpu_ms_noise     = 0;
     double       peak_mb          = 0;
     double       ms_noise         = 0; // one white-noise load vector
     double       difference_to_direct = -1; // relative L2, amg vs direct sample
@@ -110,6 +124,18 @@ namespace
   {
     const std::string line = read_first_line_with("/proc/cpuinfo", "model name");
     return line.empty() ? "unknown" : line.substr(line.find(':') + 2);
+  }
+
+  /** The file of the BLAS library that dgemm_ resolves to (links resolved). */
+  std::string
+  blas_library()
+  {
+    Dl_info info;
+    void *  symbol = dlsym(RTLD_DEFAULT, "dgemm_");
+    if (symbol == nullptr || dladdr(symbol, &info) == 0 || info.dli_fname == nullptr)
+      return "unknown";
+    char resolved[PATH_MAX];
+    return realpath(info.dli_fname, resolved) != nullptr ? resolved : info.dli_fname;
   }
 
   std::string
@@ -170,6 +196,8 @@ namespace
     std::string text = "set Marginal variance = 1\nset Correlation length = 0.1\n"
                        "set Smoothness = " +
                        std::string(dim == 2 ? "1" : "0.5") + "\nset Solver = " + solver + "\n";
+    if (solver == "direct")
+      text += "set Direct solver block size = " + std::to_string(options.block_size) + "\n";
     for (const auto &line : options.extra_settings)
       text += "set " + line + "\n";
     prm.parse_input_from_string(text);
@@ -215,11 +243,13 @@ namespace
         const double n_dofs = std::pow(n + 1., dim);
         if (n_dofs > options.max_dofs)
           break;
+        if (n_dofs < options.min_dofs)
+          continue;
         std::optional<VectorType> direct_sample;
         reset_peak_memory();
         const auto space = make_unit_box_space<dim>(n);
         // The white noise alone (part of every sample): mean of 5 draws.
-        double ms_noise = 0;
+        double ms_noise = 0, cpu_ms_noise = 0;
         {
           WhiteNoise<dim> noise(*space);
           VectorType      b;
@@ -227,7 +257,8 @@ namespace
           Timer timer;
           for (unsigned int k = 1; k <= 5; ++k)
             noise.sample(b, 0, k);
-          ms_noise = 1e3 * timer.wall_time() / 5;
+          ms_noise     = 1e3 * timer.wall_time() / 5;
+          cpu_ms_noise = 1e3 * timer.cpu_time() / 5;
         }
         for (const std::string &solver : options.solvers)
           {
@@ -237,6 +268,7 @@ namespace
             r.n_dofs       = space->n_dofs();
             r.solver       = solver;
             r.ms_noise     = ms_noise;
+            r.cpu_ms_noise = cpu_ms_noise;
             const double predicted_setup =
               predict(setup_history[solver], r.n_dofs, solver == "amg" ? 1. : (dim == 2 ? 1.5 : 2.));
             const double predicted_sample =
@@ -281,12 +313,14 @@ namespace
               while (repetitions < 20 && (repetitions < 3 || timer.wall_time() < 1.))
                 model->sample(sample, 1, 1 + repetitions++);
               r.ms_per_sample_1 = 1e3 * timer.wall_time() / repetitions;
+              r.cpu_ms_1        = 1e3 * timer.cpu_time() / repetitions;
 
               // Batch of 64, per sample.
               std::vector<VectorType> batch(64);
               timer.restart();
               model->sample(batch, 2, 0);
               r.ms_per_sample_64 = 1e3 * timer.wall_time() / batch.size();
+              r.cpu_ms_64        = 1e3 * timer.cpu_time() / batch.size();
             }
             r.peak_mb = peak_memory_mb();
             setup_history[solver].emplace_back(r.n_dofs, r.setup_s);
@@ -295,7 +329,9 @@ namespace
                       << solver << ": setup " << fixed(r.setup_s, 3) << " s, "
                       << fixed(r.ms_per_sample_1, 2) << " ms/sample (batch 1), "
                       << fixed(r.ms_per_sample_64, 2) << " ms/sample (batch 64), noise "
-                      << fixed(r.ms_noise, 2) << " ms, peak "
+                      << fixed(r.ms_noise, 2) << " ms; CPU " << fixed(r.cpu_ms_1, 2) << ", "
+                      << fixed(r.cpu_ms_64, 2) << ", noise " << fixed(r.cpu_ms_noise, 2)
+                      << " ms; peak "
                       << fixed(r.peak_mb, 0) << " MB";
             if (r.difference_to_direct >= 0)
               std::cout << ", |amg - direct|/|direct| = " << format(r.difference_to_direct, 2);
@@ -327,7 +363,9 @@ namespace
         << cpu_model() << "`, " << fixed(proc_value("/proc/meminfo", "MemTotal") / 1048576., 0)
         << " GiB memory; load average at start: "
         << read_first_line_with("/proc/loadavg", "") << " (other jobs on the machine inflate "
-        << "the times).\n\n"
+        << "the wall times; the CPU times are less sensitive to them). BLAS: `"
+        << blas_library() << "`; " << options.threads
+        << " thread(s) (deal.II and OpenBLAS).\n\n"
         << "Reproduce (from a build configured with `-DCMAKE_BUILD_TYPE=Release "
            "-DDDO_BUILD_BENCHMARKS=ON`, `make grf_benchmark`):\n\n"
         << "    " << options.command_line << "\n\n"
@@ -335,25 +373,32 @@ namespace
         << "Setup = MaternSPDE::initialize() (assembly of A and M, white-noise factors, "
            "factorization or AMG setup); the FunctionSpace is built before and not counted. "
            "Time per sample: a batch of 1 (mean of 3-20 calls after one warm-up) and one call "
-           "with a batch of 64, divided by 64. Peak memory: VmHWM of the process, reset "
+           "with a batch of 64, divided by 64; the direct solver solves the batch of 64 in "
+           "blocks of `Direct solver block size` = "
+        << options.block_size
+        << " right-hand sides (the model's default, 1, keeps every sample bitwise independent of "
+           "the batch; blocks agree to rounding). CPU: process CPU time per sample (all threads), "
+           "batch 1 / batch 64. Peak memory: VmHWM of the process, reset "
            "(`/proc/self/clear_refs`) before each configuration (includes the mesh and "
            "space). `amg-direct`: relative L2 difference of the same sample drawn with both "
            "solvers. `noise`: one white-noise load vector alone (WhiteNoise::sample, part of every "
            "sample).\n\n";
 
     out << "| dim | cells/axis | N | solver | setup [s] | ms/sample, batch 1 | "
-           "ms/sample, batch 64 | samples/s (batch 64) | noise [ms] | peak [MB] | amg-direct |\n"
-        << "|---|---|---|---|---|---|---|---|---|---|---|\n";
+           "ms/sample, batch 64 | samples/s (batch 64) | CPU ms/sample, b1 / b64 | noise [ms] | "
+           "peak [MB] | amg-direct |\n"
+        << "|---|---|---|---|---|---|---|---|---|---|---|---|\n";
     for (const auto &r : results)
       {
         out << "| " << r.dim << "D | " << r.subdivisions << " | " << std::size_t(r.n_dofs)
             << " | " << r.solver << " | ";
         if (r.skipped)
-          out << r.note << " | | | | | | |\n";
+          out << r.note << " | | | | | | | |\n";
         else
           out << fixed(r.setup_s, 3) << " | " << fixed(r.ms_per_sample_1, 2) << " | "
               << fixed(r.ms_per_sample_64, 2) << " | " << fixed(1e3 / r.ms_per_sample_64, 1)
-              << " | " << fixed(r.ms_noise, 2) << " | " << fixed(r.peak_mb, 0) << " | "
+              << " | " << fixed(r.cpu_ms_1, 1) << " / " << fixed(r.cpu_ms_64, 1) << " | "
+              << fixed(r.ms_noise, 2) << " | " << fixed(r.peak_mb, 0) << " | "
               << (r.difference_to_direct >= 0 ? format(r.difference_to_direct, 2) : "") << " |\n";
       }
 
@@ -445,8 +490,16 @@ main(int argc, char **argv)
 {
   try
     {
-      Utilities::MPI::MPI_InitFinalize mpi(argc, argv, 1);
-      Options                          options;
+      Options options;
+      for (int i = 1; i + 1 < argc; ++i)
+        if (std::string(argv[i]) == "--threads")
+          options.threads = std::stoi(argv[i + 1]);
+      Utilities::MPI::MPI_InitFinalize mpi(argc, argv, options.threads);
+      // OpenBLAS's own threads (CHOLMOD's dense kernels), if it is the BLAS.
+      using SetThreads = void (*)(int);
+      if (const auto set_threads =
+            reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
+        set_threads(options.threads);
       options.command_line = "./benchmarks/grf_benchmark";
       for (int i = 1; i < argc; ++i)
         {
@@ -467,10 +520,16 @@ main(int argc, char **argv)
             options.solvers = Utilities::split_string_list(next());
           else if (arg == "--max-dofs")
             options.max_dofs = std::stod(next());
+          else if (arg == "--min-dofs")
+            options.min_dofs = std::stod(next());
           else if (arg == "--setup-limit")
             options.setup_limit = std::stod(next());
           else if (arg == "--quick")
             options.quick = true;
+          else if (arg == "--threads")
+            next();
+          else if (arg == "--block-size")
+            options.block_size = std::stoi(next());
           else if (arg == "--set")
             options.extra_settings.push_back(next());
           else if (arg == "--output")
@@ -494,7 +553,9 @@ main(int argc, char **argv)
         settings += "; " + line;
 
       std::cout << "Matern GRF benchmark on " << sysconf(_SC_NPROCESSORS_ONLN) << " cores, "
-                << cpu_model() << "; " << settings << std::endl;
+                << cpu_model() << "; " << settings << "; BLAS " << blas_library() << ", "
+                << options.threads << " thread(s), direct solver block size "
+                << options.block_size << std::endl;
       std::vector<Result> results;
       for (const int dim : options.dims)
         {

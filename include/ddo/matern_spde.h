@@ -196,9 +196,13 @@ namespace ddo
 
     /**
      * The largest number of DoFs for which `Solver = automatic` uses the
-     * direct solver (on one MPI rank): 2D 1,100,000, 3D 20,000. In 3D the
-     * fill of the Cholesky factor grows like N^(4/3) and its cost like N^2:
-     * above ~2e4 DoFs AMG is faster per sample and far cheaper to set up.
+     * direct solver (on one MPI rank): 2D 1,100,000, 3D 150,000. In 3D the
+     * fill of the Cholesky factor grows like N^(4/3) and its cost like N^2;
+     * with METIS ordering and an optimized BLAS (OpenBLAS, see
+     * scripts/install_dependencies.sh) the factorization of the 48^3 Q1
+     * cube (117,649 DoFs) takes ~7 s and 470 MB, and a sample then costs
+     * ~60% of an AMG-preconditioned CG solve (a quarter in blocks). With
+     * the reference BLAS the factorization is ~8x slower.
      */
     static types::global_dof_index
     automatic_direct_limit();

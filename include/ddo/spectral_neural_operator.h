@@ -83,8 +83,6 @@ namespace ddo
   private:
     torch::Tensor
     filter_basis(const torch::Tensor &eigenvalues) const;
-    torch::Tensor
-    instance_norm(const torch::Tensor &h) const;
 
     Settings                               settings;
     std::shared_ptr<const NetworkGeometry> geometry;

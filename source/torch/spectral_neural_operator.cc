@@ -118,18 +118,6 @@ namespace ddo
 
   template <int dim>
   torch::Tensor
-  SpectralNeuralOperator<dim>::instance_norm(const torch::Tensor &h) const
-  {
-    const double  volume = geometry->volume;
-    torch::Tensor mean   = geometry->integrate(h) / volume;                 // [B,C]
-    torch::Tensor centered = h - mean.unsqueeze(1);
-    torch::Tensor variance = geometry->integrate(centered * centered) / volume; // [B,C]
-    return centered / torch::sqrt(variance.unsqueeze(1) + 1e-6);
-  }
-
-
-  template <int dim>
-  torch::Tensor
   SpectralNeuralOperator<dim>::forward(const torch::Tensor &v_in, const torch::Tensor &sigma_in)
   {
     AssertThrow(geometry != nullptr, ExcMessage("spectral_operator: call bind() before forward()."));
@@ -146,9 +134,24 @@ namespace ddo
     torch::Tensor c_skip = sd2 / (s * s + sd2);
     torch::Tensor c_out  = s * settings.data_scale * c_in;
 
+    // The hidden state is node-major, h: [N, B, W] (contiguous), so that
+    // every product with the mesh is one large GEMM over [N, B*W]:
+    // Phi^T M h is [K, N] x [N, B*W], Phi c is [N, K] x [K, B*W], and the
+    // quadratures of the norm are [1, N] x [N, B*W]. (With [B, N, W] these
+    // are B small GEMMs or strided passes.) Pointwise layers act on the
+    // last dimension in either layout.
     const int64_t batch = v.size(0), n = v.size(1), w = settings.width;
-    torch::Tensor coordinates = geometry->coordinates.unsqueeze(0).expand({batch, n, dim});
-    torch::Tensor h = lift(torch::cat({(c_in * v).unsqueeze(-1), coordinates}, -1));
+    const int64_t n_modes = geometry->n_modes();
+
+    // Lifting of (c_in v, x): Linear(1 + dim, W) split into its value
+    // column and the coordinate part, which does not depend on the batch.
+    torch::Tensor value_weight = lift->weight.select(1, 0); // [W]
+    torch::Tensor coordinate_part =
+      torch::addmm(lift->bias, geometry->coordinates, lift->weight.slice(1, 1).t()); // [N,W]
+    torch::Tensor h = torch::addcmul(coordinate_part.unsqueeze(1),
+                                     (v * c_in).t().contiguous().unsqueeze(-1),
+                                     value_weight)
+                        .contiguous(); // [N,B,W]
 
     torch::Tensor log_sigma = torch::log(s);                                  // [B,1]
     torch::Tensor phase     = log_sigma * fourier_frequencies.unsqueeze(0);  // [B,F]
@@ -156,23 +159,50 @@ namespace ddo
     torch::Tensor film =
       sigma_out(torch::gelu(sigma_hidden(features))).view({batch, int64_t(settings.blocks), 2, w});
 
-    torch::Tensor basis = filter_basis(geometry->eigenvalues);
+    torch::Tensor basis              = filter_basis(geometry->eigenvalues); // [K,J]
+    torch::Tensor quadrature_weights = geometry->weights.view({1, n});      // [1,N]
+    // The quadrature w^T f / |Omega| per batch entry and channel: [1,B,W].
+    // A [1, N] x [N, B*W] GEMM rather than a matrix-vector product with
+    // f^T: the gradient w (dL/dq) is then a contiguous [N, B*W] product, not
+    // a transposed view that makes every elementwise operation of the
+    // backward pass strided (3x slower overall).
+    const auto quadrature = [&](const torch::Tensor &f) {
+      return all_reduce_sum(torch::mm(quadrature_weights, f.view({n, batch * w})),
+                            geometry->communicator)
+               .view({1, batch, w}) /
+             geometry->volume;
+    };
     for (unsigned int b = 0; b < settings.blocks; ++b)
       {
-        torch::Tensor kernel = torch::einsum("kj,jcd->kcd", {basis, spectral_weights[b]});
-        torch::Tensor coefficients = geometry->project(h);
-        // Per mode k a C x C matrix: [K,B,C] x [K,C,D] -> [K,B,D].
-        torch::Tensor filtered = torch::matmul(coefficients.transpose(0, 1), kernel).transpose(0, 1);
-        torch::Tensor spectral = geometry->expand(filtered);
-        torch::Tensor y = pointwise[b]->as<torch::nn::Linear>()->forward(h) + spectral;
-        y = instance_norm(y);
-        y = y * (1. + film.select(1, b).select(1, 0).unsqueeze(1)) +
-            film.select(1, b).select(1, 1).unsqueeze(1);
+        const torch::Tensor &weights = spectral_weights[b]; // [J,W,W]
+        torch::Tensor kernel = torch::mm(basis, weights.view({weights.size(0), -1}))
+                                 .view({n_modes, w, w}); // [K,W,W]
+        torch::Tensor coefficients =
+          all_reduce_sum(torch::mm(geometry->mass_modes_transposed, h.view({n, batch * w})),
+                         geometry->communicator)
+            .view({n_modes, batch, w}); // Phi^T M h
+        // Per mode k a W x W matrix: [K,B,W] x [K,W,W] -> [K,B,W].
+        torch::Tensor filtered = torch::bmm(coefficients, kernel);
+        // W h + Phi filtered: the expansion accumulates into the pointwise
+        // product (one pass over [N,B,W] instead of two).
+        torch::Tensor y =
+          torch::addmm(torch::nn::functional::linear(h, pointwise[b]->as<torch::nn::Linear>()->weight)
+                         .view({n, batch * w}),
+                       geometry->modes,
+                       filtered.view({n_modes, batch * w}))
+            .view({n, batch, w});
+        // Instance norm (means are quadratures) and FiLM in one pass: the
+        // norm's 1/std and FiLM's scale (1 + a) multiply first, on [1,B,W].
+        torch::Tensor centered = y - quadrature(y);
+        torch::Tensor variance = quadrature(centered * centered);
+        torch::Tensor film_b   = film.select(1, b); // [B,2,W]
+        torch::Tensor scale    = torch::rsqrt(variance + 1e-6) * (1. + film_b.select(1, 0));
+        y = torch::addcmul(film_b.select(1, 1).unsqueeze(0), centered, scale);
         h = h + torch::gelu(y);
       }
-    torch::Tensor net = project_out(torch::gelu(project_hidden(h))).squeeze(-1); // [B,N]
-    torch::Tensor denoised = c_skip * v + c_out * net;
-    return (denoised - v) / (s * s);
+    torch::Tensor net = project_out(torch::gelu(project_hidden(h))).view({n, batch}); // [N,B]
+    torch::Tensor denoised = c_skip * v + c_out * net.t();
+    return ((denoised - v) / (s * s)).contiguous();
   }
 
 
