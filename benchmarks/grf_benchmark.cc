@@ -229,10 +229,11 @@ namespace
   run_dimension(const Options &options, std::vector<Result> &results)
   {
     // 2D: 33^2 = 1089 ... 513^2 = 263,169 (the reference mesh), 1025^2 ~ 1.05e6;
-    // 321^2 = 103,041 is the ~1e5 point. 3D: 13^3 ... 49^3 = 117,649.
+    // 321^2 = 103,041 is the ~1e5 point. 3D: 13^3 ... 49^3 = 117,649 (the
+    // reference mesh), 65^3 = 274,625.
     std::vector<unsigned int> subdivisions =
       dim == 2 ? std::vector<unsigned int>{32, 64, 128, 256, 320, 512, 1024} :
-                 std::vector<unsigned int>{12, 16, 24, 32, 40, 48};
+                 std::vector<unsigned int>{12, 16, 24, 32, 40, 48, 64};
     if (options.quick)
       subdivisions.resize(3);
 

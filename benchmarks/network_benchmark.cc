@@ -307,7 +307,8 @@ namespace
 
   /**
    * The mesh of one row: 2D, an unstructured P1 triangle mesh of the unit
-   * square with (n+1)^2 nodes (n/2 distorted subdivisions refined once); 3D,
+   * square with (2n+1)^2 nodes (n/2 distorted subdivisions into triangles,
+   * refined once); 3D,
    * a distorted Q1 hexahedral mesh of the unit cube with (n+1)^3 nodes.
    */
   template <int dim>
@@ -544,7 +545,7 @@ main(int argc, char **argv)
             << "   (ms and MB (f+b peak allocation) per sample; grid scaled to N points)\n";
 
   std::vector<Row> rows;
-  for (unsigned int n = 64; n <= options.max_subdivisions; n *= 2)
+  for (unsigned int n = 32; n <= options.max_subdivisions; n *= 2)
     rows.push_back(measure<2>(options, n));
   for (const unsigned int n : {16u, 24u, 32u, 40u, 48u, 64u})
     if (std::pow(n + 1., 3) <= options.max_dofs_3d)

@@ -16,13 +16,14 @@ namespace ddo
     /** A small float64 spectral operator with weights from @p seed. */
     template <int dim>
     std::unique_ptr<ScoreNetwork<dim>>
-    make_network(const unsigned int seed = 3)
+    make_network(const unsigned int seed = 3, const bool gaussian_skip = false)
     {
       auto network = ScoreNetworkRegistry<dim>::instance().create("spectral_operator");
       typename SpectralNeuralOperator<dim>::Settings settings;
-      settings.width  = 8;
-      settings.blocks = 2;
-      settings.seed   = seed;
+      settings.width         = 8;
+      settings.blocks        = 2;
+      settings.seed          = seed;
+      settings.gaussian_skip = gaussian_skip;
       dynamic_cast<SpectralNeuralOperator<dim> &>(*network).set_settings(settings);
       network->build(torch::kFloat64);
       return network;

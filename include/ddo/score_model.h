@@ -66,6 +66,17 @@ namespace ddo
     torch::Tensor
     evaluate(const torch::Tensor &v, const torch::Tensor &sigma, const unsigned int max_batch = 64) const;
 
+    /**
+     * \f$E[(\phi_k^T M u)^2]\f$ over the rows u of @p rows `[B, N]`:
+     * `[K]`, float64 (the per-mode second moments of a set of functions).
+     */
+    torch::Tensor
+    mode_second_moments(const torch::Tensor &rows) const;
+
+    /** The eigenvalues \f$\lambda_k\f$ of the bound eigenbasis: `[K]`, float64. */
+    torch::Tensor
+    eigenvalue_tensor() const;
+
     /** The network. */
     ScoreNetwork<dim> &
     network() const;

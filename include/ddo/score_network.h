@@ -67,6 +67,30 @@ namespace ddo
     /** The dtype of the parameters. */
     virtual torch::Dtype
     dtype() const = 0;
+
+    /**
+     * Whether forward() uses a Gaussian model of the data per eigenmode,
+     * which set_mode_variances() provides (the trainer calls it before the
+     * first step; the values are buffers, saved in checkpoints).
+     */
+    virtual bool
+    uses_mode_variances() const
+    {
+      return false;
+    }
+
+    /**
+     * Per-mode second moments of the (normalized) data,
+     * \f$s_k = E[(\phi_k^T M u)^2]\f$, and of the noise,
+     * \f$c_k = E[(\phi_k^T M \xi)^2]\f$, at the @p eigenvalues of the bound
+     * mesh (all `[K]`, float64). Networks for which uses_mode_variances() is
+     * false ignore them.
+     */
+    virtual void
+    set_mode_variances(const torch::Tensor & /*eigenvalues*/,
+                       const torch::Tensor & /*data_variance*/,
+                       const torch::Tensor & /*noise_variance*/)
+    {}
   };
 
 

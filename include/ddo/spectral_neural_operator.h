@@ -33,6 +33,29 @@ namespace ddo
    * whose means are quadratures (\f$\int h / |\Omega|\f$); FiLM scales and
    * shifts come from an MLP of Fourier features of \f$\log\sigma\f$.
    *
+   * With `Skip connection = gaussian` the scalar skip \f$c_\text{skip} v\f$
+   * is replaced by the exact denoiser of a Gaussian whose covariance is
+   * diagonal in the eigenbasis:
+   * \f[
+   *   D = \Phi\,[r_k(\sigma)\,a_k] + r_\infty(\sigma)\,(v - \Phi a)
+   *       + c_\text{out}\,\mathrm{Net},\quad a = \Phi^T M v,\quad
+   *   r(\sigma) = \frac{s(\lambda)}{s(\lambda) + \sigma^2 c(\lambda)},
+   * \f]
+   * \f$s\f$ and \f$c\f$ the per-mode variances of the data and of the noise
+   * (set_mode_variances(), from the training data and noise), stored as
+   * tables of \f$\log s\f$, \f$\log c\f$ on a uniform grid in
+   * \f$\omega = \sqrt\lambda\f$ (smoothed over neighbouring modes) and
+   * interpolated at the eigenvalues of whatever mesh the network is bound
+   * to; \f$r_\infty\f$ is the ratio at the largest bound eigenvalue,
+   * applied to the part of v outside the modes. With this skip
+   * \f$c_\text{out} = \sigma_d\sigma^2/(\sigma^2+\sigma_d^2)\f$: the
+   * residual \f$D - D_\text{Gauss}\f$ vanishes like \f$\sigma^2\f$ as
+   * \f$\sigma\to 0\f$ (both are \f$v + \sigma^2 C\f$ times a score). The noise-dominated part of
+   * the score is then exact, and the network learns the non-Gaussian rest:
+   * in the modes where the data are much smoother than the noise, a small
+   * relative error of the scalar skip's network output compounds over the
+   * probability-flow ODE into a large error of the sampled variance.
+   *
    * Discretization-agnostic by construction: no parameter is indexed by a
    * node or an eigen-index; every reduction is a quadrature or
    * \f$\Phi^TM\f$; the filter is a function of \f$\lambda\f$, so it is blind
@@ -57,6 +80,8 @@ namespace ddo
       unsigned int filter_basis_size = 8;
       unsigned int fourier_features  = 8;
       double       data_scale        = 1.;
+      /** The Gaussian per-mode skip connection instead of the scalar one. */
+      bool         gaussian_skip     = false;
       unsigned int seed              = 1;
       torch::Dtype precision         = torch::kFloat32;
     };
@@ -75,6 +100,16 @@ namespace ddo
     architecture() const override;
     torch::Dtype
     dtype() const override;
+    bool
+    uses_mode_variances() const override;
+    /** Fills the tables of the Gaussian skip (kernel smoothing in omega). */
+    void
+    set_mode_variances(const torch::Tensor &eigenvalues,
+                       const torch::Tensor &data_variance,
+                       const torch::Tensor &noise_variance) override;
+
+    /** Number of grid points of the Gaussian skip's tables in omega. */
+    static constexpr int64_t n_skip_table_points = 32;
 
     /** The settings in use. */
     const Settings &
@@ -83,6 +118,9 @@ namespace ddo
   private:
     torch::Tensor
     filter_basis(const torch::Tensor &eigenvalues) const;
+    /** The Gaussian skip's part of D for v^T `[N, B]` and sigma `[B, 1]`: `[N, B]`. */
+    torch::Tensor
+    gaussian_skip(const torch::Tensor &v_transposed, const torch::Tensor &sigma) const;
 
     Settings                               settings;
     std::shared_ptr<const NetworkGeometry> geometry;
@@ -92,6 +130,9 @@ namespace ddo
     std::vector<torch::Tensor>             spectral_weights; // [basis, width, width] per block
     torch::Tensor                          frequency_scale;  // buffer: omega_max
     torch::Tensor                          fourier_frequencies;
+    /** Buffers of the Gaussian skip: log s and log c on the omega grid, and
+     * whether they were set (1) or not (0). */
+    torch::Tensor skip_log_data_variance, skip_log_noise_variance, skip_tables_set;
   };
 } // namespace ddo
 

@@ -123,6 +123,28 @@ namespace ddo
 
 
   template <int dim>
+  torch::Tensor
+  ScoreModel<dim>::mode_second_moments(const torch::Tensor &rows) const
+  {
+    AssertThrow(rows.dim() == 2 && rows.size(1) == geometry->n_local() && rows.size(0) > 0,
+                ExcMessage("ScoreModel: mode_second_moments() needs [B, " +
+                           std::to_string(geometry->n_local()) + "] rows."));
+    torch::NoGradGuard no_grad;
+    const torch::Tensor coefficients =
+      torch::mm(rows.to(torch::kFloat64), geometry->mass_modes.to(torch::kFloat64)); // [B,K]
+    return (coefficients * coefficients).mean(0);
+  }
+
+
+  template <int dim>
+  torch::Tensor
+  ScoreModel<dim>::eigenvalue_tensor() const
+  {
+    return geometry->eigenvalues.to(torch::kFloat64);
+  }
+
+
+  template <int dim>
   ScoreNetwork<dim> &
   ScoreModel<dim>::network() const
   {

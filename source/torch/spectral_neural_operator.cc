@@ -17,6 +17,11 @@ namespace ddo
     prm.declare_entry("Data scale", "1", Patterns::Double(0),
                       "sigma_d of the denoiser parametrization: the typical size of "
                       "the (normalized) data.");
+    prm.declare_entry("Skip connection", "scalar", Patterns::Selection("scalar|gaussian"),
+                      "scalar: D = c_skip v + c_out Net (EDM); gaussian: the scalar skip is "
+                      "replaced by the exact denoiser of a Gaussian with the data's and the "
+                      "noise's per-eigenmode variances (measured by the trainer), so the "
+                      "network learns only the non-Gaussian rest.");
     prm.declare_entry("Seed", "1", Patterns::Integer(0), "Seed of the weight initialization.");
     prm.declare_entry("Precision", "float32", Patterns::Selection("float32|float64"),
                       "Floating point type of the network.");
@@ -33,6 +38,7 @@ namespace ddo
     s.filter_basis_size = prm.get_integer("Filter basis size");
     s.fourier_features  = prm.get_integer("Fourier features");
     s.data_scale        = prm.get_double("Data scale");
+    s.gaussian_skip     = prm.get("Skip connection") == "gaussian";
     s.seed              = prm.get_integer("Seed");
     s.precision         = prm.get("Precision") == "float64" ? torch::kFloat64 : torch::kFloat32;
     AssertThrow(s.data_scale > 0, ExcMessage("spectral_operator: 'Data scale' must be positive."));
@@ -80,6 +86,14 @@ namespace ddo
       "fourier_frequencies",
       torch::pow(2., torch::arange(static_cast<int64_t>(settings.fourier_features)).to(torch::kFloat64)) *
         0.25);
+    if (settings.gaussian_skip)
+      {
+        skip_log_data_variance =
+          this->register_buffer("skip_log_data_variance", torch::zeros({n_skip_table_points}));
+        skip_log_noise_variance =
+          this->register_buffer("skip_log_noise_variance", torch::zeros({n_skip_table_points}));
+        skip_tables_set = this->register_buffer("skip_tables_set", torch::zeros({1}));
+      }
     this->to(dtype);
   }
 
@@ -132,7 +146,13 @@ namespace ddo
     const double  sd2   = settings.data_scale * settings.data_scale;
     torch::Tensor c_in   = torch::rsqrt(s * s + sd2);
     torch::Tensor c_skip = sd2 / (s * s + sd2);
-    torch::Tensor c_out  = s * settings.data_scale * c_in;
+    // The Gaussian skip leaves a residual D - D_gauss that vanishes like
+    // sigma^2 as sigma -> 0 (Tweedie: both denoisers are v + sigma^2 C times
+    // a score), and is of the data's size for large sigma: then
+    // c_out = sigma_d sigma^2 / (sigma^2 + sigma_d^2). (With the scalar skip
+    // c_out ~ sigma: a fixed error of Net would grow like 1/sigma in F.)
+    torch::Tensor c_out = settings.gaussian_skip ? settings.data_scale * s * s / (s * s + sd2) :
+                                                   s * settings.data_scale * c_in;
 
     // The hidden state is node-major, h: [N, B, W] (contiguous), so that
     // every product with the mesh is one large GEMM over [N, B*W]:
@@ -201,8 +221,99 @@ namespace ddo
         h = h + torch::gelu(y);
       }
     torch::Tensor net = project_out(torch::gelu(project_hidden(h))).view({n, batch}); // [N,B]
-    torch::Tensor denoised = c_skip * v + c_out * net.t();
+    torch::Tensor denoised =
+      settings.gaussian_skip ? gaussian_skip(v.t(), s).t() + c_out * net.t() : c_skip * v + c_out * net.t();
     return ((denoised - v) / (s * s)).contiguous();
+  }
+
+
+  template <int dim>
+  torch::Tensor
+  SpectralNeuralOperator<dim>::gaussian_skip(const torch::Tensor &v_transposed,
+                                             const torch::Tensor &sigma) const
+  {
+    AssertThrow(skip_tables_set.item<double>() != 0.,
+                ExcMessage("spectral_operator: 'Skip connection = gaussian' needs the per-mode "
+                           "variances of the data and the noise. The trainer sets them before "
+                           "its first step, and checkpoints store them: train the network, or "
+                           "load a trained checkpoint."));
+    // log s and log c at the bound eigenvalues: linear interpolation on the
+    // uniform omega grid [0, omega_max], constant beyond its ends.
+    const int64_t T        = n_skip_table_points;
+    torch::Tensor omega    = torch::sqrt(torch::clamp_min(geometry->eigenvalues, 0.));      // [K]
+    torch::Tensor position = torch::clamp(omega / frequency_scale * double(T - 1), 0., double(T - 1));
+    torch::Tensor lower    = torch::floor(position).clamp_max(double(T - 2));
+    torch::Tensor fraction = (position - lower).unsqueeze(1);                              // [K,1]
+    torch::Tensor index    = lower.to(torch::kInt64);
+    const auto    at_modes = [&](const torch::Tensor &table) {
+      return torch::lerp(table.index_select(0, index).unsqueeze(1),
+                         table.index_select(0, index + 1).unsqueeze(1),
+                         fraction);
+    };
+    torch::Tensor data_variance  = torch::exp(at_modes(skip_log_data_variance));  // [K,1]
+    torch::Tensor noise_variance = torch::exp(at_modes(skip_log_noise_variance)); // [K,1]
+    torch::Tensor ratio =
+      data_variance / (data_variance + noise_variance * (sigma * sigma).view({1, -1})); // [K,B]
+    // The part of v outside the modes is scaled by the ratio of the largest
+    // bound eigenvalue (the eigenvalues increase).
+    torch::Tensor residual_ratio = ratio.select(0, ratio.size(0) - 1).unsqueeze(0); // [1,B]
+    torch::Tensor coefficients =
+      all_reduce_sum(torch::mm(geometry->mass_modes_transposed, v_transposed), geometry->communicator);
+    return torch::addmm(residual_ratio * v_transposed, geometry->modes, (ratio - residual_ratio) * coefficients);
+  }
+
+
+  template <int dim>
+  bool
+  SpectralNeuralOperator<dim>::uses_mode_variances() const
+  {
+    return settings.gaussian_skip;
+  }
+
+
+  template <int dim>
+  void
+  SpectralNeuralOperator<dim>::set_mode_variances(const torch::Tensor &eigenvalues,
+                                                  const torch::Tensor &data_variance,
+                                                  const torch::Tensor &noise_variance)
+  {
+    if (!settings.gaussian_skip)
+      return;
+    AssertThrow(frequency_scale.item<double>() > 0.,
+                ExcMessage("spectral_operator: bind() before set_mode_variances()."));
+    const int64_t K = eigenvalues.numel();
+    AssertThrow(K > 0 && data_variance.numel() == K && noise_variance.numel() == K,
+                ExcMessage("spectral_operator: set_mode_variances() needs one data and one noise "
+                           "variance per eigenvalue."));
+    torch::Tensor s = data_variance.to(torch::kFloat64).flatten();
+    torch::Tensor c = noise_variance.to(torch::kFloat64).flatten();
+    AssertThrow(torch::isfinite(s).all().item<bool>() && torch::isfinite(c).all().item<bool>() &&
+                  (c > 0).all().item<bool>() && (s >= 0).all().item<bool>(),
+                ExcMessage("spectral_operator: the per-mode variances must be finite, the noise's "
+                           "positive and the data's non-negative."));
+    // Modes with (almost) no data variance (e.g. the constant of mean-free
+    // data) get a floor of 1e-12 of the largest, so that log s is finite.
+    s = torch::clamp_min(s, 1e-12 * s.max().item<double>() + 1e-300);
+    // Nadaraya-Watson smoothing of log s and log c in omega with a Gaussian
+    // kernel of one grid spacing; a grid point with no mode near it takes the
+    // nearest mode's value.
+    const int64_t T       = n_skip_table_points;
+    const double  spacing = frequency_scale.item<double>() / double(T - 1);
+    torch::Tensor omega   = torch::sqrt(torch::clamp_min(eigenvalues.to(torch::kFloat64).flatten(), 0.));
+    torch::Tensor grid    = torch::arange(T, torch::kFloat64) * spacing;                  // [T]
+    torch::Tensor distance = (grid.unsqueeze(1) - omega.unsqueeze(0)) / spacing;          // [T,K]
+    torch::Tensor weights  = torch::exp(-0.5 * distance * distance);
+    torch::Tensor total    = weights.sum(1);                                              // [T]
+    torch::Tensor nearest  = distance.abs().argmin(1);                                    // [T]
+    const auto    smooth   = [&](const torch::Tensor &values) {
+      torch::Tensor logs     = torch::log(values);
+      torch::Tensor averaged = torch::mv(weights, logs) / torch::clamp_min(total, 1e-300);
+      return torch::where(total > 1e-6, averaged, logs.index_select(0, nearest));
+    };
+    torch::NoGradGuard no_grad;
+    skip_log_data_variance.copy_(smooth(s));
+    skip_log_noise_variance.copy_(smooth(c));
+    skip_tables_set.fill_(1.);
   }
 
 
@@ -216,6 +327,9 @@ namespace ddo
         << "Filter basis size = " << settings.filter_basis_size << '\n'
         << "Fourier features = " << settings.fourier_features << '\n'
         << "Data scale = " << std::setprecision(17) << settings.data_scale << '\n'
+        // Only when not the default, so that checkpoints written before the
+        // option existed keep their architecture text.
+        << (settings.gaussian_skip ? "Skip connection = gaussian\n" : "")
         << "Seed = " << settings.seed << '\n'
         << "Precision = " << (settings.precision == torch::kFloat64 ? "float64" : "float32") << '\n';
     return out.str();

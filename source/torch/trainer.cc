@@ -21,7 +21,9 @@ namespace ddo
     {
       data_stream  = 1,
       sigma_stream = 2,
-      noise_stream = 3
+      noise_stream = 3,
+      /** Noise samples that estimate the noise's per-mode variances. */
+      mode_variance_stream = 4
     };
 
     std::uint64_t
@@ -231,6 +233,7 @@ namespace ddo
 
     const std::string &directory = settings.checkpoint_directory;
     TrainingReport     report;
+    bool               resumed = false;
     if (settings.resume && !directory.empty() && fs::exists(directory + "/metadata.txt"))
       {
         const CheckpointMetadata previous = read_checkpoint_metadata(directory);
@@ -270,7 +273,28 @@ namespace ddo
             ema[i] = parameters[i].detach().clone();
         load_optimizer_state(directory, optimizer);
         report.first_step = std::stoul(value("training.step"));
+        resumed           = true;
         out << "Resuming from <" << directory << "> at step " << report.first_step << '\n';
+      }
+    if (network.uses_mode_variances() && !resumed)
+      {
+        // The Gaussian skip's per-mode variances: second moments of the
+        // coefficients Phi^T M u of (at most 4096) training functions and of
+        // 256 noise samples from their own stream. (A resumed run has them
+        // in the checkpoint's buffers.)
+        TimerOutput::Scope      scope(timer, "per-mode variances");
+        const std::int64_t      n_data = std::min<std::int64_t>(data.size(0), 4096);
+        std::vector<VectorType> noise_samples(256, model.space().create_vector());
+        noise.sample(noise_samples, stream_hash(settings.seed, mode_variance_stream, 0), 0);
+        std::vector<const VectorType *> pointers;
+        for (const auto &v : noise_samples)
+          pointers.push_back(&v);
+        network.set_mode_variances(model.eigenvalue_tensor(),
+                                   model.mode_second_moments(data.slice(0, 0, n_data)),
+                                   model.mode_second_moments(
+                                     torch_bridge::to_tensor(pointers, torch::kFloat64)));
+        out << "Gaussian skip: per-mode variances of " << n_data << " data functions and "
+            << noise_samples.size() << " noise samples\n";
       }
 
     const unsigned int batch       = settings.batch_size;

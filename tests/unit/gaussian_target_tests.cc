@@ -61,7 +61,7 @@ namespace
     torch::Tensor                      data;
     unsigned int                       n_modes = 0;
 
-    TinyGaussianTarget()
+    explicit TinyGaussianTarget(const bool gaussian_skip = false)
     {
       space = test_support::make_space<2>(tiny_square, 1, MPI_COMM_SELF);
       n_modes = space->n_dofs() - 1;
@@ -89,6 +89,7 @@ namespace
       settings.width  = 12;
       settings.blocks = 2;
       settings.seed   = 4;
+      settings.gaussian_skip = gaussian_skip;
       dynamic_cast<SpectralNeuralOperator<2> &>(*network).set_settings(settings);
       network->build(torch::kFloat64);
       model = std::make_unique<ScoreModel<2>>(network, *space, n_modes);
@@ -237,4 +238,38 @@ TEST(GaussianTarget, FlowSamplesOfTheTrainedNetworkMatchTheTruthPerBand)
       untrained_misfit += std::abs(std::log(untrained_bands[b].variance_ratio));
     }
   EXPECT_LT(trained_misfit, 0.5 * untrained_misfit);
+}
+
+
+TEST(GaussianTarget, GaussianSkipGivesAnAccurateScoreAtEveryNoiseLevelAndAnAccurateFlow)
+{
+  // The same target and training with `Skip connection = gaussian`: the
+  // trainer measures the per-mode variances, and the network learns only
+  // the rest. The relative score error must be small at every noise level,
+  // from sigma_max down to sigma_min (the scalar skip's error grows without
+  // bound as sigma -> 0), and the PF-ODE samples must have the right
+  // variance in every band.
+  TinyGaussianTarget p(/*gaussian_skip*/ true);
+  p.train(1500);
+  for (const double sigma : {0.05, 0.15, 0.5, 1.5, 5.})
+    {
+      const double error = p.score_error(p.learned(), sigma);
+      std::cout << "  sigma " << sigma << ": relative score error " << error << std::endl;
+      EXPECT_LT(error, 0.1) << "sigma = " << sigma;
+    }
+  const unsigned int n = 256, n_bands = 2;
+  const auto         sampler = make_flow_sampler();
+  const torch::Tensor samples = sampler->sample(p.learned(), *p.space, *p.noise, range, n, 31, 0);
+  ASSERT_TRUE(torch::isfinite(samples).all().item<bool>());
+  const auto bands = band_statistics(p.exact->eigenvalues(), p.exact->mode_statistics(samples),
+                                     p.exact->target_variances(), n_bands);
+  for (unsigned int b = 0; b < n_bands; ++b)
+    {
+      std::cout << "  band " << b << ": variance ratio " << bands[b].variance_ratio << " (standard error "
+                << bands[b].standard_error << ")" << std::endl;
+      // The exact flow ends at (s + sigma_min^2 c) s^2/(s + sigma_min^2 c)^2
+      // of s: within 1% of 1 here; 5 standard errors of sampling.
+      EXPECT_NEAR(bands[b].variance_ratio, 1., 5 * bands[b].standard_error + 0.01) << "band " << b;
+      EXPECT_LT(bands[b].max_standardized_mean, 5.) << "band " << b;
+    }
 }
