@@ -429,7 +429,7 @@ namespace ddo
       TrainingReport                   training_report;
       double                           training_seconds_total = 0;
       std::vector<double>              score_sigmas;
-      std::vector<std::vector<double>> score_errors, skip_only_errors;
+      std::vector<std::vector<double>> score_errors, skip_only_errors, gaussian_skip_errors;
       std::vector<SamplingResult>      results;
     };
 
@@ -642,9 +642,11 @@ namespace ddo
     // @sect4{Score error against the exact score}
     //
     // At geometric levels from $\sigma_{max}$ to $\sigma_{min}$; as a
-    // reference, the same error for the network's skip connection alone
+    // reference, the same error for the scalar skip connection alone
     // (Net = 0, i.e. $F = -v/(\sigma^2+\sigma_d^2)$): what training had to
-    // improve on.
+    // improve on; with `Skip connection = gaussian` also the error of that
+    // skip alone (the network's output layer set to zero), the part the
+    // measured per-mode variances get right before any training.
     void
     GaussianTargetValidation::measure_score_error()
     {
@@ -659,6 +661,24 @@ namespace ddo
       const ScoreFunction skip_only = [sd2](const torch::Tensor &v, const torch::Tensor &s) {
         return -v / (s * s + sd2).unsqueeze(1);
       };
+      // The Gaussian skip alone: the output layer zeroed for the call.
+      const ScoreFunction gaussian_skip_only = [this, m](const torch::Tensor &v, const torch::Tensor &s) {
+        torch::NoGradGuard         no_grad;
+        std::vector<torch::Tensor> saved;
+        for (auto &p : network->named_parameters())
+          if (p.key().rfind("project_out", 0) == 0)
+            {
+              saved.push_back(p.value().clone());
+              p.value().zero_();
+            }
+        const torch::Tensor f = m->evaluate(v, s, 128);
+        std::size_t         i = 0;
+        for (auto &p : network->named_parameters())
+          if (p.key().rfind("project_out", 0) == 0)
+            p.value().copy_(saved[i++]);
+        return f;
+      };
+      const bool gaussian_skip = network->uses_mode_variances();
       score_sigmas = sampler_tools::geometric_levels(range, n_score_levels);
       out << "\nRelative score error |sigma (F - F*)|_M / |sigma F*|_M per band (" << n_score_samples
           << " exact samples of p_sigma per level)\n";
@@ -668,10 +688,17 @@ namespace ddo
                                                    1000 + i, n_bands));
           skip_only_errors.push_back(band_score_errors(*level.exact, skip_only, score_sigmas[i],
                                                        n_score_samples, 1000 + i, n_bands));
+          if (gaussian_skip)
+            gaussian_skip_errors.push_back(band_score_errors(*level.exact, gaussian_skip_only,
+                                                             score_sigmas[i], n_score_samples, 1000 + i,
+                                                             n_bands));
           out << "  sigma " << std::setw(9) << std::setprecision(4) << score_sigmas[i] << ":";
           for (const double e : score_errors.back())
             out << ' ' << fixed(e);
-          out << "   (skip only: " << fixed(skip_only_errors.back().back()) << ")" << std::endl;
+          out << "   (scalar skip only: " << fixed(skip_only_errors.back().back());
+          if (gaussian_skip)
+            out << ", Gaussian skip only: " << fixed(gaussian_skip_errors.back().back());
+          out << ")" << std::endl;
         }
     }
 
@@ -815,8 +842,10 @@ namespace ddo
       md << "## Relative score error per band\n\n| sigma |";
       for (unsigned int b = 0; b < n_bands; ++b)
         md << " band " << b + 1 << " |";
-      md << " all modes | skip connection only (all) |\n|---|";
-      for (unsigned int b = 0; b < n_bands + 2; ++b)
+      const bool gaussian_skip = !gaussian_skip_errors.empty();
+      md << " all modes | scalar skip only (all) |" << (gaussian_skip ? " Gaussian skip only (all) |" : "")
+         << "\n|---|";
+      for (unsigned int b = 0; b < n_bands + 2 + (gaussian_skip ? 1 : 0); ++b)
         md << "---|";
       md << '\n';
       for (std::size_t i = 0; i < score_sigmas.size(); ++i)
@@ -824,7 +853,10 @@ namespace ddo
           md << "| " << std::setprecision(4) << score_sigmas[i] << " |";
           for (const double e : score_errors[i])
             md << ' ' << fixed(100 * e, 1) << "% |";
-          md << ' ' << fixed(100 * skip_only_errors[i].back(), 1) << "% |\n";
+          md << ' ' << fixed(100 * skip_only_errors[i].back(), 1) << "% |";
+          if (gaussian_skip)
+            md << ' ' << fixed(100 * gaussian_skip_errors[i].back(), 1) << "% |";
+          md << '\n';
         }
       md << "\n## Variance ratio sample/truth per band\n\n| sampler | mesh | DoFs | samples | NFE/sample | time (s) |";
       for (unsigned int b = 0; b < n_bands; ++b)
