@@ -23,6 +23,7 @@
 #include <deal.II/base/parameter_handler.h>
 #include <deal.II/base/timer.h>
 
+#include "benchmark_utilities.h"
 #include <ddo/function_space.h>
 #include <ddo/matern_spde.h>
 #include <ddo/mesh_builder.h>
@@ -84,22 +85,11 @@ namespace
     double       difference_to_direct = -1; // relative L2, amg vs direct sample
   };
 
-  std::string
-  read_first_line_with(const std::string &file, const std::string &key)
-  {
-    std::ifstream in(file);
-    std::string   line;
-    while (std::getline(in, line))
-      if (line.rfind(key, 0) == 0)
-        return line;
-    return "";
-  }
-
   /** A number after the first ':' of a /proc line (kB for memory entries). */
   double
   proc_value(const std::string &file, const std::string &key)
   {
-    const std::string line = read_first_line_with(file, key);
+    const std::string line = benchmark_support::first_line_of(file, key);
     if (line.empty())
       return 0;
     return std::atof(line.substr(line.find(':') + 1).c_str());
@@ -122,20 +112,8 @@ namespace
   std::string
   cpu_model()
   {
-    const std::string line = read_first_line_with("/proc/cpuinfo", "model name");
+    const std::string line = benchmark_support::first_line_of("/proc/cpuinfo", "model name");
     return line.empty() ? "unknown" : line.substr(line.find(':') + 2);
-  }
-
-  /** The file of the BLAS library that dgemm_ resolves to (links resolved). */
-  std::string
-  blas_library()
-  {
-    Dl_info info;
-    void *  symbol = dlsym(RTLD_DEFAULT, "dgemm_");
-    if (symbol == nullptr || dladdr(symbol, &info) == 0 || info.dli_fname == nullptr)
-      return "unknown";
-    char resolved[PATH_MAX];
-    return realpath(info.dli_fname, resolved) != nullptr ? resolved : info.dli_fname;
   }
 
   std::string
@@ -363,9 +341,9 @@ namespace
         << "Machine: " << sysconf(_SC_NPROCESSORS_ONLN) << " cores (`nproc`), CPU `"
         << cpu_model() << "`, " << fixed(proc_value("/proc/meminfo", "MemTotal") / 1048576., 0)
         << " GiB memory; load average at start: "
-        << read_first_line_with("/proc/loadavg", "") << " (other jobs on the machine inflate "
+        << benchmark_support::first_line_of("/proc/loadavg", "") << " (other jobs on the machine inflate "
         << "the wall times; the CPU times are less sensitive to them). BLAS: `"
-        << blas_library() << "`; " << options.threads
+        << benchmark_support::blas_library("dgemm_") << "`; " << options.threads
         << " thread(s) (deal.II and OpenBLAS).\n\n"
         << "Reproduce (from a build configured with `-DCMAKE_BUILD_TYPE=Release "
            "-DDDO_BUILD_BENCHMARKS=ON`, `make grf_benchmark`):\n\n"
@@ -554,7 +532,7 @@ main(int argc, char **argv)
         settings += "; " + line;
 
       std::cout << "Matern GRF benchmark on " << sysconf(_SC_NPROCESSORS_ONLN) << " cores, "
-                << cpu_model() << "; " << settings << "; BLAS " << blas_library() << ", "
+                << cpu_model() << "; " << settings << "; BLAS " << benchmark_support::blas_library("dgemm_") << ", "
                 << options.threads << " thread(s), direct solver block size "
                 << options.block_size << std::endl;
       std::vector<Result> results;

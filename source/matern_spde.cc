@@ -811,7 +811,8 @@ namespace ddo
         count,
         [&](const unsigned int begin, const unsigned int end) {
           for (unsigned int c = begin; c < end; ++c)
-            noise->sample_owned(b[c], seed, first_index + c);
+            // A single column: its two halves of cells on two threads.
+            noise->sample_owned(b[c], seed, first_index + c, count == 1);
         },
         1);
     else

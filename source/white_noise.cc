@@ -1,3 +1,5 @@
+#include <deal.II/base/multithread_info.h>
+#include <deal.II/base/thread_management.h>
 #include <deal.II/fe/fe_values.h>
 #include <deal.II/lac/vector.h>
 
@@ -340,16 +342,46 @@ namespace ddo
   void
   WhiteNoise<dim>::sample_owned(double *            owned_values,
                                 const std::uint64_t seed,
-                                const std::uint64_t sample_index) const
+                                const std::uint64_t sample_index,
+                                const bool          use_threads) const
   {
     AssertThrow(only_owned_contributions,
                 ExcMessage("WhiteNoise::sample_owned(): some cells add to entries "
                            "that are not locally owned; use sample()."));
-    std::fill(owned_values, owned_values + space.locally_owned_dofs().n_elements(), 0.);
-    add_owned_contributions(owned_values,
-                            hashing::combine(hashing::mix(seed), sample_index),
-                            0,
-                            cell_hashes.size());
+    add_all_owned_contributions(owned_values,
+                                hashing::combine(hashing::mix(seed), sample_index),
+                                use_threads);
+  }
+
+
+  template <int dim>
+  void
+  WhiteNoise<dim>::add_all_owned_contributions(double *            owned_values,
+                                               const std::uint64_t sample_seed,
+                                               const bool          use_threads) const
+  {
+    // The cells in two fixed halves: the first adds into the vector, the
+    // second into its own buffer, added afterwards. The halves can run on
+    // two threads, and the sums (hence the sample, to the last bit) do not
+    // depend on whether they do.
+    const std::size_t  n_owned = space.locally_owned_dofs().n_elements();
+    const unsigned int n_cells = cell_hashes.size(), middle = n_cells / 2;
+    std::fill(owned_values, owned_values + n_owned, 0.);
+    std::vector<double> second_half(n_owned, 0.);
+    if (use_threads && MultithreadInfo::n_threads() > 1)
+      {
+        Threads::Task<void> task =
+          Threads::new_task([&]() { add_owned_contributions(second_half.data(), sample_seed, middle, n_cells); });
+        add_owned_contributions(owned_values, sample_seed, 0, middle);
+        task.join();
+      }
+    else
+      {
+        add_owned_contributions(owned_values, sample_seed, 0, middle);
+        add_owned_contributions(second_half.data(), sample_seed, middle, n_cells);
+      }
+    for (std::size_t i = 0; i < n_owned; ++i)
+      owned_values[i] += second_half[i];
   }
 
 
@@ -373,7 +405,7 @@ namespace ddo
     const std::uint64_t sample_seed  = hashing::combine(hashing::mix(seed), sample_index);
     double *const       owned_values = b.begin();
     if (only_owned_contributions)
-      add_owned_contributions(owned_values, sample_seed, 0, cell_hashes.size());
+      add_all_owned_contributions(owned_values, sample_seed, true);
     else
       {
         const unsigned int n = n_dofs_per_cell;

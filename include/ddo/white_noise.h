@@ -93,12 +93,15 @@ namespace ddo
      * of FunctionSpace::create_vector(), e.g. a column of an
      * Epetra_MultiVector): bitwise the same values as sample(). Not
      * collective, uses no shared work space: several threads may call it
-     * at once on different storage. Requires has_only_owned_contributions().
+     * at once on different storage. With @p use_threads the two halves of
+     * the cells are drawn on two threads (for a single sample; the values
+     * are the same). Requires has_only_owned_contributions().
      */
     void
     sample_owned(double *            owned_values,
                  const std::uint64_t seed,
-                 const std::uint64_t sample_index) const;
+                 const std::uint64_t sample_index,
+                 const bool          use_threads = false) const;
 
     /**
      * The local mass matrix of @p cell computed with @p fe_values (which
@@ -139,6 +142,17 @@ namespace ddo
                             const std::uint64_t sample_seed,
                             const unsigned int  begin,
                             const unsigned int  end) const;
+
+    /**
+     * Zeroes the @p owned_values and adds the contributions of all cells, in
+     * two fixed halves (the second through a buffer), on two threads if
+     * @p use_threads and deal.II has more than one: the same values either
+     * way. Requires only_owned_contributions.
+     */
+    void
+    add_all_owned_contributions(double *            owned_values,
+                                const std::uint64_t sample_seed,
+                                const bool          use_threads) const;
 
     /** Draws z_e for cell @p c and writes L_e z_e into @p local (n entries). */
     void

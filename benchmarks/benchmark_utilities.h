@@ -1,0 +1,52 @@
+#ifndef ddo_benchmark_utilities_h
+#define ddo_benchmark_utilities_h
+
+/**
+ * @file
+ * Small helpers shared by the benchmark programs: reading /proc files and
+ * naming the BLAS library in use (for the machine description of the
+ * generated pages).
+ */
+
+#include <dlfcn.h>
+#include <limits.h>
+#include <stdlib.h>
+
+#include <fstream>
+#include <string>
+
+namespace ddo
+{
+  namespace benchmark_support
+  {
+    /** The first line of @p file that starts with @p key ("" if none). */
+    inline std::string
+    first_line_of(const std::string &file, const std::string &key)
+    {
+      std::ifstream in(file);
+      std::string   line;
+      while (std::getline(in, line))
+        if (line.rfind(key, 0) == 0)
+          return line;
+      return "";
+    }
+
+    /**
+     * The file of the library that the BLAS routine @p symbol (e.g. "dgemm_")
+     * resolves to, links resolved: shows whether libblas.so.3 is OpenBLAS or
+     * the reference BLAS.
+     */
+    inline std::string
+    blas_library(const char *symbol)
+    {
+      Dl_info info;
+      void *  address = dlsym(RTLD_DEFAULT, symbol);
+      if (address == nullptr || dladdr(address, &info) == 0 || info.dli_fname == nullptr)
+        return "unknown";
+      char resolved[PATH_MAX];
+      return realpath(info.dli_fname, resolved) != nullptr ? resolved : info.dli_fname;
+    }
+  } // namespace benchmark_support
+} // namespace ddo
+
+#endif
