@@ -1,5 +1,6 @@
 // The score network on a distributed mesh (2 ranks) gives the serial output
-// and, after summing over ranks, the serial parameter gradients.
+// and, after summing over ranks, the serial parameter gradients; with the
+// scalar and with the Gaussian skip connection.
 
 #include <ddo/hashing.h>
 
@@ -9,7 +10,10 @@
 
 using namespace ddo;
 
-TEST(DistributedScoreNetwork, OutputAndGradientsEqualSerial)
+namespace
+{
+  void
+  check_against_serial(const bool gaussian_skip)
 {
   const std::string mesh = "set Geometry = box\nsubsection box\nset Upper corner = 1, 0.7\n"
                            "set Subdivisions = 5, 4\nend\nset Distortion = 0.2\nset Global refinements = 1\n";
@@ -38,13 +42,20 @@ TEST(DistributedScoreNetwork, OutputAndGradientsEqualSerial)
   const torch::Tensor r     = torch::randn({2, n}, torch::kFloat64);
   const torch::Tensor sigma = torch::tensor({0.4, 1.5}, torch::kFloat64);
 
-  auto serial_network = test_support::make_network<2>(9);
+  // Per-mode variances for the Gaussian skip (the same on every rank).
+  const torch::Tensor lambda = serial.geometry->eigenvalues;
+  const torch::Tensor data_variance  = torch::exp(-torch::sqrt(torch::clamp_min(lambda, 0.)) / 5.);
+  const torch::Tensor noise_variance = 1. / (1. + lambda.abs());
+
+  auto serial_network = test_support::make_network<2>(9, gaussian_skip);
   serial_network->bind(serial.geometry);
+  serial_network->set_mode_variances(lambda, data_variance, noise_variance);
   const torch::Tensor serial_out = serial_network->forward(v, sigma);
   (serial_out * r).sum().backward();
 
-  auto network = test_support::make_network<2>(9);
+  auto network = test_support::make_network<2>(9, gaussian_skip);
   network->bind(local);
+  network->set_mode_variances(lambda, data_variance, noise_variance);
   const torch::Tensor out = network->forward(v.index_select(1, index), sigma);
   (out * r.index_select(1, index)).sum().backward();
 
@@ -61,4 +72,17 @@ TEST(DistributedScoreNetwork, OutputAndGradientsEqualSerial)
                 1e-10 * std::max(1., reference.abs().max().item<double>()))
         << parameter.key();
     }
+}
+} // namespace
+
+
+TEST(DistributedScoreNetwork, OutputAndGradientsEqualSerial)
+{
+  check_against_serial(false);
+}
+
+
+TEST(DistributedScoreNetwork, OutputAndGradientsEqualSerialWithTheGaussianSkip)
+{
+  check_against_serial(true);
 }
