@@ -394,20 +394,20 @@ namespace ddo
     if (b.size() != space.n_dofs() || b.locally_owned_elements() != space.locally_owned_dofs() ||
         b.has_ghost_elements())
       b = space.create_vector();
-    else
-      b = 0.;
 
-    // Cells whose entries all land in the owned storage add straight into
-    // it (all cells on one rank); the others go through the constraints
-    // (owned entries land in the same storage, others are sent by
-    // compress()). Every entry receives its contributions in cell order,
-    // so the result does not depend on which path a cell takes.
+    // All cells on one rank add into the owned storage:
+    // add_all_owned_contributions() (it zeroes the storage). Otherwise cells
+    // whose entries all land in the owned storage add straight into it and
+    // the others go through the constraints (non-owned entries are sent by
+    // compress()); every entry then receives its contributions in cell
+    // order, whichever path a cell takes.
     const std::uint64_t sample_seed  = hashing::combine(hashing::mix(seed), sample_index);
     double *const       owned_values = b.begin();
     if (only_owned_contributions)
       add_all_owned_contributions(owned_values, sample_seed, true);
     else
       {
+        b = 0.;
         const unsigned int n = n_dofs_per_cell;
         Vector<double>     z(n), local(n);
         for (unsigned int c = 0; c < cell_hashes.size(); ++c)
