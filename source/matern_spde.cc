@@ -8,6 +8,7 @@
 #include <ddo/matern.h>
 #include <ddo/matern_spde.h>
 #include <ddo/mesh_builder.h>
+#include <ddo/sparse_cholesky.h>
 
 #include <Amesos.h>
 #include <Amesos_BaseSolver.h>
@@ -15,7 +16,6 @@
 #include <Epetra_LinearProblem.h>
 #include <Epetra_MultiVector.h>
 #include <Teuchos_ParameterList.hpp>
-#include <cholmod.h>
 
 #include <algorithm>
 #include <cmath>
@@ -61,9 +61,19 @@ namespace ddo
     {
     public:
       virtual ~DirectFactorization() = default;
-      /** x = A^{-1} b for every column (x and b: the matrix's row layout). */
+      /**
+       * x = A^{-1} b for every column (x and b: the matrix's row layout), to
+       * the accuracy of the stored factor (samples).
+       */
       virtual void
       solve(const Epetra_MultiVector &b, Epetra_MultiVector &x) = 0;
+
+      /** As solve(), to double precision (the exact operators). */
+      virtual void
+      solve_accurately(const Epetra_MultiVector &b, Epetra_MultiVector &x)
+      {
+        solve(b, x);
+      }
     };
 
     namespace
@@ -103,141 +113,71 @@ namespace ddo
 
 
       /**
-       * Supernodal Cholesky factorization by CHOLMOD (serial matrices): half
-       * the storage of an LU factorization and BLAS-3 triangular solves for
-       * blocks of right-hand sides. The fill-reducing ordering is CHOLMOD's
-       * default choice among AMD and METIS.
+       * Supernodal Cholesky factorization by CHOLMOD (serial matrices), solved
+       * by SparseCholesky's threaded supernodal solve: half the storage of an
+       * LU factorization, BLAS-3 for blocks of right-hand sides, and the
+       * independent subtrees of the elimination tree solved concurrently for
+       * single samples.
        */
       class CholmodFactorization : public DirectFactorization
       {
       public:
-        explicit CholmodFactorization(const Epetra_CrsMatrix &matrix)
-        {
-          cholmod_start(&common);
-          common.supernodal = CHOLMOD_SUPERNODAL;
-          common.print      = 0;
-          const int n       = matrix.NumMyRows();
-          AssertThrow(matrix.NumGlobalRows() == n,
-                      ExcMessage("Matern: CHOLMOD needs a serial matrix."));
-          // Lower triangle of the CSR rows = upper triangle in CSC (stype 1).
-          std::size_t nnz = 0;
-          for (int r = 0; r < n; ++r)
-            {
-              int     length;
-              double *values;
-              int *   columns;
-              matrix.ExtractMyRowView(r, length, values, columns);
-              const int row = matrix.RowMap().GID(r);
-              for (int k = 0; k < length; ++k)
-                if (matrix.ColMap().GID(columns[k]) <= row)
-                  ++nnz;
-            }
-          cholmod_sparse *a =
-            cholmod_allocate_sparse(n, n, nnz, 1, 1, 1, CHOLMOD_REAL, &common);
-          AssertThrow(a != nullptr, ExcMessage("Matern: CHOLMOD is out of memory."));
-          int *                             p = static_cast<int *>(a->p);
-          int *                             i = static_cast<int *>(a->i);
-          double *                          x = static_cast<double *>(a->x);
-          std::vector<std::pair<int, double>> row_entries;
-          std::vector<int>                  row_of_local(n);
-          for (int r = 0; r < n; ++r)
-            row_of_local[matrix.RowMap().GID(r)] = r;
-          std::size_t position = 0;
-          for (int row = 0; row < n; ++row)
-            {
-              int     length;
-              double *values;
-              int *   columns;
-              matrix.ExtractMyRowView(row_of_local[row], length, values, columns);
-              row_entries.clear();
-              for (int k = 0; k < length; ++k)
-                {
-                  const int column = matrix.ColMap().GID(columns[k]);
-                  if (column <= row)
-                    row_entries.emplace_back(column, values[k]);
-                }
-              std::sort(row_entries.begin(), row_entries.end());
-              p[row] = position;
-              for (const auto &[column, value] : row_entries)
-                {
-                  i[position] = column;
-                  x[position] = value;
-                  ++position;
-                }
-            }
-          p[n] = position;
-          // Fill-reducing ordering: the better (smaller factor) of AMD and
-          // METIS nested dissection. CHOLMOD's default tries METIS only when
-          // AMD's fill is very high, yet on the 2D unit square (263,169
-          // DoFs) METIS gives a 21% smaller factor with half the flops, and
-          // in 3D far less fill (grf_benchmark, doc/benchmarks_grf.md).
-          common.nmethods           = 2;
-          common.method[0].ordering = CHOLMOD_AMD;
-          common.method[1].ordering = CHOLMOD_METIS;
-          factor                    = cholmod_analyze(a, &common);
-          if (factor != nullptr)
-            cholmod_factorize(a, factor, &common);
-          const int status = common.status;
-          cholmod_free_sparse(&a, &common);
-          AssertThrow(factor != nullptr && status == CHOLMOD_OK,
-                      ExcMessage("Matern: the Cholesky factorization (CHOLMOD) failed, "
-                                 "status " + std::to_string(status) +
-                                 (status == CHOLMOD_NOT_POSDEF ?
-                                    " (matrix not positive definite)" :
-                                    status == CHOLMOD_OUT_OF_MEMORY ? " (out of memory)" :
-                                                                      "") +
-                                 "."));
-        }
-
-        ~CholmodFactorization() override
-        {
-          cholmod_free_dense(&x_work, &common);
-          cholmod_free_dense(&y_work, &common);
-          cholmod_free_dense(&e_work, &common);
-          cholmod_free_factor(&factor, &common);
-          cholmod_finish(&common);
-        }
+        CholmodFactorization(const TrilinosWrappers::SparseMatrix &matrix,
+                             const SparseCholesky::Precision       precision)
+          : cholesky(matrix, [precision]() {
+            SparseCholesky::AdditionalData data;
+            data.precision = precision;
+            return data;
+          }())
+        {}
 
         void
         solve(const Epetra_MultiVector &b, Epetra_MultiVector &x) override
         {
-          AssertThrow(b.ConstantStride() && x.ConstantStride() &&
-                        b.NumVectors() == x.NumVectors(),
-                      ExcInternalError());
-          // CHOLMOD reads b in place; x_work, y_work, e_work are reused.
-          cholmod_dense rhs;
-          rhs.nrow  = b.MyLength();
-          rhs.ncol  = b.NumVectors();
-          rhs.nzmax = std::size_t(b.Stride()) * b.NumVectors();
-          rhs.d     = b.Stride();
-          rhs.x     = b.Values();
-          rhs.z     = nullptr;
-          rhs.xtype = CHOLMOD_REAL;
-          rhs.dtype = CHOLMOD_DOUBLE;
-          const int ok = cholmod_solve2(
-            CHOLMOD_A, factor, &rhs, nullptr, &x_work, nullptr, &y_work, &e_work, &common);
-          AssertThrow(ok && x_work != nullptr,
-                      ExcMessage("Matern: the CHOLMOD solve failed."));
-          const double *solution = static_cast<const double *>(x_work->x);
-          for (int v = 0; v < x.NumVectors(); ++v)
-            std::memcpy(x[v], solution + std::size_t(v) * x_work->d,
-                        sizeof(double) * x.MyLength());
+          copy(b, x);
+          cholesky.solve(x.Values(), x.NumVectors(), x.Stride());
+        }
+
+        void
+        solve_accurately(const Epetra_MultiVector &b, Epetra_MultiVector &x) override
+        {
+          copy(b, x);
+          cholesky.solve_refined(x.Values(), x.NumVectors(), x.Stride());
         }
 
       private:
-        cholmod_common  common;
-        cholmod_factor *factor = nullptr;
-        cholmod_dense * x_work = nullptr, *y_work = nullptr, *e_work = nullptr;
+        static void
+        copy(const Epetra_MultiVector &b, Epetra_MultiVector &x)
+        {
+          AssertThrow(b.ConstantStride() && x.ConstantStride() &&
+                        b.NumVectors() == x.NumVectors() && b.MyLength() == x.MyLength(),
+                      ExcInternalError());
+          if (&b != &x)
+            for (int v = 0; v < x.NumVectors(); ++v)
+              std::memcpy(x[v], b[v], sizeof(double) * x.MyLength());
+        }
+
+        SparseCholesky cholesky;
       };
     } // namespace
 
 
+    SparseCholesky::Precision
+    precision_of(const std::string &name)
+    {
+      return name == "single" ? SparseCholesky::Precision::single_precision :
+                                SparseCholesky::Precision::double_precision;
+    }
+
+
     std::unique_ptr<DirectFactorization>
-    factorize(const TrilinosWrappers::SparseMatrix &matrix, const std::string &package)
+    factorize(const TrilinosWrappers::SparseMatrix &matrix,
+              const std::string &                   package,
+              const SparseCholesky::Precision       precision)
     {
       const bool serial = Utilities::MPI::n_mpi_processes(matrix.get_mpi_communicator()) == 1;
       if (package == "cholmod" && serial)
-        return std::make_unique<CholmodFactorization>(matrix.trilinos_matrix());
+        return std::make_unique<CholmodFactorization>(matrix, precision);
       return std::make_unique<AmesosFactorization>(matrix.trilinos_matrix(),
                                                    package == "mumps" ? "Amesos_Mumps" :
                                                                         "Amesos_Klu");
@@ -323,6 +263,10 @@ namespace ddo
                       "Right-hand sides per direct solve when sampling a batch: > 1 "
                       "uses BLAS-3 block solves; 1 keeps each sample bitwise "
                       "independent of the batch size.");
+    prm.declare_entry("Direct solver precision", "single", Patterns::Selection("double|single"),
+                      "Storage of the cholmod factor: single halves its memory and "
+                      "the time of a solve with one right-hand side (memory-bound), "
+                      "at a relative error of about 1e-6 in each sample.");
     prm.declare_entry("Solver tolerance", "1e-6", Patterns::Double(),
                       "Relative residual tolerance of the amg solver. 1e-6 suits "
                       "sampling; use e.g. 1e-12 for apply()/variances to match exact "
@@ -352,6 +296,7 @@ namespace ddo
                                               SolverType::automatic;
     p.direct_solver             = prm.get("Direct solver");
     p.direct_block_size         = prm.get_integer("Direct solver block size");
+    p.direct_precision          = prm.get("Direct solver precision");
     p.solver_tolerance          = prm.get_double("Solver tolerance");
     p.amg_smoother_sweeps       = prm.get_integer("AMG smoother sweeps");
     p.amg_aggregation_threshold = prm.get_double("AMG aggregation threshold");
@@ -431,6 +376,9 @@ namespace ddo
                   p.direct_solver == "mumps",
                 ExcMessage("Matern: 'Direct solver' must be cholmod, klu or mumps, got '" +
                            p.direct_solver + "'."));
+    AssertThrow(p.direct_precision == "double" || p.direct_precision == "single",
+                ExcMessage("Matern: 'Direct solver precision' must be double or single, got '" +
+                           p.direct_precision + "'."));
     AssertThrow(p.direct_block_size >= 1,
                 ExcMessage("Matern: 'Direct solver block size' must be at least 1."));
     AssertThrow(p.amg_smoother_sweeps >= 1 && p.amg_aggregation_threshold >= 0,
@@ -613,7 +561,9 @@ namespace ddo
                              SolverType::direct :
                              SolverType::amg;
     if (active_solver_type == SolverType::direct)
-      a_direct = internal::factorize(a_matrix, parameters.direct_solver);
+      a_direct = internal::factorize(a_matrix,
+                                     parameters.direct_solver,
+                                     internal::precision_of(parameters.direct_precision));
     else
       {
         TrilinosWrappers::PreconditionAMG::AdditionalData amg_data;
@@ -647,7 +597,7 @@ namespace ddo
         !x.trilinos_partitioner().SameAs(rhs.trilinos_partitioner()))
       x.reinit(rhs, true);
     if (a_direct)
-      a_direct->solve(rhs.trilinos_vector(), x.trilinos_vector());
+      a_direct->solve_accurately(rhs.trilinos_vector(), x.trilinos_vector());
     else
       {
         x                 = 0.;
@@ -670,8 +620,10 @@ namespace ddo
     if (active_solver_type == SolverType::direct)
       {
         if (!m_direct)
-          m_direct = internal::factorize(m_matrix, parameters.direct_solver);
-        m_direct->solve(rhs.trilinos_vector(), x.trilinos_vector());
+          m_direct = internal::factorize(m_matrix,
+                                         parameters.direct_solver,
+                                         internal::precision_of(parameters.direct_precision));
+        m_direct->solve_accurately(rhs.trilinos_vector(), x.trilinos_vector());
       }
     else
       {

@@ -633,6 +633,7 @@ TEST(Matern, AmgAndDirectSolversGiveTheSameSamples)
   const auto space = test_support::make_space<2>(
     simplex_distorted + "set Global refinements = 2\n", 2);
   auto p = matern_parameters<2>(2., 0.3);
+  p.direct_precision = "double"; // the default single is compared below
   MaternSPDE<2> direct(p);
   p.solver           = MaternSPDE<2>::SolverType::amg;
   p.solver_tolerance = 1e-12;
@@ -855,6 +856,10 @@ TEST(Matern, DirectSolversAgreeAndAutomaticPicksDirectForSmallSerialProblems)
     simplex_distorted + "set Global refinements = 1\n", 2);
   auto p = matern_parameters<2>(2., 0.3); // alpha = 3: two solves per sample
   ASSERT_EQ(p.solver, MaternSPDE<2>::SolverType::automatic);
+  ASSERT_EQ(p.direct_precision, "single");
+  MaternSPDE<2> single(p);
+  single.initialize(*space);
+  p.direct_precision = "double";
   MaternSPDE<2> cholmod(p);
   cholmod.initialize(*space);
   EXPECT_EQ(cholmod.active_solver(), MaternSPDE<2>::SolverType::direct);
@@ -865,6 +870,31 @@ TEST(Matern, DirectSolversAgreeAndAutomaticPicksDirectForSmallSerialProblems)
   cholmod.sample(reference, 17, 3);
   VectorType inverse_reference;
   cholmod.apply_inverse(reference[0], inverse_reference);
+
+  // The single precision factor (the default): samples to about 1e-7 of
+  // the double factor's (conditioning of two solves included), the exact
+  // operators to double precision by iterative refinement.
+  {
+    std::vector<VectorType> samples(5);
+    single.sample(samples, 17, 3);
+    for (unsigned int s = 0; s < samples.size(); ++s)
+      {
+        samples[s] -= reference[s];
+        const double error = samples[s].l2_norm() / reference[s].l2_norm();
+        EXPECT_LT(error, 1e-5);
+        EXPECT_GT(error, 1e-12) << "the sample must come from the single precision factor";
+      }
+    VectorType inverse;
+    single.apply_inverse(reference[0], inverse);
+    inverse -= inverse_reference;
+    EXPECT_LT(inverse.l2_norm(), 1e-11 * inverse_reference.l2_norm());
+    VectorType applied, applied_reference;
+    single.apply(reference[1], applied);
+    cholmod.apply(reference[1], applied_reference);
+    applied -= applied_reference;
+    EXPECT_LT(applied.l2_norm(), 1e-11 * applied_reference.l2_norm());
+  }
+
   for (const std::string package : {"klu", "mumps"})
     {
       SCOPED_TRACE(package);
