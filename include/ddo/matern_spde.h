@@ -194,7 +194,13 @@ namespace ddo
       /** Precision of the stored CHOLMOD factor ("double" or "single"). */
       std::string       direct_precision          = "single";
       unsigned int      amg_smoother_sweeps       = 1;
-      double            amg_aggregation_threshold = 0.02;
+      /**
+       * ML's drop tolerance for weak connections. 0 in 3D: on Q1 hexahedra
+       * with 0.02 the CG iterations grew with N (time slope 1.17 over
+       * 15k-275k DoFs), with 0 the slope is about 1.0 at the same time per
+       * sample (grf_benchmark, doc/benchmarks_grf.md).
+       */
+      double            amg_aggregation_threshold = dim == 3 ? 0. : 0.02;
       /** Correlation length per axis (empty: isotropic, `correlation_length`). */
       std::vector<double> correlation_lengths;
       /** Rotation in degrees: 1 angle (2D) or 3 z-x-z Euler angles (3D); empty = none. */
