@@ -3,10 +3,14 @@
 #include <ddo/hashing.h>
 #include <ddo/metrics_report.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
+#include <limits>
+#include <numeric>
+#include <random>
 #include <sstream>
 
 namespace ddo
@@ -61,20 +65,46 @@ namespace ddo
            "variance error | correlation error | skewness | excess kurtosis |\n"
         << "|---|---|---|---|---|---|---|---|---|---|---|\n";
     out << std::setprecision(3);
-    auto line = [&](const std::string &name, const unsigned int n, const MetricComparison *d,
+    const auto &floor_splits = rows.front().split_distances;
+    // "mean ratio (min-max over the splits)" with several splits.
+    auto ratio = [&](const MetricsReportRow &row, double MetricComparison::*field) {
+      std::ostringstream text;
+      text << std::setprecision(3) << row.distance.*field / floor.*field;
+      if (n_splits > 1 && row.split_distances.size() == floor_splits.size())
+        {
+          double low = std::numeric_limits<double>::max(), high = 0;
+          for (std::size_t k = 0; k < floor_splits.size(); ++k)
+            {
+              const double r = row.split_distances[k].*field / floor_splits[k].*field;
+              low            = std::min(low, r);
+              high           = std::max(high, r);
+            }
+          text << " (" << low << "–" << high << ")";
+        }
+      return text.str();
+    };
+    auto line = [&](const std::string &name, const unsigned int n, const MetricsReportRow *row,
                     const SampleStatistics &s) {
       out << "| " << name << " | " << n << " | ";
-      if (d != nullptr)
-        out << d->density_mse << " | " << d->spectrum_mse << " | " << d->density_mse / floor.density_mse << " | "
-            << d->spectrum_mse / floor.spectrum_mse << " | " << d->mean_error << " | " << d->variance_error
-            << " | " << d->correlation_error;
+      if (row != nullptr)
+        {
+          const MetricComparison *d = &row->distance;
+          out << d->density_mse << " | " << d->spectrum_mse << " | "
+              << ratio(*row, &MetricComparison::density_mse) << " | "
+              << ratio(*row, &MetricComparison::spectrum_mse) << " | " << d->mean_error << " | "
+              << d->variance_error << " | " << d->correlation_error;
+        }
       else
         out << "- | - | - | - | - | - | -";
       out << " | " << s.skewness << " | " << s.excess_kurtosis << " |\n";
     };
     line("reference (test half B)", reference.n_samples, nullptr, reference);
     for (const auto &r : rows)
-      line(r.name, r.n_samples, &r.distance, r.statistics);
+      line(r.name, r.n_samples, &r, r.statistics);
+    if (n_splits > 1)
+      out << "\nDistances: means over " << n_splits
+          << " A/B splits of the reference; ratios: mean distance / mean floor, in brackets "
+             "the range of the per-split ratios. Statistics (n, skewness, kurtosis): split 0.\n";
     return out.str();
   }
 
@@ -90,7 +120,8 @@ namespace ddo
           c = '_';
       return name;
     };
-    out << "reference.n_samples = " << reference.n_samples << '\n'
+    out << "n_splits = " << n_splits << '\n'
+        << "reference.n_samples = " << reference.n_samples << '\n'
         << "reference.skewness = " << reference.skewness << '\n'
         << "reference.excess_kurtosis = " << reference.excess_kurtosis << '\n';
     for (const auto &r : rows)
@@ -167,62 +198,118 @@ namespace ddo
                          const std::vector<std::pair<std::string, std::vector<double>>> &candidates,
                          const std::vector<double> &                                     reference,
                          const bool                                                      gaussian_baseline,
-                         const unsigned int                                              seed)
+                         const unsigned int                                              seed,
+                         const unsigned int                                              n_splits)
   {
     const std::size_t n_dofs = space.n_dofs();
     AssertThrow(reference.size() % n_dofs == 0 && reference.size() / n_dofs >= 4,
                 ExcMessage("compare_with_reference: the reference needs at least 4 functions of " +
                            std::to_string(n_dofs) + " coefficients."));
+    AssertThrow(n_splits >= 1, ExcMessage("compare_with_reference: n_splits must be at least 1."));
     const std::size_t n_reference = reference.size() / n_dofs;
     const std::size_t n_a         = n_reference / 2, n_b = n_reference - n_a;
-    const std::vector<double> half_a(reference.begin(), reference.begin() + n_a * n_dofs);
-    const std::vector<double> half_b(reference.begin() + n_a * n_dofs, reference.end());
+    for (const auto &candidate : candidates)
+      AssertThrow(candidate.second.size() % n_dofs == 0 && candidate.second.size() >= n_dofs,
+                  ExcMessage("compare_with_reference: the set <" + candidate.first +
+                             "> is not a whole number (≥ 1) of functions of " +
+                             std::to_string(n_dofs) + " coefficients."));
+
+    // Split k: the functions in the order of a permutation (k = 0: as given).
+    std::vector<std::vector<std::size_t>> orders(n_splits);
+    for (unsigned int k = 0; k < n_splits; ++k)
+      {
+        orders[k].resize(n_reference);
+        std::iota(orders[k].begin(), orders[k].end(), std::size_t(0));
+        if (k > 0)
+          {
+            std::mt19937_64 generator(std::uint64_t(seed) * 1000003u + k);
+            std::shuffle(orders[k].begin(), orders[k].end(), generator);
+          }
+      }
+    const auto gather = [&](const std::vector<std::size_t> &order, const std::size_t first,
+                            const std::size_t count) {
+      std::vector<double> out(count * n_dofs);
+      for (std::size_t i = 0; i < count; ++i)
+        std::copy(reference.begin() + order[first + i] * n_dofs,
+                  reference.begin() + (order[first + i] + 1) * n_dofs, out.begin() + i * n_dofs);
+      return out;
+    };
 
     MetricsReport report;
-    settings.fit_density_grid(half_b, relative_bandwidth);
+    report.n_splits = n_splits;
+    settings.fit_density_grid(gather(orders[0], n_a, n_b), relative_bandwidth);
     report.settings = settings;
     const SampleMetrics<dim> metrics(space, basis, settings);
     report.density_grid = metrics.density_grid();
-    report.reference    = metrics.compute(half_b, n_b);
 
-    auto add_row = [&](const std::string &name, const std::vector<double> &values) {
-      AssertThrow(values.size() % n_dofs == 0 && values.size() >= n_dofs,
-                  ExcMessage("compare_with_reference: the set <" + name + "> is not a whole number (≥ 1) of "
-                             "functions of " + std::to_string(n_dofs) + " coefficients."));
-      const std::size_t   n = std::min(values.size() / n_dofs, n_a);
-      const std::vector<double> used(values.begin(), values.begin() + n * n_dofs);
-      MetricsReportRow          row;
-      row.name       = name;
-      row.n_samples  = n;
-      row.statistics = metrics.compute(used, n);
-      row.distance   = metrics.compare(row.statistics, report.reference);
-      report.rows.push_back(std::move(row));
-    };
-    add_row("floor (test half A)", half_a);
+    // Rows: the floor, the candidates, the baseline; their statistics are
+    // those of split 0 (only the floor's and the baseline's depend on it).
+    std::vector<std::string> names{"floor (test half A)"};
     for (const auto &candidate : candidates)
-      add_row(candidate.first, candidate.second);
-
+      names.push_back(candidate.first);
     if (gaussian_baseline)
+      names.push_back("Gaussian baseline");
+    report.rows.resize(names.size());
+    for (std::size_t r = 0; r < names.size(); ++r)
+      report.rows[r].name = names[r];
+
+    for (unsigned int k = 0; k < n_splits; ++k)
       {
-        // Exact draws from N(mean_A, C_A): mean + sum_i a_i (x_i - mean)/sqrt(n-1).
-        std::vector<double> mean(n_dofs, 0.);
-        for (std::size_t i = 0; i < n_a; ++i)
-          for (std::size_t k = 0; k < n_dofs; ++k)
-            mean[k] += half_a[i * n_dofs + k] / n_a;
-        std::vector<double> gaussian(n_a * n_dofs);
-        const double        factor = 1. / std::sqrt(std::max<double>(n_a - 1, 1));
-        for (std::size_t j = 0; j < n_a; ++j)
+        const std::vector<double> half_a = gather(orders[k], 0, n_a);
+        const SampleStatistics    half_b = metrics.compute(gather(orders[k], n_a, n_b), n_b);
+        if (k == 0)
+          report.reference = half_b;
+        std::size_t r        = 0;
+        auto        add_split = [&](const std::vector<double> &values) {
+          MetricsReportRow &row  = report.rows[r++];
+          const std::size_t n    = std::min(values.size() / n_dofs, n_a);
+          const std::vector<double> used(values.begin(), values.begin() + n * n_dofs);
+          const SampleStatistics    statistics = metrics.compute(used, n);
+          row.split_distances.push_back(metrics.compare(statistics, half_b));
+          if (k == 0)
+            {
+              row.n_samples  = n;
+              row.statistics = statistics;
+            }
+        };
+        add_split(half_a);
+        for (const auto &candidate : candidates)
+          add_split(candidate.second);
+        if (gaussian_baseline)
           {
-            double *out = gaussian.data() + j * n_dofs;
-            std::copy(mean.begin(), mean.end(), out);
+            // Exact draws from N(mean_A, C_A): mean + sum_i a_i (x_i - mean)/sqrt(n-1).
+            std::vector<double> mean(n_dofs, 0.);
             for (std::size_t i = 0; i < n_a; ++i)
+              for (std::size_t d = 0; d < n_dofs; ++d)
+                mean[d] += half_a[i * n_dofs + d] / n_a;
+            std::vector<double> gaussian(n_a * n_dofs);
+            const double        factor = 1. / std::sqrt(std::max<double>(n_a - 1, 1));
+            for (std::size_t j = 0; j < n_a; ++j)
               {
-                const double a = factor * standard_normal(seed, j * n_a + i);
-                for (std::size_t k = 0; k < n_dofs; ++k)
-                  out[k] += a * (half_a[i * n_dofs + k] - mean[k]);
+                double *out = gaussian.data() + j * n_dofs;
+                std::copy(mean.begin(), mean.end(), out);
+                for (std::size_t i = 0; i < n_a; ++i)
+                  {
+                    const double a = factor * standard_normal(seed + k, j * n_a + i);
+                    for (std::size_t d = 0; d < n_dofs; ++d)
+                      out[d] += a * (half_a[i * n_dofs + d] - mean[d]);
+                  }
               }
+            add_split(gaussian);
           }
-        add_row("Gaussian baseline", gaussian);
+      }
+
+    for (auto &row : report.rows)
+      {
+        MetricComparison &mean = row.distance;
+        for (const auto &d : row.split_distances)
+          {
+            mean.density_mse += d.density_mse / n_splits;
+            mean.spectrum_mse += d.spectrum_mse / n_splits;
+            mean.mean_error += d.mean_error / n_splits;
+            mean.variance_error += d.variance_error / n_splits;
+            mean.correlation_error += d.correlation_error / n_splits;
+          }
       }
     return report;
   }
@@ -231,9 +318,11 @@ namespace ddo
   template MetricsReport
   compare_with_reference<2>(const FunctionSpace<2> &, const SpectralBasis<2> &, MetricSettings, const double,
                             const std::vector<std::pair<std::string, std::vector<double>>> &,
-                            const std::vector<double> &, const bool, const unsigned int);
+                            const std::vector<double> &, const bool, const unsigned int,
+                            const unsigned int);
   template MetricsReport
   compare_with_reference<3>(const FunctionSpace<3> &, const SpectralBasis<3> &, MetricSettings, const double,
                             const std::vector<std::pair<std::string, std::vector<double>>> &,
-                            const std::vector<double> &, const bool, const unsigned int);
+                            const std::vector<double> &, const bool, const unsigned int,
+                            const unsigned int);
 } // namespace ddo

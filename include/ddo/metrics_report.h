@@ -16,6 +16,14 @@
  *
  * Every candidate set is truncated to the size of half A and compared with
  * half B, so all rows have the same number of functions on both sides.
+ *
+ * With 100 functions per half the floor is itself a noisy number (a
+ * factor ~2 between draws), so ratios to it are noisy too. With
+ * `n_splits` > 1 the reference is split into halves A and B that many
+ * times (split 0 in file order, the others random permutations), every
+ * row is compared with every half B, and the report gives the mean of each
+ * distance over the splits and, for the ratios to the floor, their range
+ * over the splits.
  */
 
 #include <ddo/sample_metrics.h>
@@ -31,7 +39,10 @@ namespace ddo
     std::string      name;
     unsigned int     n_samples = 0;
     SampleStatistics statistics;
+    /** Mean over the splits of the distance from half B. */
     MetricComparison distance;
+    /** The distance for every split (one entry without splits). */
+    std::vector<MetricComparison> split_distances;
   };
 
   /** The result of compare_with_reference(). */
@@ -41,8 +52,10 @@ namespace ddo
     MetricSettings settings;
     /** The density grid. */
     std::vector<double> density_grid;
-    /** Statistics of the reference half B. */
+    /** Statistics of the reference half B (of split 0). */
     SampleStatistics reference;
+    /** Number of A/B splits of the reference the distances are averaged over. */
+    unsigned int n_splits = 1;
     /** Rows: "floor (test half A)", the candidates, "Gaussian baseline". */
     std::vector<MetricsReportRow> rows;
 
@@ -53,7 +66,9 @@ namespace ddo
     /**
      * A Markdown table: density MSE, spectrum MSE, mean, variance and
      * correlation errors, skewness and excess kurtosis, and each row's
-     * density and spectrum MSE relative to the floor.
+     * density and spectrum MSE relative to the floor (means over the splits
+     * divided; with several splits followed by the range of the per-split
+     * ratios).
      */
     std::string
     table() const;
@@ -78,7 +93,9 @@ namespace ddo
    * @p seed. @p settings gives the number of bands, the correlation
    * distances and the pairs; its density grid is refitted to half B with
    * the bandwidth @p relative_bandwidth times the pointwise standard
-   * deviation.
+   * deviation (half B of split 0; the grid is the same for all splits).
+   * @p n_splits: see the file description; the baseline of split k is
+   * drawn from its half A with seed @p seed + k.
    */
   template <int dim>
   MetricsReport
@@ -89,7 +106,8 @@ namespace ddo
                          const std::vector<std::pair<std::string, std::vector<double>>> &candidates,
                          const std::vector<double> &                                     reference,
                          const bool                                                      gaussian_baseline,
-                         const unsigned int                                              seed);
+                         const unsigned int                                              seed,
+                         const unsigned int                                              n_splits = 1);
 } // namespace ddo
 
 #endif

@@ -170,13 +170,17 @@ namespace ddo
       parse(prm, prm_text, source_name, false);
       prm.enter_subsection("Metrics");
       const auto         files     = Utilities::split_string_list(prm.get("Samples files"));
-      auto               labels    = Utilities::split_string_list(prm.get("Labels"));
+      // Labels may contain commas when separated by semicolons.
+      const std::string  label_text = prm.get("Labels");
+      auto               labels     = Utilities::split_string_list(
+        label_text, label_text.find(';') != std::string::npos ? ';' : ',');
       const std::string  reference = prm.get("Reference file");
       const std::string  directory = prm.get("Output directory");
       const unsigned int n_modes   = prm.get_integer("Number of modes");
       const std::string  cache     = prm.get("Eigenbasis cache");
       const double       bandwidth = prm.get_double("Relative bandwidth");
       const bool         gaussian  = prm.get_bool("Gaussian baseline");
+      const unsigned int n_splits  = prm.get_integer("Number of splits");
       MetricSettings     settings;
       settings.n_bands               = prm.get_integer("Number of bands");
       settings.correlation_distances = Utilities::string_to_double(
@@ -218,7 +222,7 @@ namespace ddo
       {
         TimerOutput::Scope scope(timer, "metrics");
         report = compare_with_reference(*space, *basis, settings, bandwidth, candidates, reference_values, gaussian,
-                                        settings.seed);
+                                        settings.seed, n_splits);
       }
 
       TimerOutput::Scope scope(timer, "write results");

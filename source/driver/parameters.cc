@@ -164,7 +164,8 @@ namespace ddo
                         "Comma-separated data sets to judge (e.g. the output of `ddo sample`); the "
                         "first one's mesh is the mesh of the comparison, the others are interpolated.");
       prm.declare_entry("Labels", "", Patterns::Anything(),
-                        "One name per samples file (empty: the file names).");
+                        "One name per samples file, separated by commas, or by semicolons when a "
+                        "label contains a comma (empty: the file names).");
       prm.declare_entry("Reference file", "data/test.h5", Patterns::Anything(),
                         "The test set (at least 4 functions; split into halves A and B).");
       prm.declare_entry("Output directory", "output/metrics", Patterns::Anything(),
@@ -180,6 +181,11 @@ namespace ddo
       prm.declare_entry("Gaussian baseline", "true", Patterns::Bool(),
                         "Also judge samples of the Gaussian with the mean and covariance of the test set.");
       prm.declare_entry("Seed", "1", Patterns::Integer(0), "Seed of the point pairs and the baseline.");
+      prm.declare_entry("Number of splits", "1", Patterns::Integer(1, 1000),
+                        "A/B splits of the reference: distances are averaged over this many splits "
+                        "(split 0 in file order, the others random), and the ratios to the floor "
+                        "are given with their range over the splits. 100 functions per half make "
+                        "the floor itself uncertain by a factor ~2; 20 splits steady it.");
       prm.leave_subsection();
     }
 

@@ -156,3 +156,58 @@ TEST(MetricsReport, WritesDataFilesAndRejectsBadInput)
                std::exception);
   std::filesystem::remove_all(directory);
 }
+
+
+TEST(MetricsReport, SplitsAverageTheDistancesOverRandomHalvesAndSplitZeroIsTheFileOrder)
+{
+  const auto       space = test_support::make_space<2>(square, 1, MPI_COMM_SELF);
+  SpectralBasis<2> basis(*space, 30);
+  MetricSettings   settings;
+  settings.n_bands               = 4;
+  const unsigned int n           = 120;
+  const auto         reference   = matern_samples(*space, n, 1);
+  const std::vector<std::pair<std::string, std::vector<double>>> candidates{
+    {"independent", matern_samples(*space, n / 2, 2)}};
+  const auto single = compare_with_reference(*space, basis, settings, 0.1, candidates, reference, true, 3);
+  const unsigned int n_splits = 8;
+  const auto split = compare_with_reference(*space, basis, settings, 0.1, candidates, reference, true, 3, n_splits);
+  ASSERT_EQ(split.rows.size(), single.rows.size());
+  EXPECT_EQ(split.n_splits, n_splits);
+  for (std::size_t r = 0; r < split.rows.size(); ++r)
+    {
+      SCOPED_TRACE(split.rows[r].name);
+      const auto &distances = split.rows[r].split_distances;
+      ASSERT_EQ(distances.size(), n_splits);
+      // Split 0 is the report without splits, exactly.
+      EXPECT_EQ(distances[0].density_mse, single.rows[r].distance.density_mse);
+      EXPECT_EQ(distances[0].spectrum_mse, single.rows[r].distance.spectrum_mse);
+      EXPECT_EQ(split.rows[r].statistics.excess_kurtosis, single.rows[r].statistics.excess_kurtosis);
+      // The reported distance is the mean over the splits, which differ.
+      double mean = 0, low = distances[0].density_mse, high = low;
+      for (const auto &d : distances)
+        {
+          mean += d.density_mse / n_splits;
+          low  = std::min(low, d.density_mse);
+          high = std::max(high, d.density_mse);
+        }
+      EXPECT_NEAR(split.rows[r].distance.density_mse, mean, 1e-12 * mean);
+      EXPECT_LT(low, high) << "the splits must really permute the reference";
+    }
+  // On Gaussian data the independent draw and the baseline score like the
+  // floor within the spread of sampling noise (as in the first test; the
+  // candidate's own draw of 60 fields is fixed, so its deviation does not
+  // average out over the splits).
+  const double floor = split.row("floor (test half A)").distance.density_mse;
+  for (const auto &name : {"independent", "Gaussian baseline"})
+    {
+      EXPECT_LT(split.row(name).distance.density_mse, 5 * floor) << name;
+      EXPECT_GT(split.row(name).distance.density_mse, floor / 5) << name;
+    }
+  const std::string table = split.table();
+  EXPECT_NE(table.find("over 8 A/B splits"), std::string::npos) << table;
+  EXPECT_NE(table.find("–"), std::string::npos) << table;
+  EXPECT_NE(split.key_values().find("n_splits = 8"), std::string::npos);
+
+  EXPECT_THROW(compare_with_reference(*space, basis, settings, 0.1, candidates, reference, true, 3, 0),
+               std::exception);
+}
