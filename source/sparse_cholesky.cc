@@ -10,6 +10,7 @@
 #include <cholmod.h>
 #include <cstring>
 #include <numeric>
+#include <tuple>
 
 // The BLAS (Fortran interface, 32-bit integers as in Debian's libblas.so.3
 // and OpenBLAS, which CHOLMOD links as well).
@@ -178,6 +179,20 @@ namespace ddo
     void
     copy_supernodal_factor();
 
+    /**
+     * Supernode s: first column, number of columns, of rows (the dense
+     * block is n_rows x n_columns), of rows below the diagonal block, and
+     * the indices of those rows.
+     */
+    std::tuple<int, int, int, int, const int *>
+    supernode(const int s) const
+    {
+      const int first     = first_column[s];
+      const int n_columns = first_column[s + 1] - first;
+      const int n_rows    = row_pointer[s + 1] - row_pointer[s];
+      return {first, n_columns, n_rows, n_rows - n_columns, rows.data() + row_pointer[s] + n_columns};
+    }
+
     template <typename Number>
     void
     forward(int s, const Number *l, Number *y, unsigned int n_columns, Number *gathered) const;
@@ -295,12 +310,9 @@ namespace ddo
                                           const unsigned int n_columns,
                                           Number *           gathered) const
   {
-    const int     k1     = first_column[s];
-    const int     n_cols = first_column[s + 1] - k1;
-    const int     n_rows = row_pointer[s + 1] - row_pointer[s];
-    const int     m      = n_rows - n_cols;
-    const Number *l      = l_values + value_pointer[s];
-    const int     ld     = n;
+    const auto [k1, n_cols, n_rows, m, r] = supernode(s);
+    const Number *l  = l_values + value_pointer[s];
+    const int     ld = n;
     // Diagonal block, then the update of the rows below it (gathered:
     // the m x n_columns product, scattered into y).
     if (n_columns == 1)
@@ -314,7 +326,6 @@ namespace ddo
     else
       gemm_impl<Number>("N", m, n_columns, n_cols, 1, l + n_cols, n_rows, y + k1, ld, 0,
                         gathered, m);
-    const int *r = rows.data() + row_pointer[s] + n_cols;
     for (unsigned int j = 0; j < n_columns; ++j)
       for (int i = 0; i < m; ++i)
         y[r[i] + j * n] -= gathered[i + std::size_t(j) * m];
@@ -329,15 +340,11 @@ namespace ddo
                                            const unsigned int n_columns,
                                            Number *           gathered) const
   {
-    const int     k1     = first_column[s];
-    const int     n_cols = first_column[s + 1] - k1;
-    const int     n_rows = row_pointer[s + 1] - row_pointer[s];
-    const int     m      = n_rows - n_cols;
-    const Number *l      = l_values + value_pointer[s];
-    const int     ld     = n;
+    const auto [k1, n_cols, n_rows, m, r] = supernode(s);
+    const Number *l  = l_values + value_pointer[s];
+    const int     ld = n;
     if (m > 0)
       {
-        const int *r = rows.data() + row_pointer[s] + n_cols;
         for (unsigned int j = 0; j < n_columns; ++j)
           for (int i = 0; i < m; ++i)
             gathered[i + std::size_t(j) * m] = y[r[i] + j * n];
