@@ -597,7 +597,11 @@ namespace ddo
   {
     const auto &impl = *implementation;
     if (!impl.supernodal)
-      return impl.n_entries * (sizeof(double) + sizeof(int));
+      // CHOLMOD's factor: supernodal values and row indices, or simplicial
+      // values and row indices.
+      return impl.factor->is_super ?
+               impl.factor->xsize * sizeof(double) + impl.factor->ssize * sizeof(int) :
+               impl.n_entries * (sizeof(double) + sizeof(int));
     return impl.n_entries * (impl.data.precision == Precision::single_precision ? sizeof(float) :
                                                                                    sizeof(double)) +
            impl.rows.size() * sizeof(int);
