@@ -72,6 +72,15 @@ namespace
     a.add(400., mass);
   }
 
+  /** The CPU model from /proc/cpuinfo ("model name : ..."). */
+  std::string
+  cpu_model()
+  {
+    const std::string line  = benchmark_support::first_line_of("/proc/cpuinfo", "model name");
+    const auto        colon = line.find(':');
+    return colon == std::string::npos ? "unknown" : line.substr(line.find_first_not_of(" \t", colon + 1));
+  }
+
   struct Variant
   {
     std::string                     name;
@@ -174,8 +183,8 @@ main(int argc, char **argv)
           << (options.dim == 2 ? "square" : "cube") << " with " << options.subdivisions
           << " cells per axis: N = " << n << ", " << variants[1].cholesky->n_factor_entries()
           << " entries in L (" << variants[1].cholesky->ordering() << " ordering).\n\n"
-          << "Machine: " << std::thread::hardware_concurrency() << " hardware threads, "
-          << benchmark_support::first_line_of("/proc/cpuinfo", "model name") << "; "
+          << "Machine: " << std::thread::hardware_concurrency() << " hardware threads, CPU `"
+          << cpu_model() << "`; "
           << benchmark_support::first_line_of("/proc/loadavg", "") << " (load average at end)"
           << "; BLAS `" << benchmark_support::blas_library("dgemv_") << "`.\n\n"
           << "Reproduce: `./benchmarks/cholesky_solve_benchmark --dim " << options.dim
