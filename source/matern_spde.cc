@@ -113,11 +113,11 @@ namespace ddo
 
 
       /**
-       * Supernodal Cholesky factorization by CHOLMOD (serial matrices), solved
-       * by SparseCholesky's threaded supernodal solve: half the storage of an
-       * LU factorization, BLAS-3 for blocks of right-hand sides, and the
-       * independent subtrees of the elimination tree solved concurrently for
-       * single samples.
+       * Supernodal Cholesky factorization by CHOLMOD (serial matrices),
+       * solved by SparseCholesky: half the storage of an LU factorization,
+       * BLAS-3 for blocks of right-hand sides, and a single precision factor
+       * for samples (memory-bound solves) with iterative refinement for the
+       * exact operators.
        */
       class CholmodFactorization : public DirectFactorization
       {

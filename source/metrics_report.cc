@@ -253,28 +253,39 @@ namespace ddo
     for (std::size_t r = 0; r < names.size(); ++r)
       report.rows[r].name = names[r];
 
+    // Statistics of a set, truncated to the size of half A.
+    const auto statistics_of = [&](const std::vector<double> &values) {
+      const std::size_t         n = std::min(values.size() / n_dofs, n_a);
+      const std::vector<double> used(values.begin(), values.begin() + n * n_dofs);
+      return metrics.compute(used, n);
+    };
+    for (std::size_t c = 0; c < candidates.size(); ++c)
+      {
+        report.rows[1 + c].statistics = statistics_of(candidates[c].second);
+        report.rows[1 + c].n_samples  = report.rows[1 + c].statistics.n_samples;
+      }
+
     for (unsigned int k = 0; k < n_splits; ++k)
       {
         const std::vector<double> half_a = gather(orders[k], 0, n_a);
         const SampleStatistics    half_b = metrics.compute(gather(orders[k], n_a, n_b), n_b);
         if (k == 0)
           report.reference = half_b;
-        std::size_t r        = 0;
-        auto        add_split = [&](const std::vector<double> &values) {
-          MetricsReportRow &row  = report.rows[r++];
-          const std::size_t n    = std::min(values.size() / n_dofs, n_a);
-          const std::vector<double> used(values.begin(), values.begin() + n * n_dofs);
-          const SampleStatistics    statistics = metrics.compute(used, n);
+        // The floor and the baseline depend on the split; the candidates'
+        // statistics were computed once, above.
+        auto add_split = [&](MetricsReportRow &row, const std::vector<double> &values) {
+          const SampleStatistics statistics = statistics_of(values);
           row.split_distances.push_back(metrics.compare(statistics, half_b));
           if (k == 0)
             {
-              row.n_samples  = n;
+              row.n_samples  = statistics.n_samples;
               row.statistics = statistics;
             }
         };
-        add_split(half_a);
-        for (const auto &candidate : candidates)
-          add_split(candidate.second);
+        add_split(report.rows.front(), half_a);
+        for (std::size_t c = 0; c < candidates.size(); ++c)
+          report.rows[1 + c].split_distances.push_back(
+            metrics.compare(report.rows[1 + c].statistics, half_b));
         if (gaussian_baseline)
           {
             // Exact draws from N(mean_A, C_A): mean + sum_i a_i (x_i - mean)/sqrt(n-1).
@@ -295,7 +306,7 @@ namespace ddo
                       out[d] += a * (half_a[i * n_dofs + d] - mean[d]);
                   }
               }
-            add_split(gaussian);
+            add_split(report.rows.back(), gaussian);
           }
       }
 
