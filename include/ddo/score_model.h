@@ -60,13 +60,6 @@ namespace ddo
     mass_norm_squared(const torch::Tensor &r) const;
 
     /**
-     * The coefficients \f$\Phi^T M r_b\f$ of each row of `[B, N]` @p r in
-     * the bound eigenmodes: `[B, K]`, differentiable, @p r's dtype.
-     */
-    torch::Tensor
-    mode_coefficients(const torch::Tensor &r) const;
-
-    /**
      * F(v, σ) without gradients, for samplers: float64 `[B, N]` in and out,
      * evaluated in chunks of at most @p max_batch rows.
      */

@@ -46,14 +46,6 @@ namespace ddo
     std::string  checkpoint_directory = "";
     /** Continue from the checkpoint in checkpoint_directory if there is one. */
     bool         resume = true;
-    /**
-     * `uniform` (the mass-matrix L² norm of the residual) or `mode variance`
-     * (in the bound eigenmodes the residual's coefficients are weighted by
-     * \f$w_k = \bar s/s_k\f$, see Trainer::set_loss_mode_weights()).
-     */
-    std::string  loss_weighting  = "uniform";
-    /** The weights of `mode variance` are clipped to [1/cap, cap]. */
-    double       loss_weight_cap = 100.;
 
     /** Declares the entries in the current subsection. */
     static void
@@ -84,15 +76,6 @@ namespace ddo
    *   \qquad \xi\sim N(0,C),
    * \f]
    * with C the noise covariance operator and the norm the mesh L² norm.
-   * With `Loss weighting = mode variance` the norm is
-   * \f$\sum_k w_k (\phi_k^T M r)^2 + \|r - \Phi\Phi^T M r\|_M^2\f$ over the K
-   * bound eigenmodes, \f$w_k = \bar s/s_k\f$ clipped to [1/cap, cap],
-   * \f$s_k\f$ the second moment of mode k of the training data and
-   * \f$\bar s\f$ their mean. Its minimizer is the same exact score; what
-   * changes is how a network of finite size spreads its error: with the L²
-   * norm the relative error of a mode with little energy hardly counts, and
-   * such modes come out with too little variance. Weighted, every mode's
-   * relative error counts alike.
    *
    * Every random choice of step t and batch item i (data index, σ, ξ) is a
    * function of (seed, t, i) only: a resumed run repeats exactly what an
@@ -144,15 +127,6 @@ namespace ddo
     batch_loss(const torch::Tensor &u, const torch::Tensor &sigma, const torch::Tensor &xi,
                const double normalization) const;
 
-    /**
-     * Sets the per-mode weights of `Loss weighting = mode variance` from the
-     * (at most 4096 first) normalized training functions @p data `[n, N]`;
-     * train() calls it. Without it (or with `uniform`) the loss is the L²
-     * norm. Returns the weights `[K]` (empty for `uniform`).
-     */
-    torch::Tensor
-    set_loss_mode_weights(const torch::Tensor &data);
-
     /** The noise levels of batch item @p item at step @p step. */
     double
     sigma_of(const unsigned int step, const unsigned int item) const;
@@ -172,8 +146,6 @@ namespace ddo
     TrainingSettings               settings;
     CheckpointMetadata             metadata;
     MPI_Comm                       comm;
-    /** w_k - 1 of the weighted loss, `[K]` in the network's dtype; undefined: uniform. */
-    torch::Tensor                  mode_weights_minus_one;
   };
 } // namespace ddo
 

@@ -107,18 +107,6 @@ namespace ddo
 
   template <int dim>
   torch::Tensor
-  ScoreModel<dim>::mode_coefficients(const torch::Tensor &r) const
-  {
-    AssertThrow(r.dim() == 2 && r.size(1) == geometry->n_local(),
-                ExcMessage("ScoreModel: mode_coefficients() needs [B, " + std::to_string(geometry->n_local()) +
-                           "] rows."));
-    // [K, N] x [N, B] -> [K, B] (summed over the ranks of the geometry).
-    return geometry->project(r.t().contiguous()).t();
-  }
-
-
-  template <int dim>
-  torch::Tensor
   ScoreModel<dim>::evaluate(const torch::Tensor &v, const torch::Tensor &sigma, const unsigned int max_batch) const
   {
     torch::NoGradGuard no_grad;

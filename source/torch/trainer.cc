@@ -95,15 +95,6 @@ namespace ddo
                       "Directory of the checkpoint (written atomically; empty: no checkpoints).");
     prm.declare_entry("Resume", "true", Patterns::Bool(),
                       "Continue from the checkpoint in Checkpoint directory if it exists.");
-    prm.declare_entry("Loss weighting", "uniform", Patterns::Selection("uniform|mode variance"),
-                      "uniform: the L2 (mass-matrix) norm of the denoising residual. mode "
-                      "variance: in the network's eigenmodes the residual's coefficients are "
-                      "weighted by mean(s)/s_k, s_k the training data's second moment of mode "
-                      "k (clipped to [1/cap, cap]), so that every mode's relative error counts "
-                      "alike; the exact score still minimizes the loss, but a finite network "
-                      "no longer leaves the modes of little energy with too little variance.");
-    prm.declare_entry("Loss weight cap", "100", Patterns::Double(1),
-                      "The weights of Loss weighting = mode variance are clipped to [1/cap, cap].");
   }
 
 
@@ -126,8 +117,6 @@ namespace ddo
     checkpoint_interval  = prm.get_integer("Checkpoint interval");
     checkpoint_directory = prm.get("Checkpoint directory");
     resume               = prm.get_bool("Resume");
-    loss_weighting       = prm.get("Loss weighting");
-    loss_weight_cap      = prm.get_double("Loss weight cap");
     check();
   }
 
@@ -146,11 +135,6 @@ namespace ddo
     AssertThrow(sigma_sampling == "log-uniform" || (sigma_sampling == "geometric levels" && n_levels >= 2),
                 ExcMessage("Training: Sigma sampling must be log-uniform or geometric levels (with at least 2 "
                            "levels)."));
-    AssertThrow(loss_weighting == "uniform" || loss_weighting == "mode variance",
-                ExcMessage("Training: Loss weighting must be uniform or mode variance (got <" + loss_weighting +
-                           ">)."));
-    AssertThrow(loss_weight_cap >= 1 && std::isfinite(loss_weight_cap),
-                ExcMessage("Training: Loss weight cap must be a finite number of at least 1."));
   }
 
 
@@ -218,38 +202,7 @@ namespace ddo
     const torch::Tensor x     = xi.to(dtype);
     const torch::Tensor v     = u.to(dtype) + s * x;
     const torch::Tensor r     = s * model.forward(v, sigma.to(dtype)) + x;
-    torch::Tensor       norms = model.mass_norm_squared(r);
-    if (mode_weights_minus_one.defined())
-      {
-        // sum_k w_k a_k^2 + |r - Phi a|_M^2 = |r|_M^2 + sum_k (w_k - 1) a_k^2.
-        const torch::Tensor a = model.mode_coefficients(r);
-        norms                 = norms + (a * a * mode_weights_minus_one.unsqueeze(0)).sum(1);
-      }
-    return norms.sum() / (normalization * model.space().volume());
-  }
-
-
-  template <int dim>
-  torch::Tensor
-  Trainer<dim>::set_loss_mode_weights(const torch::Tensor &data)
-  {
-    if (settings.loss_weighting == "uniform")
-      {
-        mode_weights_minus_one = torch::Tensor();
-        return torch::empty({0}, torch::kFloat64);
-      }
-    AssertThrow(data.dim() == 2 && data.size(0) > 0,
-                ExcMessage("Trainer: the loss weights need [n_samples, N] training data."));
-    const std::int64_t  n_data  = std::min<std::int64_t>(data.size(0), 4096);
-    const torch::Tensor moments = model.mode_second_moments(data.slice(0, 0, n_data));
-    const double        mean    = moments.mean().item<double>();
-    AssertThrow(std::isfinite(mean) && mean > 0,
-                ExcMessage("Trainer: Loss weighting = mode variance needs training data with energy in the "
-                           "network's eigenmodes (all second moments are zero)."));
-    const double        cap     = settings.loss_weight_cap;
-    const torch::Tensor weights = torch::clamp(mean / torch::clamp_min(moments, mean / cap), 1. / cap, cap);
-    mode_weights_minus_one      = (weights - 1.).to(model.dtype());
-    return weights;
+    return model.mass_norm_squared(r).sum() / (normalization * model.space().volume());
   }
 
 
@@ -344,16 +297,6 @@ namespace ddo
             << noise_samples.size() << " noise samples\n";
       }
 
-    {
-      // The loss weights follow from the data alone, so a resumed run
-      // recomputes the same ones.
-      const torch::Tensor weights = set_loss_mode_weights(data);
-      if (weights.numel() > 0)
-        out << "Loss weighting: mode variance, weights " << std::setprecision(3) << weights.min().item<double>()
-            << " to " << weights.max().item<double>() << " over " << weights.numel() << " modes (cap "
-            << settings.loss_weight_cap << ")\n";
-    }
-
     const unsigned int batch       = settings.batch_size;
     const unsigned int first_item  = rank * batch / n_ranks;
     const unsigned int local_items = (rank + 1) * batch / n_ranks - first_item;
@@ -373,9 +316,6 @@ namespace ddo
       m["noise.sigma_min"]        = std::to_string(settings.sigma_min);
       m["noise.sigma_max"]        = std::to_string(settings.sigma_max);
       m["training.sigma_sampling"] = settings.sigma_sampling;
-      m["training.loss_weighting"] = settings.loss_weighting;
-      if (settings.loss_weighting != "uniform")
-        m["training.loss_weight_cap"] = std::to_string(settings.loss_weight_cap);
       if (rank == 0)
         save_checkpoint(directory, network, network_name, dim, m, &optimizer,
                         settings.ema_decay > 0 ? &ema : nullptr);

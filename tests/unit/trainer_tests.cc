@@ -5,9 +5,7 @@
 
 #include "../trainer_test_utilities.h"
 
-#include <algorithm>
 #include <filesystem>
-#include <numeric>
 
 using namespace ddo;
 
@@ -33,76 +31,6 @@ TEST(Trainer, LossIsTheMassNormOfTheResidual)
     }
   expected /= 2 * problem.space->volume();
   EXPECT_NEAR(loss, expected, 1e-12 * expected);
-}
-
-
-TEST(Trainer, ModeVarianceLossWeightsTheEigenmodeCoefficients)
-{
-  // Loss weighting = mode variance: w_k = mean(s)/s_k clipped to [1/cap, cap]
-  // with s_k the data's second moment of eigenmode k, and the loss
-  // sum_k w_k a_k^2 + |r - sum_k a_k phi_k|_M^2 per function, all computed
-  // here independently through deal.II's vectors and the basis.
-  test_support::TinyTrainingProblem problem;
-  auto                              settings = test_support::TinyTrainingProblem::settings("");
-  settings.loss_weighting                    = "mode variance";
-  settings.loss_weight_cap                   = 4;
-  Trainer<2> trainer(*problem.model, *problem.noise, "spectral_operator", settings, {}, MPI_COMM_SELF);
-  const torch::Tensor weights = trainer.set_loss_mode_weights(problem.data);
-
-  const auto &       basis   = problem.model->basis();
-  const unsigned int K       = basis.n_modes();
-  const int          n_data  = problem.data.size(0);
-  auto               to_vector = [&](const torch::Tensor &row) {
-    VectorType v = problem.space->create_vector();
-    torch_bridge::from_tensor(row.unsqueeze(0), v);
-    return v;
-  };
-  std::vector<double> moments(K, 0.);
-  for (int i = 0; i < n_data; ++i)
-    {
-      const Vector<double> a = basis.project(to_vector(problem.data[i]));
-      for (unsigned int k = 0; k < K; ++k)
-        moments[k] += a[k] * a[k] / n_data;
-    }
-  const double mean = std::accumulate(moments.begin(), moments.end(), 0.) / K;
-  ASSERT_EQ(weights.numel(), K);
-  unsigned int n_clipped = 0, n_below_one = 0;
-  for (unsigned int k = 0; k < K; ++k)
-    {
-      const double expected = std::clamp(mean / std::max(moments[k], mean / 4), 0.25, 4.);
-      EXPECT_NEAR(weights[k].item<double>(), expected, 1e-10 * expected) << "mode " << k;
-      n_clipped += (expected == 4.);
-      n_below_one += (expected < 1.);
-    }
-  // The data (a smooth field) put their energy in the first modes: the test
-  // exercises both the cap and weights below one.
-  EXPECT_GT(n_clipped, 0u);
-  EXPECT_GT(n_below_one, 0u);
-
-  const auto   u     = problem.data.slice(0, 0, 2);
-  const auto   sigma = torch::tensor({0.3, 2.0}, torch::kFloat64);
-  const auto   xi    = problem.data.slice(0, 2, 4);
-  const double loss  = trainer.batch_loss(u, sigma, xi, 2).item<double>();
-  const auto   f     = problem.model->forward(u + sigma.unsqueeze(1) * xi, sigma).detach();
-  double       expected = 0, unweighted = 0;
-  for (int b = 0; b < 2; ++b)
-    {
-      VectorType           r = to_vector(sigma[b] * f[b] + xi[b]);
-      const Vector<double> a = basis.project(r);
-      unweighted += problem.space->l2_inner_product(r, r);
-      VectorType rest = r;
-      for (unsigned int k = 0; k < K; ++k)
-        {
-          expected += weights[k].item<double>() * a[k] * a[k];
-          rest.add(-a[k], basis.eigenvectors()[k]);
-        }
-      expected += problem.space->l2_inner_product(rest, rest);
-    }
-  expected /= 2 * problem.space->volume();
-  unweighted /= 2 * problem.space->volume();
-  EXPECT_NEAR(loss, expected, 1e-10 * expected);
-  // and it is not the L2 loss.
-  EXPECT_GT(std::abs(loss - unweighted), 1e-3 * unweighted);
 }
 
 
@@ -183,12 +111,6 @@ TEST(Trainer, InvalidSettingsAreRefused)
   EXPECT_THROW(s.check(), ExceptionBase);
   s          = TrainingSettings();
   s.schedule = "linear";
-  EXPECT_THROW(s.check(), ExceptionBase);
-  s                = TrainingSettings();
-  s.loss_weighting = "inverse";
-  EXPECT_THROW(s.check(), ExceptionBase);
-  s                 = TrainingSettings();
-  s.loss_weight_cap = 0.5;
   EXPECT_THROW(s.check(), ExceptionBase);
 
   test_support::TinyTrainingProblem problem;
