@@ -16,14 +16,17 @@ namespace ddo
     /** A small float64 spectral operator with weights from @p seed. */
     template <int dim>
     std::unique_ptr<ScoreNetwork<dim>>
-    make_network(const unsigned int seed = 3, const bool gaussian_skip = false)
+    make_network(const unsigned int seed = 3, const bool gaussian_skip = false,
+                 const bool blended_mass_eigenvalues = false, const unsigned int skip_table_size = 32)
     {
       auto network = ScoreNetworkRegistry<dim>::instance().create("spectral_operator");
       typename SpectralNeuralOperator<dim>::Settings settings;
-      settings.width         = 8;
-      settings.blocks        = 2;
-      settings.seed          = seed;
-      settings.gaussian_skip = gaussian_skip;
+      settings.width                    = 8;
+      settings.blocks                   = 2;
+      settings.seed                     = seed;
+      settings.gaussian_skip            = gaussian_skip;
+      settings.blended_mass_eigenvalues = blended_mass_eigenvalues;
+      settings.skip_table_size          = skip_table_size;
       dynamic_cast<SpectralNeuralOperator<dim> &>(*network).set_settings(settings);
       network->build(torch::kFloat64);
       return network;

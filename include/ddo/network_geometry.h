@@ -44,6 +44,9 @@ namespace ddo
     /** \f$(M\Phi)^T\f$ `[K, n_local]`, contiguous, for project(). */
     torch::Tensor mass_modes_transposed;
     double        volume = 0;
+    /** Polynomial degree of the finite element (the eigenvalue correction
+     * of blended_mass_eigenvalues() is for degree 1). */
+    unsigned int fe_degree = 1;
     /** Ranks that share the rows (MPI_COMM_SELF for a replicated mesh). */
     MPI_Comm communicator = MPI_COMM_SELF;
 
@@ -72,6 +75,23 @@ namespace ddo
     /** \f$\Phi c\f$: `[B, K, C]` to `[B, n_local, C]`. */
     torch::Tensor
     expand(const torch::Tensor &c) const;
+
+    /**
+     * The eigenvalues corrected for the discretization error of linear
+     * elements: the Rayleigh quotient of each mode with the average of the
+     * consistent and the lumped mass matrix,
+     * \f[
+     *   \tilde\lambda_k = \frac{\phi_k^T K \phi_k}{\phi_k^T \tfrac12(M + M_L)\phi_k}
+     *   = \frac{2\lambda_k}{1 + \sum_i w_i \phi_{ik}^2},
+     * \f]
+     * `[K]`. With the consistent mass the P1 eigenvalues lie
+     * \f$O(h^2\lambda)\f$ above the continuum ones, with the lumped mass
+     * \f$O(h^2\lambda)\f$ below; the blend cancels the leading term, so the
+     * same continuum mode gets (nearly) the same \f$\tilde\lambda\f$ on
+     * every mesh. Collective on distributed meshes.
+     */
+    torch::Tensor
+    blended_mass_eigenvalues() const;
 
     /** The same geometry with rows reordered: row i of the result is row
      * permutation[i] of this one (a renumbering of the DoFs). */

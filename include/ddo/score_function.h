@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <vector>
 
 namespace ddo
 {
@@ -92,6 +93,17 @@ namespace ddo
    */
   ScoreFunction
   make_score_function(std::shared_ptr<ScoreNetworkBase> network);
+
+
+  /**
+   * An ensemble: the mean of the scores of @p members (float64 on the CPU).
+   * Models trained on the same data and noise with different seeds make
+   * errors that are partly independent; their mean score is a lower-variance
+   * estimate of the score, at one evaluation of every member per step.
+   * Throws if @p members is empty or one of them is empty.
+   */
+  ScoreFunction
+  average_score_functions(std::vector<ScoreFunction> members);
 } // namespace ddo
 
 #endif

@@ -56,6 +56,14 @@ namespace ddo
    * relative error of the scalar skip's network output compounds over the
    * probability-flow ODE into a large error of the sampled variance.
    *
+   * With `Eigenvalue correction = blended mass` the filters and the skip
+   * tables are functions of NetworkGeometry::blended_mass_eigenvalues()
+   * instead of \f$\lambda_k\f$: for linear elements these move less
+   * between meshes (the consistent-mass P1 eigenvalues lie
+   * \f$O(h^2\lambda)\f$ above the continuum ones, 7% at \f$\sqrt\lambda
+   * \approx 26\f$ on the Navier-Stokes training mesh; blended, 3%), so
+   * sharper filters keep their meaning on another mesh.
+   *
    * Discretization-agnostic by construction: no parameter is indexed by a
    * node or an eigen-index; every reduction is a quadrature or
    * \f$\Phi^TM\f$; the filter is a function of \f$\lambda\f$, so it is blind
@@ -66,7 +74,9 @@ namespace ddo
   class SpectralNeuralOperator : public ScoreNetwork<dim>
   {
   public:
-    /** Declares Width, Blocks, Filter basis size, Fourier features, Data scale, Precision, Seed. */
+    /** Declares Width, Blocks, Filter basis size, Fourier features, Data
+     * scale, Skip connection, Skip table size, Eigenvalue correction,
+     * Precision, Seed. */
     static void
     declare_parameters(ParameterHandler &prm);
     void
@@ -82,6 +92,11 @@ namespace ddo
       double       data_scale        = 1.;
       /** The Gaussian per-mode skip connection instead of the scalar one. */
       bool         gaussian_skip     = false;
+      /** Filters and skip tables in NetworkGeometry::blended_mass_eigenvalues()
+       * instead of the eigenvalues (linear elements). */
+      bool         blended_mass_eigenvalues = false;
+      /** Grid points of the Gaussian skip's tables in omega. */
+      unsigned int skip_table_size   = 32;
       unsigned int seed              = 1;
       torch::Dtype precision         = torch::kFloat32;
     };
@@ -108,9 +123,6 @@ namespace ddo
                        const torch::Tensor &data_variance,
                        const torch::Tensor &noise_variance) override;
 
-    /** Number of grid points of the Gaussian skip's tables in omega. */
-    static constexpr int64_t n_skip_table_points = 32;
-
     /** The settings in use. */
     const Settings &
     get_settings() const;
@@ -124,6 +136,9 @@ namespace ddo
 
     Settings                               settings;
     std::shared_ptr<const NetworkGeometry> geometry;
+    /** The spectral variable of the bound geometry `[K]`: its eigenvalues,
+     * or their blended-mass correction. */
+    torch::Tensor                          spectral_eigenvalues;
     torch::nn::Linear                      lift{nullptr}, project_hidden{nullptr}, project_out{nullptr};
     torch::nn::Linear                      sigma_hidden{nullptr}, sigma_out{nullptr};
     torch::nn::ModuleList                  pointwise{nullptr};

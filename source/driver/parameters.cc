@@ -137,7 +137,10 @@ namespace ddo
       prm.leave_subsection();
 
       prm.enter_subsection("Sampling");
-      prm.declare_entry("Checkpoint", "checkpoint", Patterns::Anything(), "The trained model (`ddo train`).");
+      prm.declare_entry("Checkpoint", "checkpoint", Patterns::Anything(),
+                        "The trained model (`ddo train`), or a comma-separated list of models "
+                        "trained on the same data, mesh and noise (e.g. with different seeds): an "
+                        "ensemble, sampled with the mean of their scores.");
       prm.declare_entry("Number of samples", "16", Patterns::Integer(1), "Samples to draw.");
       prm.declare_entry("Seed", "1", Patterns::Integer(0), "Seed of the sampler's noise.");
       prm.declare_entry("Number of modes", "0", Patterns::Integer(0),

@@ -50,10 +50,10 @@ namespace ddo
       parse(prm, prm_text, source_name, false);
 
       prm.enter_subsection("Sampling");
-      const std::string  checkpoint  = prm.get("Checkpoint");
+      const std::string  checkpoint_list = prm.get("Checkpoint");
       const unsigned int n_samples   = prm.get_integer("Number of samples");
       const unsigned int seed        = prm.get_integer("Seed");
-      unsigned int       n_modes     = prm.get_integer("Number of modes");
+      const unsigned int n_modes     = prm.get_integer("Number of modes");
       const std::string  cache       = prm.get("Eigenbasis cache");
       const std::string  output_file = prm.get("Output file");
       const std::string  vtu_file    = prm.get("VTU file");
@@ -64,15 +64,27 @@ namespace ddo
       auto               sampler      = SamplerRegistry<dim>::instance().create_and_parse(prm, "Sampler");
       prm.leave_subsection();
 
-      // The model, with the averaged weights.
-      CheckpointMetadata                 metadata;
-      std::shared_ptr<ScoreNetwork<dim>> network;
+      // The model, with the averaged weights; a list of checkpoints is an
+      // ensemble whose score is the mean of the members' scores.
+      const std::vector<std::string> checkpoints = Utilities::split_string_list(checkpoint_list, ',');
+      AssertThrow(!checkpoints.empty(), ExcMessage("Sampling: 'Checkpoint' names no model."));
+      const std::string                               checkpoint = checkpoints.front();
+      std::vector<CheckpointMetadata>                 member_metadata(checkpoints.size());
+      std::vector<std::shared_ptr<ScoreNetwork<dim>>> networks;
       {
         TimerOutput::Scope scope(timer, "load model");
-        network = load_checkpoint<dim>(checkpoint, &metadata);
+        for (unsigned int m = 0; m < checkpoints.size(); ++m)
+          networks.push_back(load_checkpoint<dim>(checkpoints[m], &member_metadata[m]));
       }
-      if (n_modes == 0)
-        n_modes = std::stoul(required(metadata, "model.n_modes", checkpoint));
+      CheckpointMetadata &metadata = member_metadata.front();
+      // Members must describe the same diffusion of the same data.
+      for (unsigned int m = 1; m < checkpoints.size(); ++m)
+        for (const std::string key : {"noise.parameters", "noise.sigma_min", "noise.sigma_max", "data.mean",
+                                      "data.scale", "mesh.fingerprint"})
+          AssertThrow(required(member_metadata[m], key, checkpoints[m]) == required(metadata, key, checkpoint),
+                      ExcMessage("Sampling: the ensemble members <" + checkpoint + "> and <" + checkpoints[m] +
+                                 "> differ in <" + key + ">: an ensemble averages models trained on "
+                                 "the same data, mesh and noise."));
       NoiseRange range;
       range.sigma_min = std::stod(required(metadata, "noise.sigma_min", checkpoint));
       range.sigma_max = std::stod(required(metadata, "noise.sigma_max", checkpoint));
@@ -94,7 +106,9 @@ namespace ddo
         space = build_function_space<dim>(description, MPI_COMM_SELF, source_name);
       }
       const bool same_mesh = space->fingerprint() == metadata["mesh.fingerprint"];
-      pcout << space->summary() << "Model <" << checkpoint << ">, trained on "
+      pcout << space->summary() << "Model <" << checkpoint_list << ">"
+            << (checkpoints.size() > 1 ? " (an ensemble of " + std::to_string(checkpoints.size()) + ")" : "")
+            << ", trained on "
             << (same_mesh ? "this mesh" : "another mesh (" + metadata["mesh.n_dofs"] + " DoFs): zero-shot transfer")
             << ", step " << metadata["training.step"] << ", sigma in [" << range.sigma_min << ", "
             << range.sigma_max << "]\n";
@@ -111,14 +125,21 @@ namespace ddo
         noise_prm.leave_subsection();
         noise->initialize(*space);
       }
-      std::unique_ptr<ScoreModel<dim>> model;
+      std::vector<std::unique_ptr<ScoreModel<dim>>> models;
+      std::vector<ScoreFunction>                    member_scores;
       {
         TimerOutput::Scope scope(timer, "eigenbasis and network binding");
-        model = std::make_unique<ScoreModel<dim>>(network, *space, n_modes, cache);
+        for (unsigned int m = 0; m < checkpoints.size(); ++m)
+          {
+            const unsigned int member_modes =
+              n_modes > 0 ? n_modes : std::stoul(required(member_metadata[m], "model.n_modes", checkpoints[m]));
+            models.push_back(std::make_unique<ScoreModel<dim>>(networks[m], *space, member_modes, cache));
+            const ScoreModel<dim> *model = models.back().get();
+            member_scores.emplace_back(
+              [model](const torch::Tensor &v, const torch::Tensor &sigma) { return model->evaluate(v, sigma); });
+          }
       }
-      const ScoreFunction score = [&model](const torch::Tensor &v, const torch::Tensor &sigma) {
-        return model->evaluate(v, sigma);
-      };
+      const ScoreFunction score = average_score_functions(member_scores);
 
       // Each rank draws a contiguous share of the samples (sample i is the
       // same whatever the number of ranks).
@@ -163,7 +184,7 @@ namespace ddo
         {
           TimerOutput::Scope    scope(timer, "write HDF5");
           FunctionDatasetWriter writer(output_file, *space, description, n_samples,
-                                       "ddo sample: " + sampler_name + " from <" + checkpoint + ">, seed " +
+                                       "ddo sample: " + sampler_name + " from <" + checkpoint_list + ">, seed " +
                                          std::to_string(seed),
                                        false, true);
           for (unsigned int s = 0; s < n_samples; ++s)

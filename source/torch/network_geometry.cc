@@ -73,6 +73,16 @@ namespace ddo
   }
 
 
+  torch::Tensor
+  NetworkGeometry::blended_mass_eigenvalues() const
+  {
+    // sum_i w_i phi_ik^2: the lumped-mass norms of the M-orthonormal modes.
+    torch::Tensor lumped_norms =
+      all_reduce_sum(torch::mv(modes.square().t(), weights), communicator); // [K]
+    return 2. * eigenvalues / (1. + lumped_norms);
+  }
+
+
   NetworkGeometry
   NetworkGeometry::permuted(const torch::Tensor &permutation) const
   {
@@ -113,6 +123,7 @@ namespace ddo
     geometry->communicator =
       space.is_distributed() ? space.get_mpi_communicator() : MPI_COMM_SELF;
     geometry->volume = space.volume();
+    geometry->fe_degree = space.get_fe().degree;
 
     torch::Tensor coordinates = torch::empty({n, dim}, torch::kFloat64);
     auto          accessor    = coordinates.accessor<double, 2>();

@@ -58,6 +58,23 @@ namespace ddo
   }
 
 
+  ScoreFunction
+  average_score_functions(std::vector<ScoreFunction> members)
+  {
+    AssertThrow(!members.empty(), ExcMessage("average_score_functions: no members."));
+    for (const auto &member : members)
+      AssertThrow(member, ExcMessage("average_score_functions: a member is empty."));
+    if (members.size() == 1)
+      return members.front();
+    return [members](const torch::Tensor &v, const torch::Tensor &sigma) {
+      torch::Tensor sum = members.front()(v, sigma).to(torch::kCPU, torch::kFloat64);
+      for (std::size_t m = 1; m < members.size(); ++m)
+        sum = sum + members[m](v, sigma).to(torch::kCPU, torch::kFloat64);
+      return sum / double(members.size());
+    };
+  }
+
+
   void
   NoiseRange::check() const
   {

@@ -22,6 +22,16 @@ namespace ddo
                       "replaced by the exact denoiser of a Gaussian with the data's and the "
                       "noise's per-eigenmode variances (measured by the trainer), so the "
                       "network learns only the non-Gaussian rest.");
+    prm.declare_entry("Skip table size", "32", Patterns::Integer(2),
+                      "Grid points in sqrt(lambda) of the Gaussian skip's tables of the "
+                      "data's and the noise's per-mode variances (kernel smoothing over one "
+                      "grid spacing): more points resolve neighbouring eigenvalue shells.");
+    prm.declare_entry("Eigenvalue correction", "none", Patterns::Selection("none|blended mass"),
+                      "The spectral variable of the filters and the skip tables. none: the "
+                      "eigenvalues lambda_k (K phi = lambda M phi); blended mass: lambda_k "
+                      "corrected by the Rayleigh quotient with (M + M_lumped)/2, which "
+                      "cancels most of the O(h^2) error of linear elements, so that a mode "
+                      "gets nearly the same value on every mesh. Degree 1 only.");
     prm.declare_entry("Seed", "1", Patterns::Integer(0), "Seed of the weight initialization.");
     prm.declare_entry("Precision", "float32", Patterns::Selection("float32|float64"),
                       "Floating point type of the network.");
@@ -39,6 +49,8 @@ namespace ddo
     s.fourier_features  = prm.get_integer("Fourier features");
     s.data_scale        = prm.get_double("Data scale");
     s.gaussian_skip     = prm.get("Skip connection") == "gaussian";
+    s.skip_table_size   = prm.get_integer("Skip table size");
+    s.blended_mass_eigenvalues = prm.get("Eigenvalue correction") == "blended mass";
     s.seed              = prm.get_integer("Seed");
     s.precision         = prm.get("Precision") == "float64" ? torch::kFloat64 : torch::kFloat32;
     AssertThrow(s.data_scale > 0, ExcMessage("spectral_operator: 'Data scale' must be positive."));
@@ -89,9 +101,11 @@ namespace ddo
     if (settings.gaussian_skip)
       {
         skip_log_data_variance =
-          this->register_buffer("skip_log_data_variance", torch::zeros({n_skip_table_points}));
+          this->register_buffer("skip_log_data_variance",
+                                torch::zeros({int64_t(settings.skip_table_size)}));
         skip_log_noise_variance =
-          this->register_buffer("skip_log_noise_variance", torch::zeros({n_skip_table_points}));
+          this->register_buffer("skip_log_noise_variance",
+                                torch::zeros({int64_t(settings.skip_table_size)}));
         skip_tables_set = this->register_buffer("skip_tables_set", torch::zeros({1}));
       }
     this->to(dtype);
@@ -108,12 +122,21 @@ namespace ddo
                            std::to_string(new_geometry ? new_geometry->dimension : 0) +
                            ", the network of dimension " + std::to_string(dim) + "."));
     AssertThrow(new_geometry->n_modes() > 0, ExcMessage("spectral_operator: the geometry has no modes."));
+    AssertThrow(!settings.blended_mass_eigenvalues || new_geometry->fe_degree == 1,
+                ExcMessage("spectral_operator: 'Eigenvalue correction = blended mass' is for "
+                           "linear elements; the mesh has elements of degree " +
+                           std::to_string(new_geometry->fe_degree) + "."));
     geometry = std::make_shared<const NetworkGeometry>(new_geometry->to(settings.precision));
+    {
+      torch::NoGradGuard no_grad;
+      spectral_eigenvalues =
+        settings.blended_mass_eigenvalues ? geometry->blended_mass_eigenvalues() : geometry->eigenvalues;
+    }
     if (frequency_scale.item<double>() == 0.)
       {
         // First binding (training mesh): fix the filter's frequency range.
         torch::NoGradGuard no_grad;
-        frequency_scale.fill_(std::sqrt(std::max(geometry->eigenvalues[-1].item<double>(), 1e-12)));
+        frequency_scale.fill_(std::sqrt(std::max(spectral_eigenvalues.max().item<double>(), 1e-12)));
       }
   }
 
@@ -179,7 +202,7 @@ namespace ddo
     torch::Tensor film =
       sigma_out(torch::gelu(sigma_hidden(features))).view({batch, int64_t(settings.blocks), 2, w});
 
-    torch::Tensor basis              = filter_basis(geometry->eigenvalues); // [K,J]
+    torch::Tensor basis              = filter_basis(spectral_eigenvalues); // [K,J]
     torch::Tensor quadrature_weights = geometry->weights.view({1, n});      // [1,N]
     // The quadrature w^T f / |Omega| per batch entry and channel: [1,B,W].
     // A [1, N] x [N, B*W] GEMM rather than a matrix-vector product with
@@ -239,8 +262,8 @@ namespace ddo
                            "load a trained checkpoint."));
     // log s and log c at the bound eigenvalues: linear interpolation on the
     // uniform omega grid [0, omega_max], constant beyond its ends.
-    const int64_t T        = n_skip_table_points;
-    torch::Tensor omega    = torch::sqrt(torch::clamp_min(geometry->eigenvalues, 0.));      // [K]
+    const int64_t T        = settings.skip_table_size;
+    torch::Tensor omega    = torch::sqrt(torch::clamp_min(spectral_eigenvalues, 0.));       // [K]
     torch::Tensor position = torch::clamp(omega / frequency_scale * double(T - 1), 0., double(T - 1));
     torch::Tensor lower    = torch::floor(position).clamp_max(double(T - 2));
     torch::Tensor fraction = (position - lower).unsqueeze(1);                              // [K,1]
@@ -255,8 +278,9 @@ namespace ddo
     torch::Tensor ratio =
       data_variance / (data_variance + noise_variance * (sigma * sigma).view({1, -1})); // [K,B]
     // The part of v outside the modes is scaled by the ratio of the largest
-    // bound eigenvalue (the eigenvalues increase).
-    torch::Tensor residual_ratio = ratio.select(0, ratio.size(0) - 1).unsqueeze(0); // [1,B]
+    // bound eigenvalue.
+    torch::Tensor residual_ratio =
+      ratio.select(0, spectral_eigenvalues.argmax().item<int64_t>()).unsqueeze(0); // [1,B]
     torch::Tensor coefficients =
       all_reduce_sum(torch::mm(geometry->mass_modes_transposed, v_transposed), geometry->communicator);
     return torch::addmm(residual_ratio * v_transposed, geometry->modes, (ratio - residual_ratio) * coefficients);
@@ -285,6 +309,18 @@ namespace ddo
     AssertThrow(K > 0 && data_variance.numel() == K && noise_variance.numel() == K,
                 ExcMessage("spectral_operator: set_mode_variances() needs one data and one noise "
                            "variance per eigenvalue."));
+    // The tables are functions of the network's spectral variable: with the
+    // blended-mass correction, that of the bound geometry's modes, which
+    // are the modes the variances were measured in.
+    torch::Tensor lambda = eigenvalues.to(torch::kFloat64).flatten();
+    if (settings.blended_mass_eigenvalues)
+      {
+        AssertThrow(geometry != nullptr && geometry->n_modes() == K,
+                    ExcMessage("spectral_operator: with 'Eigenvalue correction = blended mass', "
+                               "set_mode_variances() takes the variances of the modes of the "
+                               "bound geometry."));
+        lambda = spectral_eigenvalues.to(torch::kFloat64);
+      }
     torch::Tensor s = data_variance.to(torch::kFloat64).flatten();
     torch::Tensor c = noise_variance.to(torch::kFloat64).flatten();
     AssertThrow(torch::isfinite(s).all().item<bool>() && torch::isfinite(c).all().item<bool>() &&
@@ -297,9 +333,9 @@ namespace ddo
     // Nadaraya-Watson smoothing of log s and log c in omega with a Gaussian
     // kernel of one grid spacing; a grid point with no mode near it takes the
     // nearest mode's value.
-    const int64_t T       = n_skip_table_points;
+    const int64_t T       = settings.skip_table_size;
     const double  spacing = frequency_scale.item<double>() / double(T - 1);
-    torch::Tensor omega   = torch::sqrt(torch::clamp_min(eigenvalues.to(torch::kFloat64).flatten(), 0.));
+    torch::Tensor omega   = torch::sqrt(torch::clamp_min(lambda, 0.));
     torch::Tensor grid    = torch::arange(T, torch::kFloat64) * spacing;                  // [T]
     torch::Tensor distance = (grid.unsqueeze(1) - omega.unsqueeze(0)) / spacing;          // [T,K]
     torch::Tensor weights  = torch::exp(-0.5 * distance * distance);
@@ -330,6 +366,10 @@ namespace ddo
         // Only when not the default, so that checkpoints written before the
         // option existed keep their architecture text.
         << (settings.gaussian_skip ? "Skip connection = gaussian\n" : "")
+        << (settings.skip_table_size != 32 ?
+              "Skip table size = " + std::to_string(settings.skip_table_size) + "\n" :
+              std::string())
+        << (settings.blended_mass_eigenvalues ? "Eigenvalue correction = blended mass\n" : "")
         << "Seed = " << settings.seed << '\n'
         << "Precision = " << (settings.precision == torch::kFloat64 ? "float64" : "float32") << '\n';
     return out.str();

@@ -1,6 +1,6 @@
 # Runs generate (stopped after 5 fields, then resumed) -> train (4 steps) ->
 # train again with 8 steps (must resume) -> sample on the training mesh ->
-# metrics -> sample on a refined mesh -> metrics there, in WORKDIR, and checks
+# metrics -> sample with an ensemble of two copies -> sample on a refined mesh -> metrics there, in WORKDIR, and checks
 # that every stage succeeds, says what it should and writes its files, and
 # that the metrics are finite.
 file(REMOVE_RECURSE ${WORKDIR})
@@ -65,6 +65,13 @@ run_stage(sample ${PRM} "trained on this mesh.*wrote: output/samples.h5.*wrote: 
 expect_file(output/samples.h5)
 run_stage(metrics ${PRM} "Gaussian baseline.*wrote: output/metrics/mean_and_variance.vtu" metrics)
 expect_finite_metrics(output/metrics)
+
+# An ensemble of the checkpoint and a copy of it samples like the checkpoint.
+file(COPY ${WORKDIR}/checkpoint/ DESTINATION ${WORKDIR}/checkpoint_copy)
+string(REPLACE "set Checkpoint = checkpoint" "set Checkpoint = checkpoint, checkpoint_copy\n  set Output file = output/ensemble.h5\n  set VTU file = " _ensemble "${_text}")
+file(WRITE ${WORKDIR}/ensemble.prm "${_ensemble}")
+run_stage(sample_ensemble ${WORKDIR}/ensemble.prm "<checkpoint, checkpoint_copy> .an ensemble of 2.*wrote: output/ensemble.h5" sample)
+expect_file(output/ensemble.h5)
 
 # Zero-shot on the refined mesh: same model, other mesh.
 string(REGEX REPLACE "set Global refinements = [0-9]+\n" "" _refined "${_text}")

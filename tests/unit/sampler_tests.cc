@@ -680,3 +680,38 @@ TEST(Samplers, RunWithAScoreNetwork)
   const torch::Tensor sigma = torch::full({3}, 0.3, torch::kFloat64);
   EXPECT_TRUE(torch::allclose(score(v, sigma), network->forward(v, sigma), 1e-12, 1e-14));
 }
+
+
+TEST(Samplers, AnEnsembleSamplesWithTheMeanOfItsMembersScores)
+{
+  test_support::BoundSpace<2>       bound(square, 16, MPI_COMM_SELF);
+  std::shared_ptr<ScoreNetworkBase> a = test_support::make_network<2>(3), b = test_support::make_network<2>(4);
+  a->bind(bound.geometry);
+  b->bind(bound.geometry);
+  const ScoreFunction score_a = make_score_function(a), score_b = make_score_function(b);
+  torch::manual_seed(3);
+  const torch::Tensor v     = torch::randn({4, bound.geometry->n_local()}, torch::kFloat64);
+  const torch::Tensor sigma = torch::tensor({0.1, 0.5, 2., 7.}, torch::kFloat64);
+
+  // The mean of the members' scores, row by row.
+  const torch::Tensor expected = 0.5 * (score_a(v, sigma) + score_b(v, sigma));
+  EXPECT_TRUE(torch::allclose(average_score_functions({score_a, score_b})(v, sigma), expected, 1e-14, 1e-15));
+  // A member twice weighs twice; one member is that member.
+  const torch::Tensor weighted = (2. * score_a(v, sigma) + score_b(v, sigma)) / 3.;
+  EXPECT_TRUE(
+    torch::allclose(average_score_functions({score_a, score_b, score_a})(v, sigma), weighted, 1e-14, 1e-15));
+  EXPECT_TRUE(torch::equal(average_score_functions({score_a})(v, sigma), score_a(v, sigma)));
+  // An ensemble of identical members samples exactly what the member does.
+  const auto sampler = make_sampler("probability_flow", "set Step control = fixed\nset Method = HEUN\n"
+                                                        "set Number of steps = 3\n");
+  SpectralMaternCovariance<2> noise;
+  noise.set_parameters(MaternScales::from_user_parameters(2, 1., 0.4, 1.), 16);
+  noise.initialize(*bound.space);
+  const NoiseRange    range{5., 0.1};
+  const torch::Tensor single = sampler->sample(score_a, *bound.space, noise, range, 2, 1, 0);
+  const torch::Tensor pair = sampler->sample(average_score_functions({score_a, score_a}), *bound.space, noise, range, 2, 1, 0);
+  EXPECT_TRUE(torch::equal(single, pair));
+  // No members, or an empty one: errors.
+  EXPECT_THROW(average_score_functions({}), std::exception);
+  EXPECT_THROW(average_score_functions({score_a, ScoreFunction()}), std::exception);
+}

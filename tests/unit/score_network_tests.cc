@@ -228,58 +228,81 @@ TEST(SpectralNeuralOperator, CheckpointRoundTripIsBitForBitAndBadCheckpointsAreR
 }
 
 
+namespace
+{
+  /** The Gaussian skip test below, for the network's spectral variable
+   * (eigenvalues or their blended-mass correction) and table size. */
+  void
+  check_gaussian_skip(const bool blended_mass_eigenvalues, const unsigned int skip_table_size)
+  {
+    // With the output layer zeroed, F = (D_gauss - v) / sigma^2. Data and
+    // noise variances that are the same in every mode (s = 2, c = 0.5) make
+    // the smoothing and the interpolation exact: D_gauss = s/(s + sigma^2 c) v
+    // in every mode and in the residual outside the modes.
+    test_support::BoundSpace<2> bound("set Cell type = simplex\nset Global refinements = 1\n", 10);
+    auto network = test_support::make_network<2>(5, /*gaussian_skip*/ true, blended_mass_eigenvalues,
+                                                 skip_table_size);
+    network->bind(bound.geometry);
+    ASSERT_TRUE(network->uses_mode_variances());
+    torch::manual_seed(9);
+    const torch::Tensor v     = torch::randn({3, bound.geometry->n_local()}, torch::kFloat64);
+    const torch::Tensor sigma = torch::tensor({0.05, 1., 8.}, torch::kFloat64);
+    // Before the variances are set: a clear error, not garbage.
+    EXPECT_THROW(network->forward(v, sigma), std::exception);
+    const auto K = bound.geometry->n_modes();
+    network->set_mode_variances(bound.geometry->eigenvalues,
+                                torch::full({K}, 2., torch::kFloat64),
+                                torch::full({K}, 0.5, torch::kFloat64));
+    {
+      torch::NoGradGuard no_grad;
+      for (const auto &p : network->named_parameters())
+        if (p.key().rfind("project_out", 0) == 0)
+          p.value().zero_();
+    }
+    const torch::Tensor f        = network->forward(v, sigma);
+    const torch::Tensor s2       = (sigma * sigma).unsqueeze(1);
+    const torch::Tensor expected = -0.5 / (2. + 0.5 * s2) * v;
+    EXPECT_LT((f - expected).abs().max().item<double>(), 1e-12 * expected.abs().max().item<double>());
+
+    // Mode-dependent variances: in mode k the skip scales the coefficient by
+    // s_k / (s_k + sigma^2 c_k) with s, c interpolated from the smoothed
+    // tables. For s_k = exp(-omega_k / 10) (log s linear in omega) and c_k = 1
+    // the ratio matches the exact one to the smoothing's bias.
+    const torch::Tensor omega = torch::sqrt(torch::clamp_min(
+      blended_mass_eigenvalues ? bound.geometry->blended_mass_eigenvalues() : bound.geometry->eigenvalues, 0.));
+    const torch::Tensor s     = torch::exp(-omega / 10.);
+    network->set_mode_variances(bound.geometry->eigenvalues, s, torch::ones({K}, torch::kFloat64));
+    const torch::Tensor coefficients = torch::mm(v, bound.geometry->mass_modes);                  // [B,K]
+    const torch::Tensor out_coefficients = torch::mm(network->forward(v, sigma), bound.geometry->mass_modes);
+    const torch::Tensor ratio_exact = s.unsqueeze(0) / (s.unsqueeze(0) + s2);                     // [B,K]
+    const torch::Tensor ratio_seen  = 1. + s2 * out_coefficients / coefficients;                  // D = v + s^2 F
+    EXPECT_LT((ratio_seen - ratio_exact).abs().max().item<double>(), 0.05)
+      << "largest deviation of the per-mode skip ratio";
+
+    // The tables are buffers: a checkpoint round trip reproduces the output.
+    namespace fs           = std::filesystem;
+    const std::string path = "checkpoint_gaussian_skip_" + std::to_string(skip_table_size) + ".ddo";
+    fs::remove_all(path);
+    save_checkpoint(path, *network, "spectral_operator", 2, {});
+    auto loaded = load_checkpoint<2>(path);
+    EXPECT_TRUE(loaded->uses_mode_variances());
+    const auto &loaded_settings = dynamic_cast<SpectralNeuralOperator<2> &>(*loaded).get_settings();
+    EXPECT_EQ(loaded_settings.blended_mass_eigenvalues, blended_mass_eigenvalues);
+    EXPECT_EQ(loaded_settings.skip_table_size, skip_table_size);
+    loaded->bind(bound.geometry);
+    EXPECT_TRUE(torch::equal(loaded->forward(v, sigma), network->forward(v, sigma)));
+    fs::remove_all(path);
+  }
+} // namespace
+
+
 TEST(SpectralNeuralOperator, GaussianSkipIsTheExactGaussianDenoiserWhenTheNetworkOutputIsZero)
 {
-  // With the output layer zeroed, F = (D_gauss - v) / sigma^2. Data and
-  // noise variances that are the same in every mode (s = 2, c = 0.5) make
-  // the smoothing and the interpolation exact: D_gauss = s/(s + sigma^2 c) v
-  // in every mode and in the residual outside the modes.
-  test_support::BoundSpace<2> bound("set Cell type = simplex\nset Global refinements = 1\n", 10);
-  auto network = test_support::make_network<2>(5, /*gaussian_skip*/ true);
-  network->bind(bound.geometry);
-  ASSERT_TRUE(network->uses_mode_variances());
-  torch::manual_seed(9);
-  const torch::Tensor v     = torch::randn({3, bound.geometry->n_local()}, torch::kFloat64);
-  const torch::Tensor sigma = torch::tensor({0.05, 1., 8.}, torch::kFloat64);
-  // Before the variances are set: a clear error, not garbage.
-  EXPECT_THROW(network->forward(v, sigma), std::exception);
-  const auto K = bound.geometry->n_modes();
-  network->set_mode_variances(bound.geometry->eigenvalues,
-                              torch::full({K}, 2., torch::kFloat64),
-                              torch::full({K}, 0.5, torch::kFloat64));
-  {
-    torch::NoGradGuard no_grad;
-    for (const auto &p : network->named_parameters())
-      if (p.key().rfind("project_out", 0) == 0)
-        p.value().zero_();
-  }
-  const torch::Tensor f        = network->forward(v, sigma);
-  const torch::Tensor s2       = (sigma * sigma).unsqueeze(1);
-  const torch::Tensor expected = -0.5 / (2. + 0.5 * s2) * v;
-  EXPECT_LT((f - expected).abs().max().item<double>(), 1e-12 * expected.abs().max().item<double>());
+  check_gaussian_skip(false, 32);
+}
 
-  // Mode-dependent variances: in mode k the skip scales the coefficient by
-  // s_k / (s_k + sigma^2 c_k) with s, c interpolated from the smoothed
-  // tables. For s_k = exp(-omega_k / 10) (log s linear in omega) and c_k = 1
-  // the ratio matches the exact one to the smoothing's bias.
-  const torch::Tensor omega = torch::sqrt(torch::clamp_min(bound.geometry->eigenvalues, 0.));
-  const torch::Tensor s     = torch::exp(-omega / 10.);
-  network->set_mode_variances(bound.geometry->eigenvalues, s, torch::ones({K}, torch::kFloat64));
-  const torch::Tensor coefficients = torch::mm(v, bound.geometry->mass_modes);                  // [B,K]
-  const torch::Tensor out_coefficients = torch::mm(network->forward(v, sigma), bound.geometry->mass_modes);
-  const torch::Tensor ratio_exact = s.unsqueeze(0) / (s.unsqueeze(0) + s2);                     // [B,K]
-  const torch::Tensor ratio_seen  = 1. + s2 * out_coefficients / coefficients;                  // D = v + s^2 F
-  EXPECT_LT((ratio_seen - ratio_exact).abs().max().item<double>(), 0.05)
-    << "largest deviation of the per-mode skip ratio";
 
-  // The tables are buffers: a checkpoint round trip reproduces the output.
-  namespace fs           = std::filesystem;
-  const std::string path = "checkpoint_gaussian_skip.ddo";
-  fs::remove_all(path);
-  save_checkpoint(path, *network, "spectral_operator", 2, {});
-  auto loaded = load_checkpoint<2>(path);
-  EXPECT_TRUE(loaded->uses_mode_variances());
-  loaded->bind(bound.geometry);
-  EXPECT_TRUE(torch::equal(loaded->forward(v, sigma), network->forward(v, sigma)));
-  fs::remove_all(path);
+TEST(SpectralNeuralOperator, GaussianSkipInBlendedMassEigenvaluesWithAFinerTable)
+{
+  check_gaussian_skip(true, 64);
 }
