@@ -36,9 +36,12 @@ namespace ddo
     double       ema_decay      = 0.999;
     double       sigma_min      = 0.01;
     double       sigma_max      = 10.;
-    /** `log-uniform` (continuous) or `geometric levels`. */
+    /** `log-uniform` (continuous), `log-normal` or `geometric levels`. */
     std::string  sigma_sampling = "log-uniform";
     unsigned int n_levels       = 10;
+    /** Mean and standard deviation of ln sigma for `log-normal` (truncated to [sigma_min, sigma_max]). */
+    double       log_normal_mean      = -1.2;
+    double       log_normal_deviation = 1.2;
     unsigned int seed           = 1;
     unsigned int log_interval        = 100;
     unsigned int checkpoint_interval = 500;

@@ -24,6 +24,15 @@ namespace ddo
                       "false: the unpreconditioned ablation of the DDO paper, with i.i.d. "
                       "standard normal nodal noise instead of N(0, C). Not resolution "
                       "independent; for studies only.");
+    prm.declare_entry("Predictor", "none", Patterns::Selection("none|probability flow"),
+                      "none: annealed Langevin dynamics (the state enters level i as it left "
+                      "level i-1, and the Langevin steps must remove the excess noise). "
+                      "probability flow: predictor-corrector sampling; before the steps of "
+                      "level i the state is moved from sigma_{i-1} to sigma_i by the "
+                      "exponential-integrator step of the probability-flow ODE, "
+                      "v <- v + (1 - sigma_i/sigma_{i-1}) sigma_{i-1}^2 F(v, sigma_{i-1}) "
+                      "(one more score evaluation per level), so that the Langevin steps "
+                      "only correct the errors of the transport.");
     prm.declare_entry("Batch size", "100", Patterns::Integer(1),
                       "Samples advanced together (bounds the memory).");
     prm.declare_entry("Divergence factor", "1000", Patterns::Double(1),
@@ -41,6 +50,7 @@ namespace ddo
     step_size            = prm.get_double("Step size");
     final_denoising      = prm.get_bool("Final denoising");
     preconditioned_noise = prm.get_bool("Preconditioned noise");
+    flow_predictor       = prm.get("Predictor") == "probability flow";
     batch_size           = prm.get_integer("Batch size");
     divergence_factor    = prm.get_double("Divergence factor");
     AssertThrow(n_levels >= 2,
@@ -131,6 +141,19 @@ namespace ddo
             const torch::Tensor sigmas =
               torch::full({static_cast<std::int64_t>(batch)}, sigma,
                           torch::TensorOptions().dtype(torch::kFloat64));
+            if (flow_predictor && level > 0)
+              {
+                // Exponential-integrator step of dv/dsigma = -sigma F(v, sigma) from the
+                // previous level: exact when the denoiser v + sigma^2 F stays constant.
+                const double        previous = levels[level - 1];
+                const torch::Tensor previous_sigmas =
+                  torch::full({static_cast<std::int64_t>(batch)}, previous,
+                              torch::TensorOptions().dtype(torch::kFloat64));
+                const torch::Tensor f = counter.evaluate(score, v, previous_sigmas);
+                check(f, "the score of the predictor", level, 0, previous);
+                v.add_(f, (1. - sigma / previous) * previous * previous);
+                check(v, "the state after the predictor", level, 0, sigma);
+              }
             for (unsigned int step = 0; step < steps_per_level; ++step)
               {
                 const torch::Tensor f = counter.evaluate(score, v, sigmas);
@@ -184,7 +207,8 @@ namespace ddo
         report->n_network_evaluations = counter.n_calls();
         report->n_sample_evaluations  = counter.n_sample_evaluations();
         report->n_steps_accepted =
-          static_cast<std::uint64_t>(n_samples) * n_levels * steps_per_level;
+          static_cast<std::uint64_t>(n_samples) *
+          (n_levels * steps_per_level + (flow_predictor ? n_levels - 1 : 0));
         report->n_steps_rejected = 0;
         report->wall_time =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

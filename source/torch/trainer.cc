@@ -83,9 +83,18 @@ namespace ddo
     prm.declare_entry("Sigma max", "10", Patterns::Double(0),
                       "Largest noise level: much larger than the data's spread, so that "
                       "sigma_max * xi is a good start for sampling.");
-    prm.declare_entry("Sigma sampling", "log-uniform", Patterns::Selection("log-uniform|geometric levels"),
+    prm.declare_entry("Sigma sampling", "log-uniform",
+                      Patterns::Selection("log-uniform|log-normal|geometric levels"),
                       "Noise levels of training: continuous, log-uniform on [Sigma min, "
-                      "Sigma max], or one of Number of levels geometric levels.");
+                      "Sigma max]; log-normal (ln sigma normal with Log-normal mean and "
+                      "Log-normal standard deviation, truncated to [Sigma min, Sigma max]: "
+                      "the EDM choice, which spends fewer steps on levels where the noise "
+                      "dominates every mode); or one of Number of levels geometric levels.");
+    prm.declare_entry("Log-normal mean", "-1.2", Patterns::Double(),
+                      "Mean of ln sigma with Sigma sampling = log-normal (before truncation).");
+    prm.declare_entry("Log-normal standard deviation", "1.2", Patterns::Double(0),
+                      "Standard deviation of ln sigma with Sigma sampling = log-normal (before "
+                      "truncation).");
     prm.declare_entry("Number of levels", "10", Patterns::Integer(2),
                       "Number of geometric levels (with Sigma sampling = geometric levels).");
     prm.declare_entry("Seed", "1", Patterns::Integer(0), "Seed of all random choices of training.");
@@ -112,6 +121,8 @@ namespace ddo
     sigma_max            = prm.get_double("Sigma max");
     sigma_sampling       = prm.get("Sigma sampling");
     n_levels             = prm.get_integer("Number of levels");
+    log_normal_mean      = prm.get_double("Log-normal mean");
+    log_normal_deviation = prm.get_double("Log-normal standard deviation");
     seed                 = prm.get_integer("Seed");
     log_interval         = prm.get_integer("Log interval");
     checkpoint_interval  = prm.get_integer("Checkpoint interval");
@@ -132,9 +143,13 @@ namespace ddo
     AssertThrow(ema_decay >= 0 && ema_decay < 1, ExcMessage("Training: EMA decay must be in [0, 1)."));
     AssertThrow(schedule == "constant" || schedule == "cosine",
                 ExcMessage("Training: unknown learning rate schedule <" + schedule + ">."));
-    AssertThrow(sigma_sampling == "log-uniform" || (sigma_sampling == "geometric levels" && n_levels >= 2),
-                ExcMessage("Training: Sigma sampling must be log-uniform or geometric levels (with at least 2 "
-                           "levels)."));
+    AssertThrow(sigma_sampling == "log-uniform" || sigma_sampling == "log-normal" ||
+                  (sigma_sampling == "geometric levels" && n_levels >= 2),
+                ExcMessage("Training: Sigma sampling must be log-uniform, log-normal or geometric levels (with "
+                           "at least 2 levels)."));
+    AssertThrow(sigma_sampling != "log-normal" || (log_normal_deviation > 0 && std::isfinite(log_normal_mean)),
+                ExcMessage("Training: Sigma sampling = log-normal needs a positive Log-normal standard deviation "
+                           "(got " + std::to_string(log_normal_deviation) + ")."));
   }
 
 
@@ -164,6 +179,22 @@ namespace ddo
     const double        ratio = std::log(settings.sigma_max / settings.sigma_min);
     if (settings.sigma_sampling == "log-uniform")
       return settings.sigma_min * std::exp(ratio * hashing::to_unit_interval(h));
+    if (settings.sigma_sampling == "log-normal")
+      {
+        // Inverse transform of the normal law truncated to [ln sigma_min, ln sigma_max]:
+        // Phi(z) = p by bisection (60 halvings: to round-off).
+        const double mu = settings.log_normal_mean, deviation = settings.log_normal_deviation;
+        const auto   cdf = [](const double z) { return 0.5 * std::erfc(-z / std::sqrt(2.)); };
+        double       low  = (std::log(settings.sigma_min) - mu) / deviation;
+        double       high = (std::log(settings.sigma_max) - mu) / deviation;
+        const double p    = cdf(low) + hashing::to_unit_interval(h) * (cdf(high) - cdf(low));
+        for (unsigned int i = 0; i < 60; ++i)
+          {
+            const double middle = 0.5 * (low + high);
+            (cdf(middle) < p ? low : high) = middle;
+          }
+        return std::exp(mu + deviation * 0.5 * (low + high));
+      }
     const unsigned int level = h % settings.n_levels;
     return settings.sigma_max * std::exp(-ratio * level / (settings.n_levels - 1.));
   }
@@ -316,6 +347,11 @@ namespace ddo
       m["noise.sigma_min"]        = std::to_string(settings.sigma_min);
       m["noise.sigma_max"]        = std::to_string(settings.sigma_max);
       m["training.sigma_sampling"] = settings.sigma_sampling;
+      if (settings.sigma_sampling == "log-normal")
+        {
+          m["training.log_normal_mean"]      = std::to_string(settings.log_normal_mean);
+          m["training.log_normal_deviation"] = std::to_string(settings.log_normal_deviation);
+        }
       if (rank == 0)
         save_checkpoint(directory, network, network_name, dim, m, &optimizer,
                         settings.ema_decay > 0 ? &ema : nullptr);

@@ -120,3 +120,53 @@ TEST(Trainer, InvalidSettingsAreRefused)
   bad[1][3] = std::nan("");
   EXPECT_THROW(trainer.train(bad, false), ExceptionBase);
 }
+
+
+TEST(Trainer, LogNormalNoiseLevelsFollowTheTruncatedLaw)
+{
+  // ln sigma of 20 000 draws against the mean and standard deviation of the
+  // normal law N(-1.2, 1.2^2) truncated to [ln 0.01, ln 1] (moments by
+  // quadrature), within 4 standard errors; all draws inside the range.
+  test_support::TinyTrainingProblem problem;
+  TrainingSettings                  settings = test_support::TinyTrainingProblem::settings("");
+  settings.sigma_min                         = 0.01;
+  settings.sigma_max                         = 1;
+  settings.sigma_sampling                    = "log-normal";
+  settings.log_normal_mean                   = -1.2;
+  settings.log_normal_deviation              = 1.2;
+  const Trainer<2> trainer(*problem.model, *problem.noise, "spectral_operator", settings, {}, MPI_COMM_SELF);
+
+  const double a = std::log(settings.sigma_min), b = std::log(settings.sigma_max);
+  double       weight = 0, first = 0, second = 0;
+  for (unsigned int i = 0; i <= 100000; ++i)
+    {
+      const double x = a + (b - a) * i / 100000., z = (x - settings.log_normal_mean) / 1.2;
+      const double w = std::exp(-0.5 * z * z) * ((i == 0 || i == 100000) ? 0.5 : 1.);
+      weight += w;
+      first += w * x;
+      second += w * x * x;
+    }
+  const double mean = first / weight, deviation = std::sqrt(second / weight - mean * mean);
+
+  const unsigned int n   = 20000;
+  double             sum = 0, sum_squares = 0;
+  for (unsigned int step = 0; step < n / 16; ++step)
+    for (unsigned int item = 0; item < 16; ++item)
+      {
+        const double sigma = trainer.sigma_of(step, item);
+        ASSERT_GE(sigma, settings.sigma_min * (1 - 1e-12));
+        ASSERT_LE(sigma, settings.sigma_max * (1 + 1e-12));
+        sum += std::log(sigma);
+        sum_squares += std::log(sigma) * std::log(sigma);
+      }
+  const double sample_mean = sum / n, sample_deviation = std::sqrt(sum_squares / n - sample_mean * sample_mean);
+  EXPECT_NEAR(sample_mean, mean, 4 * deviation / std::sqrt(n));
+  // The standard error of a sample standard deviation is about sigma / sqrt(2n).
+  EXPECT_NEAR(sample_deviation, deviation, 4 * deviation / std::sqrt(2. * n));
+  // The truncation matters here: the untruncated law would have mean -1.2.
+  EXPECT_GT(std::abs(mean + 1.2), 0.1);
+  EXPECT_GT(std::abs(sample_mean + 1.2), 0.1);
+
+  settings.log_normal_deviation = 0;
+  EXPECT_THROW(settings.check(), ExceptionBase);
+}
