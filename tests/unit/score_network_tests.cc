@@ -306,3 +306,65 @@ TEST(SpectralNeuralOperator, GaussianSkipInBlendedMassEigenvaluesWithAFinerTable
 {
   check_gaussian_skip(true, 64);
 }
+
+
+TEST(SpectralNeuralOperator, OutputScalingByTheDataSpectrumMultipliesEachModeOfTheCorrection)
+{
+  // Three networks with the same weights and tables: uniform output scaling,
+  // 'data spectrum' scaling, and the uniform one with its output layer zeroed
+  // (F_gauss). Then (F_scaled - F_gauss) has in mode k the coefficient of
+  // (F_uniform - F_gauss) times sqrt(s_k / mean s), and outside the modes
+  // that of the largest eigenvalue; s_k = exp(-omega_k / 2) spans a factor 70.
+  test_support::BoundSpace<2> bound("set Cell type = simplex\nset Global refinements = 1\n", 10);
+  auto uniform = test_support::make_network<2>(5, true, true, 64, false);
+  auto scaled  = test_support::make_network<2>(5, true, true, 64, true);
+  auto skip    = test_support::make_network<2>(5, true, true, 64, false);
+  const auto          K     = bound.geometry->n_modes();
+  const torch::Tensor omega = torch::sqrt(torch::clamp_min(bound.geometry->blended_mass_eigenvalues(), 0.));
+  const torch::Tensor s     = torch::exp(-omega / 2.);
+  for (auto *network : {&uniform, &scaled, &skip})
+    {
+      (*network)->bind(bound.geometry);
+      (*network)->set_mode_variances(bound.geometry->eigenvalues, s, torch::ones({K}, torch::kFloat64));
+    }
+  {
+    torch::NoGradGuard no_grad;
+    for (const auto &p : skip->named_parameters())
+      if (p.key().rfind("project_out", 0) == 0)
+        p.value().zero_();
+  }
+  torch::manual_seed(4);
+  const torch::Tensor v     = torch::randn({3, bound.geometry->n_local()}, torch::kFloat64);
+  const torch::Tensor sigma = torch::tensor({0.05, 1., 8.}, torch::kFloat64);
+  const torch::Tensor gauss = skip->forward(v, sigma);
+  const torch::Tensor a     = uniform->forward(v, sigma) - gauss; // c_out Net / sigma^2
+  const torch::Tensor b     = scaled->forward(v, sigma) - gauss;  // c_out G(Net) / sigma^2
+  const torch::Tensor a_k   = torch::mm(a, bound.geometry->mass_modes), b_k = torch::mm(b, bound.geometry->mass_modes);
+  const torch::Tensor gains = torch::sqrt(s / s.mean()).unsqueeze(0); // [1,K]
+  // The gains come from the smoothed, interpolated tables: within 5% of the exact ones.
+  const torch::Tensor relative = (b_k / (gains * a_k) - 1.).abs();
+  EXPECT_LT(relative.max().item<double>(), 0.05) << "largest relative deviation of a mode's gain";
+  EXPECT_GT((gains.max() / gains.min()).item<double>(), 4.) << "the test needs gains that differ";
+  // Outside the modes: the gain of the largest eigenvalue.
+  const torch::Tensor outside_a = a - torch::mm(a_k, bound.geometry->modes.t());
+  const torch::Tensor outside_b = b - torch::mm(b_k, bound.geometry->modes.t());
+  const double        g_last    = gains[0][omega.argmax().item<int64_t>()].item<double>();
+  EXPECT_LT((outside_b - g_last * outside_a).norm().item<double>(), 0.05 * g_last * outside_a.norm().item<double>());
+
+  // A checkpoint keeps the setting; without the Gaussian skip it is refused.
+  namespace fs           = std::filesystem;
+  const std::string path = "checkpoint_output_scaling.ddo";
+  fs::remove_all(path);
+  save_checkpoint(path, *scaled, "spectral_operator", 2, {});
+  auto loaded = load_checkpoint<2>(path);
+  EXPECT_TRUE(dynamic_cast<SpectralNeuralOperator<2> &>(*loaded).get_settings().spectral_output_scaling);
+  loaded->bind(bound.geometry);
+  EXPECT_TRUE(torch::equal(loaded->forward(v, sigma), scaled->forward(v, sigma)));
+  fs::remove_all(path);
+
+  ParameterHandler prm;
+  SpectralNeuralOperator<2>::declare_parameters(prm);
+  prm.parse_input_from_string("set Output scaling = data spectrum\n");
+  SpectralNeuralOperator<2> network;
+  EXPECT_THROW(network.parse_parameters(prm), ExceptionBase);
+}
