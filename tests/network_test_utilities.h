@@ -17,8 +17,7 @@ namespace ddo
     template <int dim>
     std::unique_ptr<ScoreNetwork<dim>>
     make_network(const unsigned int seed = 3, const bool gaussian_skip = false,
-                 const bool blended_mass_eigenvalues = false, const unsigned int skip_table_size = 32,
-                 const bool spectral_output_scaling = false)
+                 const bool blended_mass_eigenvalues = false, const unsigned int skip_table_size = 32)
     {
       auto network = ScoreNetworkRegistry<dim>::instance().create("spectral_operator");
       typename SpectralNeuralOperator<dim>::Settings settings;
@@ -28,7 +27,6 @@ namespace ddo
       settings.gaussian_skip            = gaussian_skip;
       settings.blended_mass_eigenvalues = blended_mass_eigenvalues;
       settings.skip_table_size          = skip_table_size;
-      settings.spectral_output_scaling  = spectral_output_scaling;
       dynamic_cast<SpectralNeuralOperator<dim> &>(*network).set_settings(settings);
       network->build(torch::kFloat64);
       return network;

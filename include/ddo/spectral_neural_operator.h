@@ -76,7 +76,7 @@ namespace ddo
   public:
     /** Declares Width, Blocks, Filter basis size, Fourier features, Data
      * scale, Skip connection, Skip table size, Eigenvalue correction,
-     * Output scaling, Precision, Seed. */
+     * Precision, Seed. */
     static void
     declare_parameters(ParameterHandler &prm);
     void
@@ -97,9 +97,6 @@ namespace ddo
       bool         blended_mass_eigenvalues = false;
       /** Grid points of the Gaussian skip's tables in omega. */
       unsigned int skip_table_size   = 32;
-      /** `Output scaling = data spectrum`: eigenmode k of the network's
-       * output times sqrt(s_k / mean s) (needs the Gaussian skip). */
-      bool         spectral_output_scaling = false;
       unsigned int seed              = 1;
       torch::Dtype precision         = torch::kFloat32;
     };
@@ -136,16 +133,6 @@ namespace ddo
     /** The Gaussian skip's part of D for v^T `[N, B]` and sigma `[B, 1]`: `[N, B]`. */
     torch::Tensor
     gaussian_skip(const torch::Tensor &v_transposed, const torch::Tensor &sigma) const;
-    /** A skip table (log-variances on the omega grid) interpolated at the bound modes: `[K, 1]`. */
-    torch::Tensor
-    table_at_modes(const torch::Tensor &table) const;
-    /** f^T `[N, B]` with mode k multiplied by gains[k] (`[K, B]` or `[K, 1]`) and the
-     * part outside the modes by the gain of the largest eigenvalue. */
-    torch::Tensor
-    apply_mode_gains(const torch::Tensor &f_transposed, const torch::Tensor &gains) const;
-    /** `Output scaling = data spectrum` applied to Net^T `[N, B]`. */
-    torch::Tensor
-    scale_by_data_spectrum(const torch::Tensor &net_transposed) const;
 
     Settings                               settings;
     std::shared_ptr<const NetworkGeometry> geometry;

@@ -32,14 +32,6 @@ namespace ddo
                       "corrected by the Rayleigh quotient with (M + M_lumped)/2, which "
                       "cancels most of the O(h^2) error of linear elements, so that a mode "
                       "gets nearly the same value on every mesh. Degree 1 only.");
-    prm.declare_entry("Output scaling", "uniform", Patterns::Selection("uniform|data spectrum"),
-                      "uniform: D = D_skip + c_out(sigma) Net. data spectrum (needs Skip "
-                      "connection = gaussian): eigenmode k of Net is also multiplied by "
-                      "sqrt(s_k / mean s), the data's standard deviation in that mode relative "
-                      "to the mean over the modes (from the skip's tables), so that a correction "
-                      "which a smooth filter spreads over neighbouring shells stays in "
-                      "proportion to each shell's energy, and a weak shell next to an "
-                      "energetic one is not swamped by its neighbour's correction.");
     prm.declare_entry("Seed", "1", Patterns::Integer(0), "Seed of the weight initialization.");
     prm.declare_entry("Precision", "float32", Patterns::Selection("float32|float64"),
                       "Floating point type of the network.");
@@ -59,13 +51,9 @@ namespace ddo
     s.gaussian_skip     = prm.get("Skip connection") == "gaussian";
     s.skip_table_size   = prm.get_integer("Skip table size");
     s.blended_mass_eigenvalues = prm.get("Eigenvalue correction") == "blended mass";
-    s.spectral_output_scaling  = prm.get("Output scaling") == "data spectrum";
     s.seed              = prm.get_integer("Seed");
     s.precision         = prm.get("Precision") == "float64" ? torch::kFloat64 : torch::kFloat32;
     AssertThrow(s.data_scale > 0, ExcMessage("spectral_operator: 'Data scale' must be positive."));
-    AssertThrow(!s.spectral_output_scaling || s.gaussian_skip,
-                ExcMessage("spectral_operator: 'Output scaling = data spectrum' takes the data's per-mode "
-                           "variances from the Gaussian skip: set 'Skip connection = gaussian'."));
     set_settings(s);
   }
 
@@ -256,8 +244,6 @@ namespace ddo
         h = h + torch::gelu(y);
       }
     torch::Tensor net = project_out(torch::gelu(project_hidden(h))).view({n, batch}); // [N,B]
-    if (settings.spectral_output_scaling)
-      net = scale_by_data_spectrum(net);
     torch::Tensor denoised =
       settings.gaussian_skip ? gaussian_skip(v.t(), s).t() + c_out * net.t() : c_skip * v + c_out * net.t();
     return ((denoised - v) / (s * s)).contiguous();
@@ -266,60 +252,38 @@ namespace ddo
 
   template <int dim>
   torch::Tensor
-  SpectralNeuralOperator<dim>::table_at_modes(const torch::Tensor &table) const
+  SpectralNeuralOperator<dim>::gaussian_skip(const torch::Tensor &v_transposed,
+                                             const torch::Tensor &sigma) const
   {
     AssertThrow(skip_tables_set.item<double>() != 0.,
                 ExcMessage("spectral_operator: 'Skip connection = gaussian' needs the per-mode "
                            "variances of the data and the noise. The trainer sets them before "
                            "its first step, and checkpoints store them: train the network, or "
                            "load a trained checkpoint."));
-    // Linear interpolation on the uniform omega grid [0, omega_max],
-    // constant beyond its ends.
+    // log s and log c at the bound eigenvalues: linear interpolation on the
+    // uniform omega grid [0, omega_max], constant beyond its ends.
     const int64_t T        = settings.skip_table_size;
     torch::Tensor omega    = torch::sqrt(torch::clamp_min(spectral_eigenvalues, 0.));       // [K]
     torch::Tensor position = torch::clamp(omega / frequency_scale * double(T - 1), 0., double(T - 1));
     torch::Tensor lower    = torch::floor(position).clamp_max(double(T - 2));
     torch::Tensor fraction = (position - lower).unsqueeze(1);                              // [K,1]
     torch::Tensor index    = lower.to(torch::kInt64);
-    return torch::lerp(table.index_select(0, index).unsqueeze(1),
-                       table.index_select(0, index + 1).unsqueeze(1),
-                       fraction); // [K,1]
-  }
-
-
-  template <int dim>
-  torch::Tensor
-  SpectralNeuralOperator<dim>::apply_mode_gains(const torch::Tensor &f_transposed, const torch::Tensor &gains) const
-  {
-    // Mode k times gains[k]; the part outside the modes times the gain of
-    // the largest bound eigenvalue.
-    torch::Tensor residual_gain =
-      gains.select(0, spectral_eigenvalues.argmax().item<int64_t>()).unsqueeze(0); // [1,B] or [1,1]
-    torch::Tensor coefficients =
-      all_reduce_sum(torch::mm(geometry->mass_modes_transposed, f_transposed), geometry->communicator);
-    return torch::addmm(residual_gain * f_transposed, geometry->modes, (gains - residual_gain) * coefficients);
-  }
-
-
-  template <int dim>
-  torch::Tensor
-  SpectralNeuralOperator<dim>::gaussian_skip(const torch::Tensor &v_transposed,
-                                             const torch::Tensor &sigma) const
-  {
-    torch::Tensor data_variance  = torch::exp(table_at_modes(skip_log_data_variance));  // [K,1]
-    torch::Tensor noise_variance = torch::exp(table_at_modes(skip_log_noise_variance)); // [K,1]
+    const auto    at_modes = [&](const torch::Tensor &table) {
+      return torch::lerp(table.index_select(0, index).unsqueeze(1),
+                         table.index_select(0, index + 1).unsqueeze(1),
+                         fraction);
+    };
+    torch::Tensor data_variance  = torch::exp(at_modes(skip_log_data_variance));  // [K,1]
+    torch::Tensor noise_variance = torch::exp(at_modes(skip_log_noise_variance)); // [K,1]
     torch::Tensor ratio =
       data_variance / (data_variance + noise_variance * (sigma * sigma).view({1, -1})); // [K,B]
-    return apply_mode_gains(v_transposed, ratio);
-  }
-
-
-  template <int dim>
-  torch::Tensor
-  SpectralNeuralOperator<dim>::scale_by_data_spectrum(const torch::Tensor &net_transposed) const
-  {
-    torch::Tensor data_variance = torch::exp(table_at_modes(skip_log_data_variance)); // [K,1]
-    return apply_mode_gains(net_transposed, torch::sqrt(data_variance / data_variance.mean()));
+    // The part of v outside the modes is scaled by the ratio of the largest
+    // bound eigenvalue.
+    torch::Tensor residual_ratio =
+      ratio.select(0, spectral_eigenvalues.argmax().item<int64_t>()).unsqueeze(0); // [1,B]
+    torch::Tensor coefficients =
+      all_reduce_sum(torch::mm(geometry->mass_modes_transposed, v_transposed), geometry->communicator);
+    return torch::addmm(residual_ratio * v_transposed, geometry->modes, (ratio - residual_ratio) * coefficients);
   }
 
 
@@ -406,7 +370,6 @@ namespace ddo
               "Skip table size = " + std::to_string(settings.skip_table_size) + "\n" :
               std::string())
         << (settings.blended_mass_eigenvalues ? "Eigenvalue correction = blended mass\n" : "")
-        << (settings.spectral_output_scaling ? "Output scaling = data spectrum\n" : "")
         << "Seed = " << settings.seed << '\n'
         << "Precision = " << (settings.precision == torch::kFloat64 ? "float64" : "float32") << '\n';
     return out.str();
