@@ -223,4 +223,5 @@ namespace ddo
 
 DDO_REGISTER_SAMPLER(ddo::LangevinSampler,
                      "langevin",
-                     "annealed preconditioned Langevin dynamics (DDO paper), L*T evaluations")
+                     "annealed preconditioned Langevin dynamics (DDO paper), L*T evaluations; "
+                     "with Predictor = probability flow, predictor-corrector sampling")
