@@ -26,7 +26,7 @@
 #include <deal.II/lac/sparsity_pattern.h>
 #include <deal.II/numerics/matrix_tools.h>
 
-#include <ddo/sparse_cholesky.h>
+#include <ddo/lac/sparse_cholesky.h>
 
 #include <algorithm>
 #include <fstream>

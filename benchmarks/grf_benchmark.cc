@@ -24,10 +24,10 @@
 #include <deal.II/base/timer.h>
 
 #include "benchmark_utilities.h"
-#include <ddo/function_space.h>
-#include <ddo/matern_spde.h>
-#include <ddo/mesh_builder.h>
-#include <ddo/white_noise.h>
+#include <ddo/function_space/function_space.h>
+#include <ddo/covariance/matern_spde.h>
+#include <ddo/mesh/mesh_builder.h>
+#include <ddo/covariance/white_noise.h>
 
 #include <dlfcn.h>
 #include <limits.h>

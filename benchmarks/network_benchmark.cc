@@ -21,9 +21,9 @@
 #include <deal.II/base/mpi.h>
 
 #include "benchmark_utilities.h"
-#include <ddo/mesh_builder.h>
-#include <ddo/network_geometry.h>
-#include <ddo/spectral_neural_operator.h>
+#include <ddo/mesh/mesh_builder.h>
+#include <ddo/torch/network/network_geometry.h>
+#include <ddo/torch/network/spectral_neural_operator.h>
 
 #include <c10/core/CPUAllocator.h>
 #include <c10/core/impl/alloc_cpu.h>

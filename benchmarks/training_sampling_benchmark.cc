@@ -15,14 +15,14 @@
 
 #include <deal.II/base/mpi.h>
 
-#include <ddo/langevin_sampler.h>
-#include <ddo/matern_spde.h>
-#include <ddo/mesh_builder.h>
-#include <ddo/probability_flow_sampler.h>
-#include <ddo/score_model.h>
-#include <ddo/spectral_neural_operator.h>
-#include <ddo/torch_bridge.h>
-#include <ddo/trainer.h>
+#include <ddo/torch/sampler/langevin_sampler.h>
+#include <ddo/covariance/matern_spde.h>
+#include <ddo/mesh/mesh_builder.h>
+#include <ddo/torch/sampler/probability_flow_sampler.h>
+#include <ddo/torch/network/score_model.h>
+#include <ddo/torch/network/spectral_neural_operator.h>
+#include <ddo/torch/torch_bridge.h>
+#include <ddo/torch/training/trainer.h>
 
 #include <chrono>
 #include <cmath>

@@ -4,8 +4,8 @@
 // Helpers for the score network tests: small float64 networks with fixed
 // random weights, and spaces with their eigenbases.
 
-#include <ddo/network_geometry.h>
-#include <ddo/spectral_neural_operator.h>
+#include <ddo/torch/network/network_geometry.h>
+#include <ddo/torch/network/spectral_neural_operator.h>
 
 #include "test_utilities.h"
 

@@ -6,9 +6,9 @@
 
 #include <deal.II/base/parameter_handler.h>
 
-#include <ddo/function_space.h>
-#include <ddo/matern_spde.h>
-#include <ddo/mesh_builder.h>
+#include <ddo/function_space/function_space.h>
+#include <ddo/covariance/matern_spde.h>
+#include <ddo/mesh/mesh_builder.h>
 
 #include <memory>
 #include <vector>

@@ -5,9 +5,9 @@
 // small float64 network on a small mesh, Matérn noise, and data drawn from
 // another Matérn field.
 
-#include <ddo/matern_spde.h>
-#include <ddo/torch_bridge.h>
-#include <ddo/trainer.h>
+#include <ddo/covariance/matern_spde.h>
+#include <ddo/torch/torch_bridge.h>
+#include <ddo/torch/training/trainer.h>
 
 #include "network_test_utilities.h"
 

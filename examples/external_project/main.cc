@@ -5,7 +5,7 @@
 #include <deal.II/grid/grid_generator.h>
 #include <deal.II/grid/tria.h>
 
-#include <ddo/function_space.h>
+#include <ddo/function_space/function_space.h>
 
 #include <iostream>
 

@@ -22,11 +22,11 @@
 // space (element, mapping, mass matrix, support points), the interface of
 // covariance models with its registry, the Matérn family in closed form,
 // and VTU output.
-#include <ddo/covariance_operator.h>
-#include <ddo/function_space.h>
-#include <ddo/matern.h>
-#include <ddo/mesh_builder.h>
-#include <ddo/output.h>
+#include <ddo/covariance/interface.h>
+#include <ddo/function_space/function_space.h>
+#include <ddo/covariance/matern.h>
+#include <ddo/mesh/mesh_builder.h>
+#include <ddo/base/output.h>
 
 #include <cmath>
 #include <cstdlib>

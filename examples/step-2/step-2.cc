@@ -20,20 +20,20 @@
 // From ddo: meshes and spaces, the Matérn SPDE (data and noise), the
 // eigenbasis, the exact Gaussian score, the network with its model
 // wrapper, training, checkpoints, the two samplers, and VTU output.
-#include <ddo/checkpoint.h>
-#include <ddo/function_space.h>
-#include <ddo/gaussian_score.h>
-#include <ddo/langevin_sampler.h>
-#include <ddo/matern.h>
-#include <ddo/matern_spde.h>
-#include <ddo/mesh_builder.h>
-#include <ddo/output.h>
-#include <ddo/probability_flow_sampler.h>
-#include <ddo/score_model.h>
-#include <ddo/spectral_basis.h>
-#include <ddo/spectral_neural_operator.h>
-#include <ddo/torch_bridge.h>
-#include <ddo/trainer.h>
+#include <ddo/torch/model/checkpoint.h>
+#include <ddo/function_space/function_space.h>
+#include <ddo/torch/model/gaussian_score.h>
+#include <ddo/torch/sampler/langevin_sampler.h>
+#include <ddo/covariance/matern.h>
+#include <ddo/covariance/matern_spde.h>
+#include <ddo/mesh/mesh_builder.h>
+#include <ddo/base/output.h>
+#include <ddo/torch/sampler/probability_flow_sampler.h>
+#include <ddo/torch/network/score_model.h>
+#include <ddo/lac/spectral_basis.h>
+#include <ddo/torch/network/spectral_neural_operator.h>
+#include <ddo/torch/torch_bridge.h>
+#include <ddo/torch/training/trainer.h>
 
 #include <torch/torch.h>
 

@@ -2,7 +2,11 @@
 
 #include <deal.II/base/mpi.h>
 
-#include <ddo/mesh_geometry.h>
+#include <ddo/covariance/interface.h>
+#include <ddo/generator/interface.h>
+#include <ddo/mesh/interface.h>
+#include <ddo/torch/network/interface.h>
+#include <ddo/torch/sampler/interface.h>
 
 #include "commands.h"
 
@@ -12,12 +16,25 @@
 
 namespace
 {
+  /** Every plugin kind with its registered plugins, for `ddo list`. */
+  template <int dim>
+  std::string
+  describe_all_plugins()
+  {
+    return ddo::MeshGeometryRegistry<dim>::instance().describe() + '\n' +
+           ddo::CovarianceRegistry<dim>::instance().describe() + '\n' +
+           ddo::GeneratorRegistry<dim>::instance().describe() + '\n' +
+           ddo::ScoreNetworkRegistry<dim>::instance().describe() + '\n' +
+           ddo::SamplerRegistry<dim>::instance().describe();
+  }
+
+
   const char *usage = R"(Usage: ddo [COMMAND] [FILE.prm]
 
 Commands:
   (none)            run the built-in default job (prints what it does)
   info FILE.prm     describe the mesh and function space of FILE.prm, write it as VTU
-  generate FILE.prm write a data set of Gaussian random fields (HDF5)
+  generate FILE.prm write a data set made by the selected data generator (HDF5)
   train FILE.prm    train a score network on a data set (resumes from its checkpoint)
   sample FILE.prm   sample from a trained model on the mesh of FILE.prm (HDF5 + VTU)
   metrics FILE.prm  compare samples with a test set: density, spectrum, mean, variance,
@@ -85,7 +102,7 @@ main(int argc, char **argv)
       if (command == "list")
         {
           if (root)
-            std::cout << ddo::MeshGeometryRegistry<2>::instance().describe();
+            std::cout << (preamble.dimension == 2 ? describe_all_plugins<2>() : describe_all_plugins<3>());
           return 0;
         }
       const bool two = preamble.dimension == 2;

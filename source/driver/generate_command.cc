@@ -1,8 +1,7 @@
 // `ddo generate file.prm`: a training (and optionally a test) data set on the
-// mesh of the file. Generator `grf`: Gaussian random fields plus a mean
-// function (synthetic data with known statistics). Generator `navier_stokes`
-// (2D): the vorticity at the final time of a flow on the torus driven by such
-// a random forcing, the push-forward experiment of the DDO paper.
+// mesh of the file. Field i is the selected data generator (a plugin, see
+// ddo/generator/interface.h) applied to Gaussian random field i of the
+// covariance model and mean function of subsection `Generate`.
 //
 // With several MPI ranks every rank computes its share of the fields (each
 // on its own copy of the mesh) and rank 0 writes them. Sample i depends only
@@ -12,11 +11,11 @@
 #include <deal.II/base/function_parser.h>
 #include <deal.II/base/timer.h>
 
-#include <ddo/covariance_operator.h>
-#include <ddo/function_dataset.h>
-#include <ddo/mesh_builder.h>
-#include <ddo/navier_stokes.h>
-#include <ddo/space_description.h>
+#include <ddo/covariance/interface.h>
+#include <ddo/dataset/function_dataset.h>
+#include <ddo/mesh/mesh_builder.h>
+#include <ddo/generator/interface.h>
+#include <ddo/mesh/space_description.h>
 
 #include "commands.h"
 
@@ -144,6 +143,84 @@ namespace ddo
     } // namespace
 
 
+    namespace
+    {
+      /** The settings of subsection `Generate` besides the plugins. */
+      struct GenerateSettings
+      {
+        std::string         file;
+        unsigned int        n_samples;
+        std::string         test_file;
+        unsigned int        n_test;
+        std::uint64_t       seed;
+        unsigned int        max_fields;
+        std::string         mean_expression;
+      };
+
+
+      /** Reads and checks the plain entries of subsection `Generate` (entered). */
+      GenerateSettings
+      read_generate_settings(ParameterHandler &prm)
+      {
+        GenerateSettings settings;
+        settings.file            = prm.get("Output file");
+        settings.n_samples       = prm.get_integer("Number of samples");
+        settings.test_file       = prm.get("Test output file");
+        settings.n_test          = prm.get_integer("Number of test samples");
+        settings.seed            = prm.get_integer("Seed");
+        settings.max_fields      = prm.get_integer("Maximum fields this run");
+        settings.mean_expression = prm.get("Mean function");
+        AssertThrow(settings.test_file.empty() || settings.n_test > 0,
+                    ExcMessage("Generate: 'Test output file' is set but 'Number of test samples' is 0."));
+        AssertThrow(settings.test_file.empty() || settings.test_file != settings.file,
+                    ExcMessage("Generate: the test set needs its own file, not the training file <" +
+                               settings.file + ">."));
+        return settings;
+      }
+
+
+      /** The mean function of the random fields, interpolated on @p space. */
+      template <int dim>
+      VectorType
+      interpolate_mean(const FunctionSpace<dim> &space, const std::string &expression)
+      {
+        FunctionParser<dim> mean;
+        const std::string   variables = dim == 2 ? "x,y" : "x,y,z";
+        try
+          {
+            mean.initialize(variables, expression, {{"pi", numbers::PI}});
+          }
+        catch (const std::exception &e)
+          {
+            AssertThrow(false,
+                        ExcMessage("Generate: invalid Mean function <" + expression + ">: " + user_message(e)));
+          }
+        return space.interpolate(mean);
+      }
+
+
+      /**
+       * How the data were made (generator, seed and every parameter that
+       * matters), so that a resumed generation can check it continues the
+       * same one.
+       */
+      template <int dim>
+      std::string
+      data_set_recipe(const std::string &prm_text, const std::string &source_name, const std::string &generator,
+                      const std::uint64_t seed)
+      {
+        return "ddo generate (" + generator + "): seed " + std::to_string(seed) + ", parameters\n" +
+               extract_subsections(prm_text, source_name, [](ParameterHandler &p) {
+                 p.enter_subsection("Generate");
+                 p.declare_entry("Mean function", "0", Patterns::Anything());
+                 CovarianceRegistry<dim>::instance().declare_parameters(p, "Model", "matern", "");
+                 GeneratorRegistry<dim>::instance().declare_parameters(p, "Generator", "grf", "");
+                 p.leave_subsection();
+               });
+      }
+    } // namespace
+
+
     template <int dim>
     void
     run_generate(const std::string &prm_text, const std::string &source_name)
@@ -163,95 +240,43 @@ namespace ddo
         space = build_function_space<dim>(description, MPI_COMM_SELF, source_name);
       }
       prm.enter_subsection("Generate");
-      const std::string  generator   = prm.get("Generator");
-      const std::string  file        = prm.get("Output file");
-      const unsigned int n_samples   = prm.get_integer("Number of samples");
-      const std::string  test_file   = prm.get("Test output file");
-      const unsigned int n_test      = prm.get_integer("Number of test samples");
-      const std::uint64_t seed       = prm.get_integer("Seed");
-      const unsigned int max_fields  = prm.get_integer("Maximum fields this run");
-      FunctionParser<dim> mean;
-      const std::string   variables = dim == 2 ? "x,y" : "x,y,z";
-      try
-        {
-          mean.initialize(variables, prm.get("Mean function"), {{"pi", numbers::PI}});
-        }
-      catch (const std::exception &e)
-        {
-          AssertThrow(false, ExcMessage("Generate: invalid Mean function <" + prm.get("Mean function") +
-                                        ">: " + user_message(e)));
-        }
-      const std::string model_name = prm.get("Model");
-      auto model = CovarianceRegistry<dim>::instance().create_and_parse(prm, "Model");
+      const GenerateSettings settings       = read_generate_settings(prm);
+      const std::string      generator_name = prm.get("Generator");
+      auto model     = CovarianceRegistry<dim>::instance().create_and_parse(prm, "Model");
+      auto generator = GeneratorRegistry<dim>::instance().create_and_parse(prm, "Generator");
       prm.leave_subsection();
-      AssertThrow(generator == "grf" || generator == "navier_stokes",
-                  ExcMessage("Generate: unknown Generator <" + generator + ">."));
-      AssertThrow(test_file.empty() || n_test > 0,
-                  ExcMessage("Generate: 'Test output file' is set but 'Number of test samples' is 0."));
-      AssertThrow(test_file.empty() || test_file != file,
-                  ExcMessage("Generate: the test set needs its own file, not the training file <" + file + ">."));
       {
         TimerOutput::Scope scope(timer, "set up the covariance");
         model->initialize(*space);
       }
-      const VectorType mean_vector = space->interpolate(mean);
+      {
+        TimerOutput::Scope scope(timer, "set up the generator");
+        generator->initialize(*space);
+      }
+      const VectorType mean_vector = interpolate_mean(*space, settings.mean_expression);
+      const std::string recipe = data_set_recipe<dim>(prm_text, source_name, generator_name, settings.seed);
 
-      // The recipe records how the data were made, so that a resumed
-      // generation can check it continues the same one.
-      std::string recipe = "ddo generate (" + generator + "): seed " + std::to_string(seed) + ", parameters\n" +
-                           extract_subsections(prm_text, source_name, [](ParameterHandler &p) {
-                             p.enter_subsection("Generate");
-                             p.declare_entry("Generator", "grf", Patterns::Anything());
-                             p.declare_entry("Mean function", "0", Patterns::Anything());
-                             CovarianceRegistry<dim>::instance().declare_parameters(p, "Model", "matern", "");
-                             p.leave_subsection();
-                             if (dim == 2)
-                               VorticitySolver::Parameters::declare_parameters(p);
-                           });
+      auto random_field = std::make_shared<VectorType>(space->create_vector());
+      const FieldMaker make_field = [&, random_field](const std::uint64_t s, const unsigned int index,
+                                                      VectorType &out) {
+        model->sample(*random_field, s, index);
+        *random_field += mean_vector;
+        generator->generate(*random_field, out);
+      };
 
-      FieldMaker make_field;
-      std::unique_ptr<VorticitySolver> solver;
-      if (generator == "grf")
-        make_field = [&](const std::uint64_t s, const unsigned int index, VectorType &out) {
-          model->sample(out, s, index);
-          out += mean_vector;
-        };
-      else
-        {
-          AssertThrow(dim == 2, ExcMessage("Generate: the navier_stokes generator is two-dimensional "
-                                           "(vorticity-streamfunction form); set Dimension = 2."));
-          if constexpr (dim == 2)
-            {
-              VorticitySolver::Parameters parameters;
-              parameters.parse_parameters(prm);
-              {
-                TimerOutput::Scope scope(timer, "set up the Navier-Stokes solver");
-                solver = std::make_unique<VorticitySolver>(*space, parameters);
-              }
-              pcout << "Navier-Stokes: viscosity " << parameters.viscosity << ", final time "
-                    << parameters.final_time << ", time step " << parameters.time_step << " ("
-                    << parameters.n_time_steps() << " steps per field); forcing: <" << model_name
-                    << "> random field\n";
-              auto forcing = std::make_shared<VectorType>(space->create_vector());
-              make_field   = [&, forcing](const std::uint64_t s, const unsigned int index, VectorType &out) {
-                model->sample(*forcing, s, index);
-                *forcing += mean_vector;
-                solver->solve(*forcing, out);
-              };
-            }
-        }
-
+      const std::string generator_summary = generator->summary();
+      if (!generator_summary.empty())
+        pcout << generator_summary << '\n';
       pcout << space->summary();
-      const bool complete =
-        write_data_set(file, n_samples, seed, recipe + "training set\n", *space, description, make_field, max_fields,
-                       timer);
-      if (!test_file.empty() && complete)
+      const bool complete = write_data_set(settings.file, settings.n_samples, settings.seed, recipe + "training set\n",
+                                           *space, description, make_field, settings.max_fields, timer);
+      if (!settings.test_file.empty() && complete)
         {
           // An independent stream: the test fields never repeat training ones,
           // whatever the numbers of samples.
-          const std::uint64_t test_seed = seed + 0x9E3779B97F4A7C15ull;
-          write_data_set(test_file, n_test, test_seed, recipe + "test set\n", *space, description, make_field,
-                         max_fields, timer);
+          const std::uint64_t test_seed = settings.seed + 0x9E3779B97F4A7C15ull;
+          write_data_set(settings.test_file, settings.n_test, test_seed, recipe + "test set\n", *space, description,
+                         make_field, settings.max_fields, timer);
         }
     }
 

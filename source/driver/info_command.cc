@@ -1,10 +1,10 @@
 #include <deal.II/base/conditional_ostream.h>
 #include <deal.II/base/timer.h>
 
-#include <ddo/function_space.h>
-#include <ddo/mesh_builder.h>
-#include <ddo/output.h>
-#include <ddo/plugin_registry.h>
+#include <ddo/function_space/function_space.h>
+#include <ddo/mesh/mesh_builder.h>
+#include <ddo/base/output.h>
+#include <ddo/base/plugin_registry.h>
 
 #include "commands.h"
 

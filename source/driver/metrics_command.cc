@@ -6,11 +6,11 @@
 #include <deal.II/base/conditional_ostream.h>
 #include <deal.II/base/timer.h>
 
-#include <ddo/function_dataset.h>
-#include <ddo/function_transfer.h>
-#include <ddo/metrics_report.h>
-#include <ddo/output.h>
-#include <ddo/space_description.h>
+#include <ddo/dataset/function_dataset.h>
+#include <ddo/function_space/function_transfer.h>
+#include <ddo/metrics/metrics_report.h>
+#include <ddo/base/output.h>
+#include <ddo/mesh/space_description.h>
 
 #include "commands.h"
 

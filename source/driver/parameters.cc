@@ -1,12 +1,12 @@
 // Parameter handling shared by the commands of the ddo driver.
 
-#include <ddo/covariance_operator.h>
-#include <ddo/function_space.h>
-#include <ddo/mesh_builder.h>
-#include <ddo/navier_stokes.h>
-#include <ddo/sampler.h>
-#include <ddo/score_network.h>
-#include <ddo/trainer.h>
+#include <ddo/covariance/interface.h>
+#include <ddo/function_space/function_space.h>
+#include <ddo/mesh/mesh_builder.h>
+#include <ddo/generator/interface.h>
+#include <ddo/torch/sampler/interface.h>
+#include <ddo/torch/network/interface.h>
+#include <ddo/torch/training/trainer.h>
 
 #include "commands.h"
 
@@ -103,10 +103,6 @@ namespace ddo
       prm.leave_subsection();
 
       prm.enter_subsection("Generate");
-      prm.declare_entry("Generator", "grf", Patterns::Selection("grf|navier_stokes"),
-                        "grf: Gaussian random fields (Model) plus the Mean function. navier_stokes "
-                        "(2D, periodic in x and y): the vorticity at the final time of a flow on the "
-                        "torus driven by such a random forcing (subsection Navier-Stokes).");
       prm.declare_entry("Output file", "data/grf.h5", Patterns::Anything(), "The data set file (HDF5).");
       prm.declare_entry("Number of samples", "100", Patterns::Integer(1), "Functions in the data set.");
       prm.declare_entry("Test output file", "", Patterns::Anything(),
@@ -117,12 +113,15 @@ namespace ddo
                         "Stop after this many new fields (0: all) and keep the partial file; the "
                         "next run continues it (for time-limited batch jobs).");
       prm.declare_entry("Mean function", "0", Patterns::Anything(),
-                        "Mean of the fields (grf) or of the forcing (navier_stokes), an expression in "
+                        "Mean of the random fields the generator receives, an expression in "
                         "x, y (and z) (muparser syntax, pi defined).");
       CovarianceRegistry<dim>::instance().declare_parameters(prm, "Model", "matern",
-                                                             "Covariance model of the fields (or forcings).");
+                                                             "Covariance model of the random fields.");
+      GeneratorRegistry<dim>::instance().declare_parameters(
+        prm, "Generator", "grf",
+        "What turns each random field into a field of the data set (plugins, e.g. "
+        "navier_stokes from libddo_navier_stokes.so).");
       prm.leave_subsection();
-      VorticitySolver::Parameters::declare_parameters(prm);
 
       prm.enter_subsection("Data");
       prm.declare_entry("File", "data/train.h5", Patterns::Anything(),

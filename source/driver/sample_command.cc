@@ -4,14 +4,11 @@
 #include <deal.II/base/conditional_ostream.h>
 #include <deal.II/base/timer.h>
 
-#include <ddo/checkpoint.h>
-#include <ddo/function_dataset.h>
-#include <ddo/mesh_builder.h>
-#include <ddo/output.h>
-#include <ddo/sampler.h>
-#include <ddo/score_model.h>
-#include <ddo/space_description.h>
-#include <ddo/torch_bridge.h>
+#include <ddo/base/output.h>
+#include <ddo/dataset/function_dataset.h>
+#include <ddo/mesh/mesh_builder.h>
+#include <ddo/mesh/space_description.h>
+#include <ddo/torch/model/trained_model.h>
 
 #include "commands.h"
 
@@ -23,14 +20,118 @@ namespace ddo
   {
     namespace
     {
-      std::string
-      required(const CheckpointMetadata &metadata, const std::string &key, const std::string &checkpoint)
+      /** The entries of subsection `Sampling` besides the sampler plugin. */
+      struct SampleSettings
       {
-        const auto entry = metadata.find(key);
-        AssertThrow(entry != metadata.end(),
-                    ExcMessage("The checkpoint <" + checkpoint + "> lacks <" + key +
-                               ">: it was not written by `ddo train`."));
-        return entry->second;
+        std::string  checkpoints;
+        unsigned int n_samples;
+        unsigned int seed;
+        unsigned int n_modes;
+        std::string  cache;
+        std::string  output_file;
+        std::string  vtu_file;
+        unsigned int n_vtu;
+        std::string  sampler_name;
+        bool         remove_mean;
+        double       sigma_max;
+      };
+
+
+      /** Reads subsection `Sampling` (entered). */
+      SampleSettings
+      read_sample_settings(ParameterHandler &prm)
+      {
+        SampleSettings settings;
+        settings.checkpoints  = prm.get("Checkpoint");
+        settings.n_samples    = prm.get_integer("Number of samples");
+        settings.seed         = prm.get_integer("Seed");
+        settings.n_modes      = prm.get_integer("Number of modes");
+        settings.cache        = prm.get("Eigenbasis cache");
+        settings.output_file  = prm.get("Output file");
+        settings.vtu_file     = prm.get("VTU file");
+        settings.n_vtu        = std::min<unsigned int>(prm.get_integer("Samples in VTU"), settings.n_samples);
+        settings.sampler_name = prm.get("Sampler");
+        settings.remove_mean  = prm.get_bool("Remove mean");
+        settings.sigma_max    = prm.get_double("Sigma max");
+        return settings;
+      }
+
+
+      /** The model's training range, with the sampling's own σ_max if one is set. */
+      NoiseRange
+      sampling_range(const ModelRecord &record, const double sigma_max)
+      {
+        NoiseRange range = record.range;
+        if (sigma_max > 0)
+          {
+            AssertThrow(sigma_max > range.sigma_min,
+                        ExcMessage("Sampling: 'Sigma max' must exceed the model's sigma_min (" +
+                                   std::to_string(range.sigma_min) + ")."));
+            range.sigma_max = sigma_max;
+          }
+        return range;
+      }
+
+
+      /**
+       * Mean-free data (e.g. vorticity on a torus): projects each of the
+       * row-major samples @p all onto the functions with zero mean,
+       * u - |Omega|^{-1} int u. Returns the largest mean removed.
+       */
+      template <int dim>
+      double
+      remove_sample_means(const FunctionSpace<dim> &space, std::vector<double> &all, const unsigned int n_samples)
+      {
+        const std::size_t n_dofs = space.n_dofs();
+        VectorType        one = space.create_vector(), u = space.create_vector();
+        one            = 1.;
+        double largest = 0;
+        for (unsigned int s = 0; s < n_samples; ++s)
+          {
+            std::copy(all.begin() + s * n_dofs, all.begin() + (s + 1) * n_dofs, u.begin());
+            const double mean = space.l2_inner_product(u, one) / space.volume();
+            largest           = std::max(largest, std::abs(mean));
+            for (std::size_t k = 0; k < n_dofs; ++k)
+              all[s * n_dofs + k] -= mean;
+          }
+        return largest;
+      }
+
+
+      /** Writes the row-major samples @p all as HDF5 and the first ones as VTU. */
+      template <int dim>
+      void
+      write_samples(const FunctionSpace<dim> &space,
+                    const std::string &       description,
+                    const SampleSettings &    settings,
+                    const std::vector<double> &all,
+                    ConditionalOStream &      pcout,
+                    TimerOutput &             timer)
+      {
+        const std::size_t n_dofs = space.n_dofs();
+        if (!settings.output_file.empty())
+          {
+            TimerOutput::Scope    scope(timer, "write HDF5");
+            FunctionDatasetWriter writer(settings.output_file, space, description, settings.n_samples,
+                                         "ddo sample: " + settings.sampler_name + " from <" + settings.checkpoints +
+                                           ">, seed " + std::to_string(settings.seed),
+                                         false, true);
+            for (unsigned int s = 0; s < settings.n_samples; ++s)
+              writer.write(s, all.data() + s * n_dofs);
+            pcout << "wrote: " << writer.finalize() << '\n';
+          }
+        if (!settings.vtu_file.empty() && settings.n_vtu > 0)
+          {
+            TimerOutput::Scope                                      scope(timer, "write VTU");
+            std::vector<VectorType>                                 vectors(settings.n_vtu, space.create_vector());
+            std::vector<std::pair<std::string, const VectorType *>> fields;
+            for (unsigned int s = 0; s < settings.n_vtu; ++s)
+              {
+                std::copy(all.begin() + s * n_dofs, all.begin() + (s + 1) * n_dofs, vectors[s].begin());
+                fields.emplace_back("sample_" + std::to_string(s), &vectors[s]);
+              }
+            pcout << "wrote: " << write_vtu(space, fields, settings.vtu_file) << '\n';
+          }
       }
     } // namespace
 
@@ -48,56 +149,22 @@ namespace ddo
       ParameterHandler prm;
       declare_all<dim>(prm);
       parse(prm, prm_text, source_name, false);
-
       prm.enter_subsection("Sampling");
-      const std::string  checkpoint_list = prm.get("Checkpoint");
-      const unsigned int n_samples   = prm.get_integer("Number of samples");
-      const unsigned int seed        = prm.get_integer("Seed");
-      const unsigned int n_modes     = prm.get_integer("Number of modes");
-      const std::string  cache       = prm.get("Eigenbasis cache");
-      const std::string  output_file = prm.get("Output file");
-      const std::string  vtu_file    = prm.get("VTU file");
-      const unsigned int n_vtu       = std::min<unsigned int>(prm.get_integer("Samples in VTU"), n_samples);
-      const std::string  sampler_name = prm.get("Sampler");
-      const bool         remove_mean  = prm.get_bool("Remove mean");
-      const double       sigma_max    = prm.get_double("Sigma max");
-      auto               sampler      = SamplerRegistry<dim>::instance().create_and_parse(prm, "Sampler");
+      const SampleSettings settings = read_sample_settings(prm);
+      auto                 sampler  = SamplerRegistry<dim>::instance().create_and_parse(prm, "Sampler");
       prm.leave_subsection();
 
       // The model, with the averaged weights; a list of checkpoints is an
       // ensemble whose score is the mean of the members' scores.
-      const std::vector<std::string> checkpoints = Utilities::split_string_list(checkpoint_list, ',');
+      const std::vector<std::string> checkpoints = Utilities::split_string_list(settings.checkpoints, ',');
       AssertThrow(!checkpoints.empty(), ExcMessage("Sampling: 'Checkpoint' names no model."));
-      const std::string                               checkpoint = checkpoints.front();
-      std::vector<CheckpointMetadata>                 member_metadata(checkpoints.size());
-      std::vector<std::shared_ptr<ScoreNetwork<dim>>> networks;
+      std::unique_ptr<TrainedModel<dim>> model;
       {
         TimerOutput::Scope scope(timer, "load model");
-        for (unsigned int m = 0; m < checkpoints.size(); ++m)
-          networks.push_back(load_checkpoint<dim>(checkpoints[m], &member_metadata[m]));
+        model = std::make_unique<TrainedModel<dim>>(checkpoints);
       }
-      CheckpointMetadata &metadata = member_metadata.front();
-      // Members must describe the same diffusion of the same data.
-      for (unsigned int m = 1; m < checkpoints.size(); ++m)
-        for (const std::string key : {"noise.parameters", "noise.sigma_min", "noise.sigma_max", "data.mean",
-                                      "data.scale", "mesh.fingerprint"})
-          AssertThrow(required(member_metadata[m], key, checkpoints[m]) == required(metadata, key, checkpoint),
-                      ExcMessage("Sampling: the ensemble members <" + checkpoint + "> and <" + checkpoints[m] +
-                                 "> differ in <" + key + ">: an ensemble averages models trained on "
-                                 "the same data, mesh and noise."));
-      NoiseRange range;
-      range.sigma_min = std::stod(required(metadata, "noise.sigma_min", checkpoint));
-      range.sigma_max = std::stod(required(metadata, "noise.sigma_max", checkpoint));
-      if (sigma_max > 0)
-        {
-          AssertThrow(sigma_max > range.sigma_min,
-                      ExcMessage("Sampling: 'Sigma max' must exceed the model's sigma_min (" +
-                                 std::to_string(range.sigma_min) + ")."));
-          range.sigma_max = sigma_max;
-        }
-      DataNormalization normalization;
-      normalization.mean  = std::stod(required(metadata, "data.mean", checkpoint));
-      normalization.scale = std::stod(required(metadata, "data.scale", checkpoint));
+      const ModelRecord &record = model->record();
+      const NoiseRange   range  = sampling_range(record, settings.sigma_max);
 
       const std::string description = extract_space_description<dim>(prm_text, source_name);
       std::unique_ptr<FunctionSpace<dim>> space;
@@ -105,54 +172,29 @@ namespace ddo
         TimerOutput::Scope scope(timer, "build mesh and space");
         space = build_function_space<dim>(description, MPI_COMM_SELF, source_name);
       }
-      const bool same_mesh = space->fingerprint() == metadata["mesh.fingerprint"];
-      pcout << space->summary() << "Model <" << checkpoint_list << ">"
+      {
+        TimerOutput::Scope scope(timer, "noise, eigenbasis and network binding");
+        model->bind(*space, settings.n_modes, settings.cache);
+      }
+      pcout << space->summary() << "Model <" << settings.checkpoints << ">"
             << (checkpoints.size() > 1 ? " (an ensemble of " + std::to_string(checkpoints.size()) + ")" : "")
             << ", trained on "
-            << (same_mesh ? "this mesh" : "another mesh (" + metadata["mesh.n_dofs"] + " DoFs): zero-shot transfer")
-            << ", step " << metadata["training.step"] << ", sigma in [" << range.sigma_min << ", "
-            << range.sigma_max << "]\n";
-
-      // The noise of training, rebuilt on this mesh.
-      std::unique_ptr<CovarianceOperator<dim>> noise;
-      {
-        TimerOutput::Scope scope(timer, "set up noise");
-        ParameterHandler   noise_prm;
-        declare_noise<dim>(noise_prm);
-        parse(noise_prm, required(metadata, "noise.parameters", checkpoint), checkpoint + "/metadata.txt", true);
-        noise_prm.enter_subsection("Noise");
-        noise = CovarianceRegistry<dim>::instance().create_and_parse(noise_prm, "Model");
-        noise_prm.leave_subsection();
-        noise->initialize(*space);
-      }
-      std::vector<std::unique_ptr<ScoreModel<dim>>> models;
-      std::vector<ScoreFunction>                    member_scores;
-      {
-        TimerOutput::Scope scope(timer, "eigenbasis and network binding");
-        for (unsigned int m = 0; m < checkpoints.size(); ++m)
-          {
-            const unsigned int member_modes =
-              n_modes > 0 ? n_modes : std::stoul(required(member_metadata[m], "model.n_modes", checkpoints[m]));
-            models.push_back(std::make_unique<ScoreModel<dim>>(networks[m], *space, member_modes, cache));
-            const ScoreModel<dim> *model = models.back().get();
-            member_scores.emplace_back(
-              [model](const torch::Tensor &v, const torch::Tensor &sigma) { return model->evaluate(v, sigma); });
-          }
-      }
-      const ScoreFunction score = average_score_functions(member_scores);
+            << (model->bound_to_training_mesh() ?
+                  std::string("this mesh") :
+                  "another mesh (" + std::to_string(record.mesh_n_dofs) + " DoFs): zero-shot transfer")
+            << ", step " << record.step << ", sigma in [" << range.sigma_min << ", " << range.sigma_max << "]\n";
 
       // Each rank draws a contiguous share of the samples (sample i is the
       // same whatever the number of ranks).
-      const unsigned int first = rank * n_samples / n_ranks;
-      const unsigned int count = (rank + 1) * n_samples / n_ranks - first;
+      const unsigned int first = rank * settings.n_samples / n_ranks;
+      const unsigned int count = (rank + 1) * settings.n_samples / n_ranks - first;
       SamplerReport      report;
       torch::Tensor      samples;
       {
         TimerOutput::Scope scope(timer, "sample");
-        samples = sampler->sample(score, *space, *noise, range, count, seed, first, &report);
+        samples = model->sample(*sampler, count, settings.seed, first, &report, &range);
       }
-      samples = samples * normalization.scale + normalization.mean;
-      pcout << sampler_name << ": " << report.summary() << '\n';
+      pcout << settings.sampler_name << ": " << report.summary() << '\n';
 
       const std::size_t   n_dofs = space->n_dofs();
       std::vector<double> local(samples.data_ptr<double>(), samples.data_ptr<double>() + count * n_dofs);
@@ -162,47 +204,10 @@ namespace ddo
       std::vector<double> all;
       for (const auto &part : gathered)
         all.insert(all.end(), part.begin(), part.end());
-      if (remove_mean)
-        {
-          // Mean-free data (e.g. vorticity on a torus): project each sample
-          // onto the functions with zero mean, u - |Omega|^{-1} int u.
-          VectorType one = space->create_vector(), u = space->create_vector();
-          one            = 1.;
-          double largest = 0;
-          for (unsigned int s = 0; s < n_samples; ++s)
-            {
-              std::copy(all.begin() + s * n_dofs, all.begin() + (s + 1) * n_dofs, u.begin());
-              const double mean = space->l2_inner_product(u, one) / space->volume();
-              largest           = std::max(largest, std::abs(mean));
-              for (std::size_t k = 0; k < n_dofs; ++k)
-                all[s * n_dofs + k] -= mean;
-            }
-          pcout << "Removed the mean of each sample (largest |mean| " << largest << ")\n";
-        }
-
-      if (!output_file.empty())
-        {
-          TimerOutput::Scope    scope(timer, "write HDF5");
-          FunctionDatasetWriter writer(output_file, *space, description, n_samples,
-                                       "ddo sample: " + sampler_name + " from <" + checkpoint_list + ">, seed " +
-                                         std::to_string(seed),
-                                       false, true);
-          for (unsigned int s = 0; s < n_samples; ++s)
-            writer.write(s, all.data() + s * n_dofs);
-          pcout << "wrote: " << writer.finalize() << '\n';
-        }
-      if (!vtu_file.empty() && n_vtu > 0)
-        {
-          TimerOutput::Scope                                      scope(timer, "write VTU");
-          std::vector<VectorType>                                 vectors(n_vtu, space->create_vector());
-          std::vector<std::pair<std::string, const VectorType *>> fields;
-          for (unsigned int s = 0; s < n_vtu; ++s)
-            {
-              std::copy(all.begin() + s * n_dofs, all.begin() + (s + 1) * n_dofs, vectors[s].begin());
-              fields.emplace_back("sample_" + std::to_string(s), &vectors[s]);
-            }
-          pcout << "wrote: " << write_vtu(*space, fields, vtu_file) << '\n';
-        }
+      if (settings.remove_mean)
+        pcout << "Removed the mean of each sample (largest |mean| "
+              << remove_sample_means(*space, all, settings.n_samples) << ")\n";
+      write_samples(*space, description, settings, all, pcout, timer);
     }
 
     template void run_sample<2>(const std::string &, const std::string &);

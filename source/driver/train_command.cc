@@ -4,10 +4,10 @@
 #include <deal.II/base/conditional_ostream.h>
 #include <deal.II/base/timer.h>
 
-#include <ddo/function_dataset.h>
-#include <ddo/mesh_builder.h>
-#include <ddo/space_description.h>
-#include <ddo/trainer.h>
+#include <ddo/dataset/function_dataset.h>
+#include <ddo/mesh/mesh_builder.h>
+#include <ddo/mesh/space_description.h>
+#include <ddo/torch/training/trainer.h>
 
 #include "commands.h"
 
@@ -98,17 +98,18 @@ namespace ddo
       settings.parse_parameters(prm);
       prm.leave_subsection();
 
-      CheckpointMetadata metadata;
-      metadata["mesh.fingerprint"]  = space->fingerprint();
-      metadata["mesh.description"]  = description;
-      metadata["mesh.n_dofs"]       = std::to_string(space->n_dofs());
-      metadata["model.n_modes"]     = std::to_string(n_modes);
-      metadata["noise.model"]       = noise_name;
-      metadata["noise.parameters"]  = extract_subsections(prm_text, source_name, declare_noise<dim>);
-      metadata["data.file"]         = data_file;
-      metadata["data.n_samples"]    = std::to_string(n_samples);
-      metadata["data.mean"]         = exact_string(normalization.mean);
-      metadata["data.scale"]        = exact_string(normalization.scale);
+      // What is trained, as the checkpoint records it (ddo::ModelRecord).
+      ModelRecord record;
+      record.mesh_fingerprint = space->fingerprint();
+      record.mesh_description = description;
+      record.mesh_n_dofs      = space->n_dofs();
+      record.n_modes          = n_modes;
+      record.noise_model      = noise_name;
+      record.noise_parameters = extract_subsections(prm_text, source_name, declare_noise<dim>);
+      record.data_file        = data_file;
+      record.data_n_samples   = n_samples;
+      record.normalization    = normalization;
+      const CheckpointMetadata metadata = record.training_problem_metadata();
 
       Trainer<dim> trainer(*model, *noise, network_name, settings, metadata, comm);
       TrainingReport report;

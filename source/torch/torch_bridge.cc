@@ -1,6 +1,6 @@
 #include <deal.II/base/exceptions.h>
 
-#include <ddo/torch_bridge.h>
+#include <ddo/torch/torch_bridge.h>
 
 namespace ddo
 {

@@ -4,9 +4,9 @@
 // and the same Matern samples, compared at support points matched by their
 // coordinates and through partition-independent scalars.
 
-#include <ddo/hashing.h>
-#include <ddo/matern_spde.h>
-#include <ddo/white_noise.h>
+#include <ddo/base/hashing.h>
+#include <ddo/covariance/matern_spde.h>
+#include <ddo/covariance/white_noise.h>
 
 #include <gtest/gtest.h>
 

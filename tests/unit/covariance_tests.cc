@@ -7,9 +7,9 @@
 
 #include <deal.II/lac/full_matrix.h>
 
-#include <ddo/covariance_operator.h>
-#include <ddo/matern_spde.h>
-#include <ddo/white_noise.h>
+#include <ddo/covariance/interface.h>
+#include <ddo/covariance/matern_spde.h>
+#include <ddo/covariance/white_noise.h>
 
 #include <gtest/gtest.h>
 

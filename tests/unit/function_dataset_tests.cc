@@ -3,9 +3,9 @@
 
 #include <deal.II/base/function.h>
 
-#include <ddo/function_dataset.h>
-#include <ddo/function_transfer.h>
-#include <ddo/space_description.h>
+#include <ddo/dataset/function_dataset.h>
+#include <ddo/function_space/function_transfer.h>
+#include <ddo/mesh/space_description.h>
 
 #include <gtest/gtest.h>
 #include <hdf5.h>

@@ -4,7 +4,7 @@
 #include <deal.II/base/function_lib.h>
 #include <deal.II/fe/fe_values.h>
 
-#include <ddo/function_space.h>
+#include <ddo/function_space/function_space.h>
 
 #include <gtest/gtest.h>
 

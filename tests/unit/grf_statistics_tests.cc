@@ -4,8 +4,8 @@
 // columns (apply() to nodal unit vectors) are used, so these tests have no
 // sampling error; sample statistics are tested in covariance_tests.cc.
 
-#include <ddo/matern.h>
-#include <ddo/matern_spde.h>
+#include <ddo/covariance/matern.h>
+#include <ddo/covariance/matern_spde.h>
 
 #include <gtest/gtest.h>
 

@@ -1,8 +1,8 @@
 // Samples judged against a reference set with the floor (split halves) and a
 // Gaussian baseline: the yardsticks must behave as their definitions say.
 
-#include <ddo/matern_spde.h>
-#include <ddo/metrics_report.h>
+#include <ddo/covariance/matern_spde.h>
+#include <ddo/metrics/metrics_report.h>
 
 #include <gtest/gtest.h>
 

@@ -13,8 +13,8 @@
 #include <deal.II/lac/vector.h>
 #include <deal.II/numerics/vector_tools.h>
 
-#include <ddo/matern_spde.h>
-#include <ddo/navier_stokes.h>
+#include <ddo/covariance/matern_spde.h>
+#include "navier_stokes.h"
 
 #include <gtest/gtest.h>
 
@@ -512,13 +512,13 @@ TEST(NavierStokes, RejectsInvalidParametersAndMeshes)
   // Parameter files: the same checks through ParameterHandler.
   ParameterHandler prm;
   VorticitySolver::Parameters::declare_parameters(prm);
-  prm.parse_input_from_string("subsection Navier-Stokes\nset Viscosity = 2e-3\n"
-                              "set Final time = 1\nset Time step = 0.05\nend\n");
+  prm.parse_input_from_string("set Viscosity = 2e-3\n"
+                              "set Final time = 1\nset Time step = 0.05\n");
   VorticitySolver::Parameters parsed;
   parsed.parse_parameters(prm);
   EXPECT_EQ(parsed.viscosity, 2e-3);
   EXPECT_EQ(parsed.n_time_steps(), 20u);
-  prm.parse_input_from_string("subsection Navier-Stokes\nset Viscosity = -1\nend\n");
+  prm.parse_input_from_string("set Viscosity = -1\n");
   EXPECT_THROW(parsed.parse_parameters(prm), ExcMessage);
 
   // Meshes that are not a torus: no periodicity, periodic in x only, and

@@ -1,7 +1,7 @@
 // Statistics of sets of FE functions and the distances between sets.
 
-#include <ddo/matern_spde.h>
-#include <ddo/sample_metrics.h>
+#include <ddo/covariance/matern_spde.h>
+#include <ddo/metrics/sample_metrics.h>
 
 #include <gtest/gtest.h>
 

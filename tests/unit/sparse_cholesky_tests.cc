@@ -9,7 +9,7 @@
 #include <deal.II/lac/trilinos_sparse_matrix.h>
 #include <deal.II/lac/vector.h>
 
-#include <ddo/sparse_cholesky.h>
+#include <ddo/lac/sparse_cholesky.h>
 
 #include <gtest/gtest.h>
 

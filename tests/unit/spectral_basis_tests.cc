@@ -1,7 +1,7 @@
 // The generalized eigenbasis K phi = lambda M phi: Laplacian eigenvalues of
 // the square and cube, M-orthonormality, dense vs ARPACK, constraints, cache.
 
-#include <ddo/spectral_basis.h>
+#include <ddo/lac/spectral_basis.h>
 
 #include <gtest/gtest.h>
 

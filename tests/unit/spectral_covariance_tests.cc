@@ -1,9 +1,9 @@
 // Spectral (Karhunen-Loeve) Matern covariance against the SPDE one, its
 // statistics, and the L2 white-noise covariance.
 
-#include <ddo/l2_white_noise_covariance.h>
-#include <ddo/matern_spde.h>
-#include <ddo/spectral_covariance.h>
+#include <ddo/covariance/l2_white_noise_covariance.h>
+#include <ddo/covariance/matern_spde.h>
+#include <ddo/covariance/spectral_covariance.h>
 
 #include <gtest/gtest.h>
 

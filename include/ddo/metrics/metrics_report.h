@@ -1,0 +1,113 @@
+#ifndef ddo_metrics_report_h
+#define ddo_metrics_report_h
+
+/**
+ * @file
+ * Judging a set of generated functions against a reference set (test data)
+ * with the statistics of SampleMetrics, together with the two yardsticks
+ * that make the numbers meaningful:
+ *
+ * - the **floor**: the reference split into halves A and B, A against B —
+ *   the distance two independent draws of the true distribution of this size
+ *   have (sampling noise of the metrics themselves);
+ * - a **Gaussian baseline**: functions drawn from the Gaussian with the mean
+ *   and covariance of half A (exactly, as mean + (X_A - mean)^T a/√(n-1)
+ *   with standard normal a), i.e. what a perfect Gaussian model would score.
+ *
+ * Every candidate set is truncated to the size of half A and compared with
+ * half B, so all rows have the same number of functions on both sides.
+ *
+ * With 100 functions per half the floor is itself a noisy number (a
+ * factor ~2 between draws), so ratios to it are noisy too. With
+ * `n_splits` > 1 the reference is split into halves A and B that many
+ * times (split 0 in file order, the others random permutations), every
+ * row is compared with every half B, and the report gives the mean of each
+ * distance over the splits and, for the ratios to the floor, their range
+ * over the splits.
+ */
+
+#include <ddo/metrics/sample_metrics.h>
+
+#include <string>
+#include <vector>
+
+namespace ddo
+{
+  /** One compared set: its statistics and its distance from half B. */
+  struct MetricsReportRow
+  {
+    std::string      name;
+    unsigned int     n_samples = 0;
+    SampleStatistics statistics;
+    /** Mean over the splits of the distance from half B. */
+    MetricComparison distance;
+    /** The distance for every split (one entry without splits). */
+    std::vector<MetricComparison> split_distances;
+  };
+
+  /** The result of compare_with_reference(). */
+  struct MetricsReport
+  {
+    /** The settings used (density grid fitted to half B). */
+    MetricSettings settings;
+    /** The density grid. */
+    std::vector<double> density_grid;
+    /** Statistics of the reference half B (of split 0). */
+    SampleStatistics reference;
+    /** Number of A/B splits of the reference the distances are averaged over. */
+    unsigned int n_splits = 1;
+    /** Rows: "floor (test half A)", the candidates, "Gaussian baseline". */
+    std::vector<MetricsReportRow> rows;
+
+    /** The row named @p name (throws if there is none). */
+    const MetricsReportRow &
+    row(const std::string &name) const;
+
+    /**
+     * A Markdown table: density MSE, spectrum MSE, mean, variance and
+     * correlation errors, skewness and excess kurtosis, and each row's
+     * density and spectrum MSE relative to the floor (means over the splits
+     * divided; with several splits followed by the range of the per-split
+     * ratios).
+     */
+    std::string
+    table() const;
+
+    /** The same numbers as `key = value` lines (for scripts). */
+    std::string
+    key_values() const;
+
+    /**
+     * Writes `density.dat` (grid, reference, rows), `spectrum.dat` (band,
+     * band centre √λ, reference, rows) and `correlation.dat` into
+     * @p directory; returns the file names.
+     */
+    std::vector<std::string>
+    write_data_files(const std::string &directory) const;
+  };
+
+  /**
+   * Compares each of @p candidates (name, row-major coefficient vectors of
+   * @p space) with the @p reference set (at least 4 functions), adding the
+   * floor and (if @p gaussian_baseline) a Gaussian baseline drawn with
+   * @p seed. @p settings gives the number of bands, the correlation
+   * distances and the pairs; its density grid is refitted to half B with
+   * the bandwidth @p relative_bandwidth times the pointwise standard
+   * deviation (half B of split 0; the grid is the same for all splits).
+   * @p n_splits: see the file description; the baseline of split k is
+   * drawn from its half A with seed @p seed + k.
+   */
+  template <int dim>
+  MetricsReport
+  compare_with_reference(const FunctionSpace<dim> &                                      space,
+                         const SpectralBasis<dim> &                                      basis,
+                         MetricSettings                                                  settings,
+                         const double                                                    relative_bandwidth,
+                         const std::vector<std::pair<std::string, std::vector<double>>> &candidates,
+                         const std::vector<double> &                                     reference,
+                         const bool                                                      gaussian_baseline,
+                         const unsigned int                                              seed,
+                         const unsigned int                                              n_splits = 1);
+} // namespace ddo
+
+#endif

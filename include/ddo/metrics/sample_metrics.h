@@ -1,0 +1,127 @@
+#ifndef ddo_sample_metrics_h
+#define ddo_sample_metrics_h
+
+/**
+ * @file
+ * Statistics of sets of FE functions and distances between two sets: how
+ * generated samples are judged against test data (issue "headline
+ * experiment"; cf. the density and spectrum MSE of functional flow
+ * matching). Every statistic is a quadrature or uses the mass matrix, so it
+ * means the same on any mesh of the domain.
+ */
+
+#include <deal.II/base/point.h>
+
+#include <ddo/function_space/function_space.h>
+#include <ddo/function_space/function_transfer.h>
+#include <ddo/lac/spectral_basis.h>
+
+#include <string>
+#include <vector>
+
+namespace ddo
+{
+  using namespace dealii;
+
+  /** How statistics are computed; fixed before comparing sets. */
+  struct MetricSettings
+  {
+    /** Grid of values on which the pointwise density is estimated. */
+    double       density_min    = -1;
+    double       density_max    = 1;
+    unsigned int density_points = 201;
+    /** Bandwidth of the Gaussian kernel density estimate (fixed, not data-driven). */
+    double       bandwidth      = 0.05;
+    /** Number of bands of Laplacian eigenvalues in the spectrum. */
+    unsigned int n_bands        = 8;
+    /** Distances of the two-point correlation. */
+    std::vector<double> correlation_distances = {0.05, 0.1, 0.2, 0.3};
+    /** Point pairs per distance. */
+    unsigned int n_pairs = 400;
+    /** Seed of the point pairs. */
+    unsigned int seed = 1;
+
+    /**
+     * A density grid that covers @p values (padded by 4 bandwidths) with a
+     * bandwidth of @p relative_bandwidth times their standard deviation.
+     * Call it once, on the reference set, and reuse the settings.
+     */
+    void
+    fit_density_grid(const std::vector<double> &values, const double relative_bandwidth = 0.05);
+  };
+
+  /** The statistics of one set of functions. */
+  struct SampleStatistics
+  {
+    unsigned int n_samples = 0;
+    /** Kernel density of the pointwise values u(x), x uniform in the domain. */
+    std::vector<double> density;
+    /** Mean energy \f$E(\varphi_k^T M u)^2\f$ summed over each eigenvalue band. */
+    std::vector<double> band_energy;
+    /** Eigenvalue range of each band. */
+    std::vector<std::pair<double, double>> band_limits;
+    /** Mean and variance fields (coefficient vectors). */
+    VectorType mean, variance;
+    /** Correlation of u(x), u(y) over pairs with |x - y| = distance. */
+    std::vector<double> correlation;
+    /** Quadrature-weighted skewness and excess kurtosis of pointwise values. */
+    double skewness = 0, excess_kurtosis = 0;
+  };
+
+  /** Distances between two SampleStatistics on the same mesh. */
+  struct MetricComparison
+  {
+    /** Mean over the grid of the squared density difference. */
+    double density_mse = 0;
+    /** Mean over the bands of the squared difference of log10 band energies (energies below 1e-6 of b's total count as that floor). */
+    double spectrum_mse = 0;
+    /** \f$\|\bar u_a - \bar u_b\|_{L^2} / |\Omega|^{1/2}\f$. */
+    double mean_error = 0;
+    /** \f$\|v_a - v_b\|_{L^2} / \|v_b\|_{L^2}\f$ of the variance fields. */
+    double variance_error = 0;
+    /** Largest difference of the two-point correlations. */
+    double correlation_error = 0;
+  };
+
+  /**
+   * Computes the statistics of a set of functions on a serial space.
+   */
+  template <int dim>
+  class SampleMetrics
+  {
+  public:
+    /**
+     * @p basis gives the eigenvalue bands of the spectrum (bands split the
+     * basis' eigenvalue range evenly in \f$\sqrt\lambda\f$); the point
+     * pairs of the correlation are drawn in the domain once, here.
+     */
+    SampleMetrics(const FunctionSpace<dim> &space, const SpectralBasis<dim> &basis, const MetricSettings &settings);
+
+    /** Statistics of @p n_samples row-major coefficient vectors @p values. */
+    SampleStatistics
+    compute(const std::vector<double> &values, const unsigned int n_samples) const;
+
+    /** Distances of @p a from the reference @p b. */
+    MetricComparison
+    compare(const SampleStatistics &a, const SampleStatistics &b) const;
+
+    /** The density grid. */
+    std::vector<double>
+    density_grid() const;
+
+    const MetricSettings &
+    get_settings() const;
+
+  private:
+    const FunctionSpace<dim> & space;
+    const SpectralBasis<dim> & basis;
+    MetricSettings             settings;
+    /** For each distance: the interpolation rows of the pair's points. */
+    std::vector<std::vector<std::pair<std::vector<std::pair<unsigned int, double>>,
+                                      std::vector<std::pair<unsigned int, double>>>>>
+      pairs;
+  };
+
+} // namespace ddo
+
+#endif

@@ -1,0 +1,339 @@
+#include <deal.II/base/exceptions.h>
+
+#include <ddo/base/hashing.h>
+#include <ddo/metrics/metrics_report.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <limits>
+#include <numeric>
+#include <random>
+#include <sstream>
+
+namespace ddo
+{
+  namespace
+  {
+    /** Standard normal numbers from a counter-based hash (Box-Muller). */
+    double
+    standard_normal(const std::uint64_t seed, const std::uint64_t index)
+    {
+      const std::uint64_t stream = hashing::combine(hashing::mix(seed), index);
+      const double        u1     = 1. - hashing::to_unit_interval(hashing::mix(stream)); // in (0, 1]
+      const double        u2     = hashing::to_unit_interval(hashing::mix(stream ^ 0x5bd1e995ull));
+      return std::sqrt(-2. * std::log(u1)) * std::cos(2. * numbers::PI * u2);
+    }
+
+
+    /** The file @p name in @p directory, written atomically. */
+    std::string
+    write_file(const std::string &directory, const std::string &name, const std::string &content)
+    {
+      const std::string file = (std::filesystem::path(directory) / name).string();
+      {
+        std::ofstream out(file + ".tmp");
+        AssertThrow(out, ExcMessage("Cannot write <" + file + ".tmp>."));
+        out << content;
+        AssertThrow(out, ExcMessage("Writing <" + file + ".tmp> failed."));
+      }
+      std::filesystem::rename(file + ".tmp", file);
+      return file;
+    }
+  } // namespace
+
+
+  const MetricsReportRow &
+  MetricsReport::row(const std::string &name) const
+  {
+    for (const auto &r : rows)
+      if (r.name == name)
+        return r;
+    AssertThrow(false, ExcMessage("The metrics report has no row <" + name + ">."));
+    return rows.front();
+  }
+
+
+  std::string
+  MetricsReport::table() const
+  {
+    const MetricComparison &floor = rows.front().distance;
+    std::ostringstream      out;
+    out << "| set | n | density MSE | spectrum MSE | density / floor | spectrum / floor | mean error | "
+           "variance error | correlation error | skewness | excess kurtosis |\n"
+        << "|---|---|---|---|---|---|---|---|---|---|---|\n";
+    out << std::setprecision(3);
+    const auto &floor_splits = rows.front().split_distances;
+    // "mean ratio (min-max over the splits)" with several splits.
+    auto ratio = [&](const MetricsReportRow &row, double MetricComparison::*field) {
+      std::ostringstream text;
+      text << std::setprecision(3) << row.distance.*field / floor.*field;
+      if (n_splits > 1 && row.split_distances.size() == floor_splits.size())
+        {
+          double low = std::numeric_limits<double>::max(), high = 0;
+          for (std::size_t k = 0; k < floor_splits.size(); ++k)
+            {
+              const double r = row.split_distances[k].*field / floor_splits[k].*field;
+              low            = std::min(low, r);
+              high           = std::max(high, r);
+            }
+          text << " (" << low << "–" << high << ")";
+        }
+      return text.str();
+    };
+    auto line = [&](const std::string &name, const unsigned int n, const MetricsReportRow *row,
+                    const SampleStatistics &s) {
+      out << "| " << name << " | " << n << " | ";
+      if (row != nullptr)
+        {
+          const MetricComparison *d = &row->distance;
+          out << d->density_mse << " | " << d->spectrum_mse << " | "
+              << ratio(*row, &MetricComparison::density_mse) << " | "
+              << ratio(*row, &MetricComparison::spectrum_mse) << " | " << d->mean_error << " | "
+              << d->variance_error << " | " << d->correlation_error;
+        }
+      else
+        out << "- | - | - | - | - | - | -";
+      out << " | " << s.skewness << " | " << s.excess_kurtosis << " |\n";
+    };
+    line("reference (test half B)", reference.n_samples, nullptr, reference);
+    for (const auto &r : rows)
+      line(r.name, r.n_samples, &r, r.statistics);
+    if (n_splits > 1)
+      out << "\nDistances: means over " << n_splits
+          << " A/B splits of the reference; ratios: mean distance / mean floor, in brackets "
+             "the range of the per-split ratios. Statistics (n, skewness, kurtosis): split 0.\n";
+    return out.str();
+  }
+
+
+  std::string
+  MetricsReport::key_values() const
+  {
+    std::ostringstream out;
+    out << std::setprecision(6);
+    auto key = [](std::string name) {
+      for (char &c : name)
+        if (!std::isalnum(static_cast<unsigned char>(c)))
+          c = '_';
+      return name;
+    };
+    out << "n_splits = " << n_splits << '\n'
+        << "reference.n_samples = " << reference.n_samples << '\n'
+        << "reference.skewness = " << reference.skewness << '\n'
+        << "reference.excess_kurtosis = " << reference.excess_kurtosis << '\n';
+    for (const auto &r : rows)
+      {
+        const std::string k = key(r.name);
+        out << k << ".n_samples = " << r.n_samples << '\n'
+            << k << ".density_mse = " << r.distance.density_mse << '\n'
+            << k << ".spectrum_mse = " << r.distance.spectrum_mse << '\n'
+            << k << ".mean_error = " << r.distance.mean_error << '\n'
+            << k << ".variance_error = " << r.distance.variance_error << '\n'
+            << k << ".correlation_error = " << r.distance.correlation_error << '\n'
+            << k << ".skewness = " << r.statistics.skewness << '\n'
+            << k << ".excess_kurtosis = " << r.statistics.excess_kurtosis << '\n';
+      }
+    return out.str();
+  }
+
+
+  std::vector<std::string>
+  MetricsReport::write_data_files(const std::string &directory) const
+  {
+    std::filesystem::create_directories(directory);
+    std::vector<std::string> files;
+    std::ostringstream       header;
+    header << " reference";
+    for (const auto &r : rows)
+      header << " \"" << r.name << '"';
+    header << '\n';
+
+    std::ostringstream density;
+    density << std::setprecision(8) << "# value" << header.str();
+    for (std::size_t i = 0; i < density_grid.size(); ++i)
+      {
+        density << density_grid[i] << ' ' << reference.density[i];
+        for (const auto &r : rows)
+          density << ' ' << r.statistics.density[i];
+        density << '\n';
+      }
+    files.push_back(write_file(directory, "density.dat", density.str()));
+
+    std::ostringstream spectrum;
+    spectrum << std::setprecision(8) << "# band sqrt_lambda_centre" << header.str();
+    for (std::size_t b = 0; b < reference.band_energy.size(); ++b)
+      {
+        const auto &limits = reference.band_limits[b];
+        spectrum << b << ' ' << 0.5 * (std::sqrt(std::max(limits.first, 0.)) + std::sqrt(limits.second)) << ' '
+                 << reference.band_energy[b];
+        for (const auto &r : rows)
+          spectrum << ' ' << r.statistics.band_energy[b];
+        spectrum << '\n';
+      }
+    files.push_back(write_file(directory, "spectrum.dat", spectrum.str()));
+
+    std::ostringstream correlation;
+    correlation << std::setprecision(8) << "# distance" << header.str();
+    for (std::size_t d = 0; d < settings.correlation_distances.size(); ++d)
+      {
+        correlation << settings.correlation_distances[d] << ' ' << reference.correlation[d];
+        for (const auto &r : rows)
+          correlation << ' ' << r.statistics.correlation[d];
+        correlation << '\n';
+      }
+    files.push_back(write_file(directory, "correlation.dat", correlation.str()));
+    return files;
+  }
+
+
+  template <int dim>
+  MetricsReport
+  compare_with_reference(const FunctionSpace<dim> &                                      space,
+                         const SpectralBasis<dim> &                                      basis,
+                         MetricSettings                                                  settings,
+                         const double                                                    relative_bandwidth,
+                         const std::vector<std::pair<std::string, std::vector<double>>> &candidates,
+                         const std::vector<double> &                                     reference,
+                         const bool                                                      gaussian_baseline,
+                         const unsigned int                                              seed,
+                         const unsigned int                                              n_splits)
+  {
+    const std::size_t n_dofs = space.n_dofs();
+    AssertThrow(reference.size() % n_dofs == 0 && reference.size() / n_dofs >= 4,
+                ExcMessage("compare_with_reference: the reference needs at least 4 functions of " +
+                           std::to_string(n_dofs) + " coefficients."));
+    AssertThrow(n_splits >= 1, ExcMessage("compare_with_reference: n_splits must be at least 1."));
+    const std::size_t n_reference = reference.size() / n_dofs;
+    const std::size_t n_a         = n_reference / 2, n_b = n_reference - n_a;
+    for (const auto &candidate : candidates)
+      AssertThrow(candidate.second.size() % n_dofs == 0 && candidate.second.size() >= n_dofs,
+                  ExcMessage("compare_with_reference: the set <" + candidate.first +
+                             "> is not a whole number (≥ 1) of functions of " +
+                             std::to_string(n_dofs) + " coefficients."));
+
+    // Split k: the functions in the order of a permutation (k = 0: as given).
+    std::vector<std::vector<std::size_t>> orders(n_splits);
+    for (unsigned int k = 0; k < n_splits; ++k)
+      {
+        orders[k].resize(n_reference);
+        std::iota(orders[k].begin(), orders[k].end(), std::size_t(0));
+        if (k > 0)
+          {
+            std::mt19937_64 generator(std::uint64_t(seed) * 1000003u + k);
+            std::shuffle(orders[k].begin(), orders[k].end(), generator);
+          }
+      }
+    const auto gather = [&](const std::vector<std::size_t> &order, const std::size_t first,
+                            const std::size_t count) {
+      std::vector<double> out(count * n_dofs);
+      for (std::size_t i = 0; i < count; ++i)
+        std::copy(reference.begin() + order[first + i] * n_dofs,
+                  reference.begin() + (order[first + i] + 1) * n_dofs, out.begin() + i * n_dofs);
+      return out;
+    };
+
+    MetricsReport report;
+    report.n_splits = n_splits;
+    settings.fit_density_grid(gather(orders[0], n_a, n_b), relative_bandwidth);
+    report.settings = settings;
+    const SampleMetrics<dim> metrics(space, basis, settings);
+    report.density_grid = metrics.density_grid();
+
+    // Rows: the floor, the candidates, the baseline; their statistics are
+    // those of split 0 (only the floor's and the baseline's depend on it).
+    std::vector<std::string> names{"floor (test half A)"};
+    for (const auto &candidate : candidates)
+      names.push_back(candidate.first);
+    if (gaussian_baseline)
+      names.push_back("Gaussian baseline");
+    report.rows.resize(names.size());
+    for (std::size_t r = 0; r < names.size(); ++r)
+      report.rows[r].name = names[r];
+
+    // Statistics of a set, truncated to the size of half A.
+    const auto statistics_of = [&](const std::vector<double> &values) {
+      const std::size_t         n = std::min(values.size() / n_dofs, n_a);
+      const std::vector<double> used(values.begin(), values.begin() + n * n_dofs);
+      return metrics.compute(used, n);
+    };
+    for (std::size_t c = 0; c < candidates.size(); ++c)
+      {
+        report.rows[1 + c].statistics = statistics_of(candidates[c].second);
+        report.rows[1 + c].n_samples  = report.rows[1 + c].statistics.n_samples;
+      }
+
+    for (unsigned int k = 0; k < n_splits; ++k)
+      {
+        const std::vector<double> half_a = gather(orders[k], 0, n_a);
+        const SampleStatistics    half_b = metrics.compute(gather(orders[k], n_a, n_b), n_b);
+        if (k == 0)
+          report.reference = half_b;
+        // The floor and the baseline depend on the split; the candidates'
+        // statistics were computed once, above.
+        auto add_split = [&](MetricsReportRow &row, const std::vector<double> &values) {
+          const SampleStatistics statistics = statistics_of(values);
+          row.split_distances.push_back(metrics.compare(statistics, half_b));
+          if (k == 0)
+            {
+              row.n_samples  = statistics.n_samples;
+              row.statistics = statistics;
+            }
+        };
+        add_split(report.rows.front(), half_a);
+        for (std::size_t c = 0; c < candidates.size(); ++c)
+          report.rows[1 + c].split_distances.push_back(
+            metrics.compare(report.rows[1 + c].statistics, half_b));
+        if (gaussian_baseline)
+          {
+            // Exact draws from N(mean_A, C_A): mean + sum_i a_i (x_i - mean)/sqrt(n-1).
+            std::vector<double> mean(n_dofs, 0.);
+            for (std::size_t i = 0; i < n_a; ++i)
+              for (std::size_t d = 0; d < n_dofs; ++d)
+                mean[d] += half_a[i * n_dofs + d] / n_a;
+            std::vector<double> gaussian(n_a * n_dofs);
+            const double        factor = 1. / std::sqrt(std::max<double>(n_a - 1, 1));
+            for (std::size_t j = 0; j < n_a; ++j)
+              {
+                double *out = gaussian.data() + j * n_dofs;
+                std::copy(mean.begin(), mean.end(), out);
+                for (std::size_t i = 0; i < n_a; ++i)
+                  {
+                    const double a = factor * standard_normal(seed + k, j * n_a + i);
+                    for (std::size_t d = 0; d < n_dofs; ++d)
+                      out[d] += a * (half_a[i * n_dofs + d] - mean[d]);
+                  }
+              }
+            add_split(report.rows.back(), gaussian);
+          }
+      }
+
+    for (auto &row : report.rows)
+      {
+        MetricComparison &mean = row.distance;
+        for (const auto &d : row.split_distances)
+          {
+            mean.density_mse += d.density_mse / n_splits;
+            mean.spectrum_mse += d.spectrum_mse / n_splits;
+            mean.mean_error += d.mean_error / n_splits;
+            mean.variance_error += d.variance_error / n_splits;
+            mean.correlation_error += d.correlation_error / n_splits;
+          }
+      }
+    return report;
+  }
+
+
+  template MetricsReport
+  compare_with_reference<2>(const FunctionSpace<2> &, const SpectralBasis<2> &, MetricSettings, const double,
+                            const std::vector<std::pair<std::string, std::vector<double>>> &,
+                            const std::vector<double> &, const bool, const unsigned int,
+                            const unsigned int);
+  template MetricsReport
+  compare_with_reference<3>(const FunctionSpace<3> &, const SpectralBasis<3> &, MetricSettings, const double,
+                            const std::vector<std::pair<std::string, std::vector<double>>> &,
+                            const std::vector<double> &, const bool, const unsigned int,
+                            const unsigned int);
+} // namespace ddo

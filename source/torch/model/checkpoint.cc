@@ -1,0 +1,251 @@
+#include <deal.II/base/utilities.h>
+
+#include <ddo/torch/model/checkpoint.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace ddo
+{
+  namespace
+  {
+    constexpr const char *format_name = "ddo-checkpoint-1";
+
+    /** Line breaks in metadata values become the two characters \\n. */
+    std::string
+    escape_line_breaks(const std::string &value)
+    {
+      std::string out;
+      for (const char c : value)
+        if (c == '\n')
+          out += "\\n";
+        else
+          out += c;
+      return out;
+    }
+
+    std::string
+    unescape_line_breaks(const std::string &value)
+    {
+      std::string out;
+      for (std::size_t i = 0; i < value.size(); ++i)
+        if (value[i] == '\\' && i + 1 < value.size() && value[i + 1] == 'n')
+          {
+            out += '\n';
+            ++i;
+          }
+        else
+          out += value[i];
+      return out;
+    }
+  } // namespace
+
+
+  void
+  save_checkpoint(const std::string &                path,
+                  ScoreNetworkBase &                 network,
+                  const std::string &                network_name,
+                  const unsigned int                 dimension,
+                  const CheckpointMetadata &         extra_metadata,
+                  torch::optim::Optimizer *          optimizer,
+                  const std::vector<torch::Tensor> * ema_parameters)
+  {
+    namespace fs = std::filesystem;
+    const fs::path target(path), temporary(path + ".tmp"), previous(path + ".old");
+    fs::remove_all(temporary);
+    fs::create_directories(temporary);
+
+    {
+      std::ofstream out(temporary / "metadata.txt");
+      out << "format = " << format_name << '\n'
+          << "dimension = " << dimension << '\n'
+          << "network = " << network_name << '\n';
+      std::istringstream architecture(network.architecture());
+      for (std::string line; std::getline(architecture, line);)
+        if (!line.empty())
+          out << "architecture." << line << '\n';
+      for (const auto &entry : extra_metadata)
+        out << entry.first << " = " << escape_line_breaks(entry.second) << '\n';
+      out.close();
+      AssertThrow(out.good(), ExcMessage("Cannot write " + (temporary / "metadata.txt").string()));
+    }
+    try
+      {
+        torch::serialize::OutputArchive archive;
+        network.save(archive);
+        archive.save_to((temporary / "weights.pt").string());
+        if (optimizer != nullptr)
+          {
+            torch::serialize::OutputArchive optimizer_archive;
+            optimizer->save(optimizer_archive);
+            optimizer_archive.save_to((temporary / "optimizer.pt").string());
+          }
+        if (ema_parameters != nullptr)
+          {
+            // Swap the averages in, save them in the network's own format, swap back.
+            torch::NoGradGuard no_grad;
+            auto               parameters = network.parameters();
+            AssertThrow(ema_parameters->size() == parameters.size(),
+                        ExcMessage("save_checkpoint: the averaged weights do not match the network."));
+            std::vector<torch::Tensor> raw;
+            for (std::size_t i = 0; i < parameters.size(); ++i)
+              {
+                raw.push_back(parameters[i].detach().clone());
+                parameters[i].copy_((*ema_parameters)[i]);
+              }
+            torch::serialize::OutputArchive ema_archive;
+            network.save(ema_archive);
+            for (std::size_t i = 0; i < parameters.size(); ++i)
+              parameters[i].copy_(raw[i]);
+            ema_archive.save_to((temporary / "ema.pt").string());
+          }
+      }
+    catch (const c10::Error &e)
+      {
+        AssertThrow(false, ExcMessage("Cannot write the checkpoint <" + path + ">: " + e.what_without_backtrace()));
+      }
+
+    // Replace the old checkpoint only once the new one is complete.
+    fs::remove_all(previous);
+    if (fs::exists(target))
+      fs::rename(target, previous);
+    fs::rename(temporary, target);
+    fs::remove_all(previous);
+  }
+
+
+  CheckpointMetadata
+  read_checkpoint_metadata(const std::string &path)
+  {
+    const std::string file = path + "/metadata.txt";
+    std::ifstream     in(file);
+    AssertThrow(in.good(), ExcMessage("Cannot read the checkpoint <" + path + ">: " + file +
+                                      " is missing (is this a ddo checkpoint directory?)."));
+    CheckpointMetadata metadata;
+    unsigned int       line_number = 0;
+    for (std::string line; std::getline(in, line);)
+      {
+        ++line_number;
+        if (line.empty())
+          continue;
+        const auto equal = line.find(" = ");
+        AssertThrow(equal != std::string::npos,
+                    ExcMessage("Corrupt checkpoint metadata " + file + ", line " +
+                               std::to_string(line_number) + ": <" + line + ">."));
+        metadata[line.substr(0, equal)] = unescape_line_breaks(line.substr(equal + 3));
+      }
+    AssertThrow(metadata["format"] == format_name,
+                ExcMessage("<" + path + "> is not a checkpoint of this version of ddo (format <" +
+                           metadata["format"] + ">, expected <" + format_name + ">)."));
+    return metadata;
+  }
+
+
+  bool
+  checkpoint_has_ema(const std::string &path)
+  {
+    return std::filesystem::exists(path + "/ema.pt");
+  }
+
+
+  void
+  load_checkpoint_weights(const std::string &path, const std::string &file_name, ScoreNetworkBase &network)
+  {
+    // LibTorch's load() silently takes the stored shapes: remember ours.
+    std::map<std::string, std::vector<std::int64_t>> expected_shapes;
+    for (const auto &p : network.named_parameters())
+      expected_shapes[p.key()] = p.value().sizes().vec();
+    for (const auto &b : network.named_buffers())
+      expected_shapes[b.key()] = b.value().sizes().vec();
+    try
+      {
+        torch::serialize::InputArchive archive;
+        archive.load_from(path + "/" + file_name);
+        network.load(archive);
+      }
+    catch (const c10::Error &e)
+      {
+        AssertThrow(false, ExcMessage("Cannot load the weights " + file_name + " of the checkpoint <" + path +
+                                      ">: the file is missing, corrupt or does not match the "
+                                      "architecture in metadata.txt (" +
+                                      std::string(e.what_without_backtrace()).substr(0, 300) + ")."));
+      }
+    auto check_shape = [&](const std::string &name, const torch::Tensor &t) {
+      AssertThrow(expected_shapes[name] == t.sizes().vec(),
+                  ExcMessage("Cannot load the weights of the checkpoint <" + path + ">: tensor <" + name +
+                             "> does not match the architecture in metadata.txt."));
+    };
+    for (const auto &p : network.named_parameters())
+      check_shape(p.key(), p.value());
+    for (const auto &b : network.named_buffers())
+      check_shape(b.key(), b.value());
+  }
+
+
+  void
+  load_optimizer_state(const std::string &path, torch::optim::Optimizer &optimizer)
+  {
+    try
+      {
+        torch::serialize::InputArchive archive;
+        archive.load_from(path + "/optimizer.pt");
+        optimizer.load(archive);
+      }
+    catch (const c10::Error &e)
+      {
+        AssertThrow(false, ExcMessage("Cannot load the optimizer state of the checkpoint <" + path +
+                                      ">: optimizer.pt is missing or corrupt (" +
+                                      std::string(e.what_without_backtrace()).substr(0, 300) + ")."));
+      }
+  }
+
+
+  template <int dim>
+  std::unique_ptr<ScoreNetwork<dim>>
+  load_checkpoint(const std::string &path, CheckpointMetadata *metadata_out, torch::optim::Optimizer *optimizer,
+                  const bool use_ema)
+  {
+    const CheckpointMetadata metadata = read_checkpoint_metadata(path);
+    const auto               dimension = metadata.find("dimension");
+    AssertThrow(dimension != metadata.end() && dimension->second == std::to_string(dim),
+                ExcMessage("The checkpoint <" + path + "> holds a network for dimension " +
+                           (dimension == metadata.end() ? std::string("?") : dimension->second) +
+                           ", but this run is " + std::to_string(dim) + "-dimensional."));
+    const auto name = metadata.find("network");
+    AssertThrow(name != metadata.end(), ExcMessage("The checkpoint <" + path + "> names no network."));
+
+    // The architecture through the plugin's own parameter declarations.
+    const auto &      entry = ScoreNetworkRegistry<dim>::instance().get(name->second);
+    ParameterHandler prm;
+    entry.declare_parameters(prm);
+    for (const auto &m : metadata)
+      if (m.first.rfind("architecture.", 0) == 0)
+        {
+          try
+            {
+              prm.set(m.first.substr(13), m.second);
+            }
+          catch (const std::exception &e)
+            {
+              AssertThrow(false, ExcMessage("The checkpoint <" + path + "> has an invalid architecture entry <" +
+                                            m.first + " = " + m.second + ">."));
+            }
+        }
+    std::unique_ptr<ScoreNetwork<dim>> network = entry.create();
+    network->parse_parameters(prm);
+    network->build(prm.get("Precision") == "float64" ? torch::kFloat64 : torch::kFloat32);
+
+    load_checkpoint_weights(path, use_ema && checkpoint_has_ema(path) ? "ema.pt" : "weights.pt", *network);
+    if (optimizer != nullptr)
+      load_optimizer_state(path, *optimizer);
+    if (metadata_out != nullptr)
+      *metadata_out = metadata;
+    return network;
+  }
+
+  template std::unique_ptr<ScoreNetwork<2>>
+  load_checkpoint(const std::string &, CheckpointMetadata *, torch::optim::Optimizer *, const bool);
+  template std::unique_ptr<ScoreNetwork<3>>
+  load_checkpoint(const std::string &, CheckpointMetadata *, torch::optim::Optimizer *, const bool);
+} // namespace ddo

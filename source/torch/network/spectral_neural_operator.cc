@@ -1,0 +1,399 @@
+#include <ddo/torch/network/spectral_neural_operator.h>
+
+#include <sstream>
+
+namespace ddo
+{
+  template <int dim>
+  void
+  SpectralNeuralOperator<dim>::declare_parameters(ParameterHandler &prm)
+  {
+    prm.declare_entry("Width", "32", Patterns::Integer(1), "Channels of the hidden layers.");
+    prm.declare_entry("Blocks", "4", Patterns::Integer(1), "Number of spectral blocks.");
+    prm.declare_entry("Filter basis size", "8", Patterns::Integer(2),
+                      "Smooth functions of sqrt(lambda) that span each spectral filter.");
+    prm.declare_entry("Fourier features", "8", Patterns::Integer(1),
+                      "Frequencies of the Fourier features of log(sigma).");
+    prm.declare_entry("Data scale", "1", Patterns::Double(0),
+                      "sigma_d of the denoiser parametrization: the typical size of "
+                      "the (normalized) data.");
+    prm.declare_entry("Skip connection", "scalar", Patterns::Selection("scalar|gaussian"),
+                      "scalar: D = c_skip v + c_out Net (EDM); gaussian: the scalar skip is "
+                      "replaced by the exact denoiser of a Gaussian with the data's and the "
+                      "noise's per-eigenmode variances (measured by the trainer), so the "
+                      "network learns only the non-Gaussian rest.");
+    prm.declare_entry("Skip table size", "32", Patterns::Integer(2),
+                      "Grid points in sqrt(lambda) of the Gaussian skip's tables of the "
+                      "data's and the noise's per-mode variances (kernel smoothing over one "
+                      "grid spacing): more points resolve neighbouring eigenvalue shells.");
+    prm.declare_entry("Eigenvalue correction", "none", Patterns::Selection("none|blended mass"),
+                      "The spectral variable of the filters and the skip tables. none: the "
+                      "eigenvalues lambda_k (K phi = lambda M phi); blended mass: lambda_k "
+                      "corrected by the Rayleigh quotient with (M + M_lumped)/2, which "
+                      "cancels most of the O(h^2) error of linear elements, so that a mode "
+                      "gets nearly the same value on every mesh. Degree 1 only.");
+    prm.declare_entry("Seed", "1", Patterns::Integer(0), "Seed of the weight initialization.");
+    prm.declare_entry("Precision", "float32", Patterns::Selection("float32|float64"),
+                      "Floating point type of the network.");
+  }
+
+
+  template <int dim>
+  void
+  SpectralNeuralOperator<dim>::parse_parameters(ParameterHandler &prm)
+  {
+    Settings s;
+    s.width             = prm.get_integer("Width");
+    s.blocks            = prm.get_integer("Blocks");
+    s.filter_basis_size = prm.get_integer("Filter basis size");
+    s.fourier_features  = prm.get_integer("Fourier features");
+    s.data_scale        = prm.get_double("Data scale");
+    s.gaussian_skip     = prm.get("Skip connection") == "gaussian";
+    s.skip_table_size   = prm.get_integer("Skip table size");
+    s.blended_mass_eigenvalues = prm.get("Eigenvalue correction") == "blended mass";
+    s.seed              = prm.get_integer("Seed");
+    s.precision         = prm.get("Precision") == "float64" ? torch::kFloat64 : torch::kFloat32;
+    AssertThrow(s.data_scale > 0, ExcMessage("spectral_operator: 'Data scale' must be positive."));
+    set_settings(s);
+  }
+
+
+  template <int dim>
+  void
+  SpectralNeuralOperator<dim>::set_settings(const Settings &new_settings)
+  {
+    settings = new_settings;
+  }
+
+
+  template <int dim>
+  void
+  SpectralNeuralOperator<dim>::build(torch::Dtype dtype)
+  {
+    settings.precision = dtype;
+    torch::manual_seed(settings.seed);
+    const int64_t w = settings.width;
+    lift            = this->register_module("lift", torch::nn::Linear(1 + dim, w));
+    pointwise       = this->register_module("pointwise", torch::nn::ModuleList());
+    for (unsigned int b = 0; b < settings.blocks; ++b)
+      {
+        // No bias: the instance norm that follows removes any constant.
+        pointwise->push_back(torch::nn::Linear(torch::nn::LinearOptions(w, w).bias(false)));
+        spectral_weights.push_back(this->register_parameter(
+          "spectral_" + std::to_string(b),
+          torch::randn({static_cast<int64_t>(settings.filter_basis_size), w, w}) /
+            (w * std::sqrt(double(settings.filter_basis_size)))));
+      }
+    const int64_t n_features = 2 * settings.fourier_features + 1;
+    sigma_hidden = this->register_module("sigma_hidden", torch::nn::Linear(n_features, 4 * w));
+    sigma_out    = this->register_module("sigma_out", torch::nn::Linear(4 * w, 2 * w * settings.blocks));
+    // Start with FiLM = identity: zero output layer of the sigma MLP.
+    torch::NoGradGuard no_grad;
+    sigma_out->weight.zero_();
+    sigma_out->bias.zero_();
+    project_hidden = this->register_module("project_hidden", torch::nn::Linear(w, 2 * w));
+    project_out    = this->register_module("project_out", torch::nn::Linear(2 * w, 1));
+    frequency_scale     = this->register_buffer("frequency_scale", torch::zeros({1}));
+    fourier_frequencies = this->register_buffer(
+      "fourier_frequencies",
+      torch::pow(2., torch::arange(static_cast<int64_t>(settings.fourier_features)).to(torch::kFloat64)) *
+        0.25);
+    if (settings.gaussian_skip)
+      {
+        skip_log_data_variance =
+          this->register_buffer("skip_log_data_variance",
+                                torch::zeros({int64_t(settings.skip_table_size)}));
+        skip_log_noise_variance =
+          this->register_buffer("skip_log_noise_variance",
+                                torch::zeros({int64_t(settings.skip_table_size)}));
+        skip_tables_set = this->register_buffer("skip_tables_set", torch::zeros({1}));
+      }
+    this->to(dtype);
+  }
+
+
+  template <int dim>
+  void
+  SpectralNeuralOperator<dim>::bind(std::shared_ptr<const NetworkGeometry> new_geometry)
+  {
+    AssertThrow(lift, ExcMessage("spectral_operator: call build() before bind()."));
+    AssertThrow(new_geometry != nullptr && new_geometry->dimension == dim,
+                ExcMessage("spectral_operator: the geometry is of dimension " +
+                           std::to_string(new_geometry ? new_geometry->dimension : 0) +
+                           ", the network of dimension " + std::to_string(dim) + "."));
+    AssertThrow(new_geometry->n_modes() > 0, ExcMessage("spectral_operator: the geometry has no modes."));
+    AssertThrow(!settings.blended_mass_eigenvalues || new_geometry->fe_degree == 1,
+                ExcMessage("spectral_operator: 'Eigenvalue correction = blended mass' is for "
+                           "linear elements; the mesh has elements of degree " +
+                           std::to_string(new_geometry->fe_degree) + "."));
+    geometry = std::make_shared<const NetworkGeometry>(new_geometry->to(settings.precision));
+    {
+      torch::NoGradGuard no_grad;
+      spectral_eigenvalues =
+        settings.blended_mass_eigenvalues ? geometry->blended_mass_eigenvalues() : geometry->eigenvalues;
+    }
+    if (frequency_scale.item<double>() == 0.)
+      {
+        // First binding (training mesh): fix the filter's frequency range.
+        torch::NoGradGuard no_grad;
+        frequency_scale.fill_(std::sqrt(std::max(spectral_eigenvalues.max().item<double>(), 1e-12)));
+      }
+  }
+
+
+  template <int dim>
+  torch::Tensor
+  SpectralNeuralOperator<dim>::filter_basis(const torch::Tensor &eigenvalues) const
+  {
+    const int64_t n       = settings.filter_basis_size;
+    torch::Tensor omega   = torch::sqrt(torch::clamp_min(eigenvalues, 0.)).unsqueeze(1); // [K,1]
+    torch::Tensor spacing = frequency_scale / double(n - 1);
+    torch::Tensor centers = torch::arange(n, eigenvalues.options()).unsqueeze(0) * spacing; // [1,n]
+    return torch::exp(-0.5 * torch::pow((omega - centers) / spacing, 2));                  // [K,n]
+  }
+
+
+  template <int dim>
+  torch::Tensor
+  SpectralNeuralOperator<dim>::forward(const torch::Tensor &v_in, const torch::Tensor &sigma_in)
+  {
+    AssertThrow(geometry != nullptr, ExcMessage("spectral_operator: call bind() before forward()."));
+    AssertThrow(v_in.dim() == 2 && v_in.size(1) == geometry->n_local(),
+                ExcMessage("spectral_operator: input of shape [B, " + std::to_string(geometry->n_local()) +
+                           "] expected."));
+    AssertThrow(sigma_in.dim() == 1 && sigma_in.size(0) == v_in.size(0),
+                ExcMessage("spectral_operator: one noise level per batch entry expected."));
+    const auto    dtype = settings.precision;
+    torch::Tensor v     = v_in.to(dtype);
+    torch::Tensor s     = sigma_in.to(dtype).view({-1, 1});
+    const double  sd2   = settings.data_scale * settings.data_scale;
+    torch::Tensor c_in   = torch::rsqrt(s * s + sd2);
+    torch::Tensor c_skip = sd2 / (s * s + sd2);
+    // The Gaussian skip leaves a residual D - D_gauss that vanishes like
+    // sigma^2 as sigma -> 0 (Tweedie: both denoisers are v + sigma^2 C times
+    // a score), and is of the data's size for large sigma: then
+    // c_out = sigma_d sigma^2 / (sigma^2 + sigma_d^2). (With the scalar skip
+    // c_out ~ sigma: a fixed error of Net would grow like 1/sigma in F.)
+    torch::Tensor c_out = settings.gaussian_skip ? settings.data_scale * s * s / (s * s + sd2) :
+                                                   s * settings.data_scale * c_in;
+
+    // The hidden state is node-major, h: [N, B, W] (contiguous), so that
+    // every product with the mesh is one large GEMM over [N, B*W]:
+    // Phi^T M h is [K, N] x [N, B*W], Phi c is [N, K] x [K, B*W], and the
+    // quadratures of the norm are [1, N] x [N, B*W]. (With [B, N, W] these
+    // are B small GEMMs or strided passes.) Pointwise layers act on the
+    // last dimension in either layout.
+    const int64_t batch = v.size(0), n = v.size(1), w = settings.width;
+    const int64_t n_modes = geometry->n_modes();
+
+    // Lifting of (c_in v, x): Linear(1 + dim, W) split into its value
+    // column and the coordinate part, which does not depend on the batch.
+    torch::Tensor value_weight = lift->weight.select(1, 0); // [W]
+    torch::Tensor coordinate_part =
+      torch::addmm(lift->bias, geometry->coordinates, lift->weight.slice(1, 1).t()); // [N,W]
+    torch::Tensor h = torch::addcmul(coordinate_part.unsqueeze(1),
+                                     (v * c_in).t().contiguous().unsqueeze(-1),
+                                     value_weight)
+                        .contiguous(); // [N,B,W]
+
+    torch::Tensor log_sigma = torch::log(s);                                  // [B,1]
+    torch::Tensor phase     = log_sigma * fourier_frequencies.unsqueeze(0);  // [B,F]
+    torch::Tensor features  = torch::cat({torch::sin(phase), torch::cos(phase), log_sigma}, -1);
+    torch::Tensor film =
+      sigma_out(torch::gelu(sigma_hidden(features))).view({batch, int64_t(settings.blocks), 2, w});
+
+    torch::Tensor basis              = filter_basis(spectral_eigenvalues); // [K,J]
+    torch::Tensor quadrature_weights = geometry->weights.view({1, n});      // [1,N]
+    // The quadrature w^T f / |Omega| per batch entry and channel: [1,B,W].
+    // A [1, N] x [N, B*W] GEMM rather than a matrix-vector product with
+    // f^T: the gradient w (dL/dq) is then a contiguous [N, B*W] product, not
+    // a transposed view that makes every elementwise operation of the
+    // backward pass strided (3x slower overall).
+    const auto quadrature = [&](const torch::Tensor &f) {
+      return all_reduce_sum(torch::mm(quadrature_weights, f.view({n, batch * w})),
+                            geometry->communicator)
+               .view({1, batch, w}) /
+             geometry->volume;
+    };
+    for (unsigned int b = 0; b < settings.blocks; ++b)
+      {
+        const torch::Tensor &weights = spectral_weights[b]; // [J,W,W]
+        torch::Tensor kernel = torch::mm(basis, weights.view({weights.size(0), -1}))
+                                 .view({n_modes, w, w}); // [K,W,W]
+        torch::Tensor coefficients =
+          all_reduce_sum(torch::mm(geometry->mass_modes_transposed, h.view({n, batch * w})),
+                         geometry->communicator)
+            .view({n_modes, batch, w}); // Phi^T M h
+        // Per mode k a W x W matrix: [K,B,W] x [K,W,W] -> [K,B,W].
+        torch::Tensor filtered = torch::bmm(coefficients, kernel);
+        // W h + Phi filtered: the expansion accumulates into the pointwise
+        // product (one pass over [N,B,W] instead of two).
+        torch::Tensor y =
+          torch::addmm(torch::nn::functional::linear(h, pointwise[b]->as<torch::nn::Linear>()->weight)
+                         .view({n, batch * w}),
+                       geometry->modes,
+                       filtered.view({n_modes, batch * w}))
+            .view({n, batch, w});
+        // Instance norm (means are quadratures) and FiLM in one pass: the
+        // norm's 1/std and FiLM's scale (1 + a) multiply first, on [1,B,W].
+        torch::Tensor centered = y - quadrature(y);
+        torch::Tensor variance = quadrature(centered * centered);
+        torch::Tensor film_b   = film.select(1, b); // [B,2,W]
+        torch::Tensor scale    = torch::rsqrt(variance + 1e-6) * (1. + film_b.select(1, 0));
+        y = torch::addcmul(film_b.select(1, 1).unsqueeze(0), centered, scale);
+        h = h + torch::gelu(y);
+      }
+    torch::Tensor net = project_out(torch::gelu(project_hidden(h))).view({n, batch}); // [N,B]
+    torch::Tensor denoised =
+      settings.gaussian_skip ? gaussian_skip(v.t(), s).t() + c_out * net.t() : c_skip * v + c_out * net.t();
+    return ((denoised - v) / (s * s)).contiguous();
+  }
+
+
+  template <int dim>
+  torch::Tensor
+  SpectralNeuralOperator<dim>::gaussian_skip(const torch::Tensor &v_transposed,
+                                             const torch::Tensor &sigma) const
+  {
+    AssertThrow(skip_tables_set.item<double>() != 0.,
+                ExcMessage("spectral_operator: 'Skip connection = gaussian' needs the per-mode "
+                           "variances of the data and the noise. The trainer sets them before "
+                           "its first step, and checkpoints store them: train the network, or "
+                           "load a trained checkpoint."));
+    // log s and log c at the bound eigenvalues: linear interpolation on the
+    // uniform omega grid [0, omega_max], constant beyond its ends.
+    const int64_t T        = settings.skip_table_size;
+    torch::Tensor omega    = torch::sqrt(torch::clamp_min(spectral_eigenvalues, 0.));       // [K]
+    torch::Tensor position = torch::clamp(omega / frequency_scale * double(T - 1), 0., double(T - 1));
+    torch::Tensor lower    = torch::floor(position).clamp_max(double(T - 2));
+    torch::Tensor fraction = (position - lower).unsqueeze(1);                              // [K,1]
+    torch::Tensor index    = lower.to(torch::kInt64);
+    const auto    at_modes = [&](const torch::Tensor &table) {
+      return torch::lerp(table.index_select(0, index).unsqueeze(1),
+                         table.index_select(0, index + 1).unsqueeze(1),
+                         fraction);
+    };
+    torch::Tensor data_variance  = torch::exp(at_modes(skip_log_data_variance));  // [K,1]
+    torch::Tensor noise_variance = torch::exp(at_modes(skip_log_noise_variance)); // [K,1]
+    torch::Tensor ratio =
+      data_variance / (data_variance + noise_variance * (sigma * sigma).view({1, -1})); // [K,B]
+    // The part of v outside the modes is scaled by the ratio of the largest
+    // bound eigenvalue.
+    torch::Tensor residual_ratio =
+      ratio.select(0, spectral_eigenvalues.argmax().item<int64_t>()).unsqueeze(0); // [1,B]
+    torch::Tensor coefficients =
+      all_reduce_sum(torch::mm(geometry->mass_modes_transposed, v_transposed), geometry->communicator);
+    return torch::addmm(residual_ratio * v_transposed, geometry->modes, (ratio - residual_ratio) * coefficients);
+  }
+
+
+  template <int dim>
+  bool
+  SpectralNeuralOperator<dim>::uses_mode_variances() const
+  {
+    return settings.gaussian_skip;
+  }
+
+
+  template <int dim>
+  void
+  SpectralNeuralOperator<dim>::set_mode_variances(const torch::Tensor &eigenvalues,
+                                                  const torch::Tensor &data_variance,
+                                                  const torch::Tensor &noise_variance)
+  {
+    if (!settings.gaussian_skip)
+      return;
+    AssertThrow(frequency_scale.item<double>() > 0.,
+                ExcMessage("spectral_operator: bind() before set_mode_variances()."));
+    const int64_t K = eigenvalues.numel();
+    AssertThrow(K > 0 && data_variance.numel() == K && noise_variance.numel() == K,
+                ExcMessage("spectral_operator: set_mode_variances() needs one data and one noise "
+                           "variance per eigenvalue."));
+    // The tables are functions of the network's spectral variable: with the
+    // blended-mass correction, that of the bound geometry's modes, which
+    // are the modes the variances were measured in.
+    torch::Tensor lambda = eigenvalues.to(torch::kFloat64).flatten();
+    if (settings.blended_mass_eigenvalues)
+      {
+        AssertThrow(geometry != nullptr && geometry->n_modes() == K,
+                    ExcMessage("spectral_operator: with 'Eigenvalue correction = blended mass', "
+                               "set_mode_variances() takes the variances of the modes of the "
+                               "bound geometry."));
+        lambda = spectral_eigenvalues.to(torch::kFloat64);
+      }
+    torch::Tensor s = data_variance.to(torch::kFloat64).flatten();
+    torch::Tensor c = noise_variance.to(torch::kFloat64).flatten();
+    AssertThrow(torch::isfinite(s).all().item<bool>() && torch::isfinite(c).all().item<bool>() &&
+                  (c > 0).all().item<bool>() && (s >= 0).all().item<bool>(),
+                ExcMessage("spectral_operator: the per-mode variances must be finite, the noise's "
+                           "positive and the data's non-negative."));
+    // Modes with (almost) no data variance (e.g. the constant of mean-free
+    // data) get a floor of 1e-12 of the largest, so that log s is finite.
+    s = torch::clamp_min(s, 1e-12 * s.max().item<double>() + 1e-300);
+    // Nadaraya-Watson smoothing of log s and log c in omega with a Gaussian
+    // kernel of one grid spacing; a grid point with no mode near it takes the
+    // nearest mode's value.
+    const int64_t T       = settings.skip_table_size;
+    const double  spacing = frequency_scale.item<double>() / double(T - 1);
+    torch::Tensor omega   = torch::sqrt(torch::clamp_min(lambda, 0.));
+    torch::Tensor grid    = torch::arange(T, torch::kFloat64) * spacing;                  // [T]
+    torch::Tensor distance = (grid.unsqueeze(1) - omega.unsqueeze(0)) / spacing;          // [T,K]
+    torch::Tensor weights  = torch::exp(-0.5 * distance * distance);
+    torch::Tensor total    = weights.sum(1);                                              // [T]
+    torch::Tensor nearest  = distance.abs().argmin(1);                                    // [T]
+    const auto    smooth   = [&](const torch::Tensor &values) {
+      torch::Tensor logs     = torch::log(values);
+      torch::Tensor averaged = torch::mv(weights, logs) / torch::clamp_min(total, 1e-300);
+      return torch::where(total > 1e-6, averaged, logs.index_select(0, nearest));
+    };
+    torch::NoGradGuard no_grad;
+    skip_log_data_variance.copy_(smooth(s));
+    skip_log_noise_variance.copy_(smooth(c));
+    skip_tables_set.fill_(1.);
+  }
+
+
+  template <int dim>
+  std::string
+  SpectralNeuralOperator<dim>::architecture() const
+  {
+    std::ostringstream out;
+    out << "Width = " << settings.width << '\n'
+        << "Blocks = " << settings.blocks << '\n'
+        << "Filter basis size = " << settings.filter_basis_size << '\n'
+        << "Fourier features = " << settings.fourier_features << '\n'
+        << "Data scale = " << std::setprecision(17) << settings.data_scale << '\n'
+        // Only when not the default, so that checkpoints written before the
+        // option existed keep their architecture text.
+        << (settings.gaussian_skip ? "Skip connection = gaussian\n" : "")
+        << (settings.skip_table_size != 32 ?
+              "Skip table size = " + std::to_string(settings.skip_table_size) + "\n" :
+              std::string())
+        << (settings.blended_mass_eigenvalues ? "Eigenvalue correction = blended mass\n" : "")
+        << "Seed = " << settings.seed << '\n'
+        << "Precision = " << (settings.precision == torch::kFloat64 ? "float64" : "float32") << '\n';
+    return out.str();
+  }
+
+
+  template <int dim>
+  torch::Dtype
+  SpectralNeuralOperator<dim>::dtype() const
+  {
+    return settings.precision;
+  }
+
+
+  template <int dim>
+  const typename SpectralNeuralOperator<dim>::Settings &
+  SpectralNeuralOperator<dim>::get_settings() const
+  {
+    return settings;
+  }
+
+
+} // namespace ddo
+
+DDO_REGISTER_SCORE_NETWORK(ddo::SpectralNeuralOperator, "spectral_operator",
+                           "spectral neural operator in the Laplacian eigenbasis of the mesh "
+                           "(filters smooth in the eigenvalue, quadrature-weighted norms, FiLM in sigma)")

@@ -1,0 +1,460 @@
+#include <deal.II/base/conditional_ostream.h>
+#include <deal.II/base/mpi.h>
+#include <deal.II/base/timer.h>
+
+#include <ddo/base/hashing.h>
+#include <ddo/torch/torch_bridge.h>
+#include <ddo/torch/training/trainer.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <iomanip>
+#include <sstream>
+
+namespace ddo
+{
+  namespace
+  {
+    // Independent random streams of a training run, one per purpose.
+    enum Stream : std::uint64_t
+    {
+      data_stream  = 1,
+      sigma_stream = 2,
+      noise_stream = 3,
+      /** Noise samples that estimate the noise's per-mode variances. */
+      mode_variance_stream = 4
+    };
+
+    std::uint64_t
+    stream_hash(const unsigned int seed, const Stream stream, const unsigned int step)
+    {
+      return hashing::combine(hashing::combine(hashing::mix(seed), stream), step);
+    }
+
+    std::string
+    format_duration(const double seconds)
+    {
+      const long         s = std::lround(std::max(0., seconds));
+      std::ostringstream out;
+      if (s >= 3600)
+        out << s / 3600 << 'h' << std::setw(2) << std::setfill('0') << (s % 3600) / 60 << 'm';
+      else
+        out << s / 60 << 'm' << std::setw(2) << std::setfill('0') << s % 60 << 's';
+      return out.str();
+    }
+
+    /** Sums the gradients of @p parameters over the ranks of @p comm. */
+    void
+    all_reduce_gradients(const std::vector<torch::Tensor> &parameters, const MPI_Comm comm)
+    {
+      if (Utilities::MPI::n_mpi_processes(comm) == 1)
+        return;
+      for (const auto &p : parameters)
+        {
+          if (!p.grad().defined())
+            continue;
+          torch::Tensor grad = p.grad();
+          AssertThrow(grad.is_contiguous(), ExcInternalError());
+          const MPI_Datatype type = grad.scalar_type() == torch::kFloat64 ? MPI_DOUBLE : MPI_FLOAT;
+          const int          ierr = MPI_Allreduce(MPI_IN_PLACE, grad.data_ptr(), grad.numel(), type, MPI_SUM, comm);
+          AssertThrowMPI(ierr);
+        }
+    }
+  } // namespace
+
+
+  void
+  TrainingSettings::declare_parameters(ParameterHandler &prm)
+  {
+    prm.declare_entry("Number of steps", "2000", Patterns::Integer(1), "Optimizer steps in total.");
+    prm.declare_entry("Batch size", "16", Patterns::Integer(1),
+                      "Functions per step (over all MPI ranks together).");
+    prm.declare_entry("Learning rate", "1e-3", Patterns::Double(0), "Peak learning rate of Adam.");
+    prm.declare_entry("Learning rate schedule", "cosine", Patterns::Selection("constant|cosine"),
+                      "After the warm-up: constant, or cosine decay to 1/20 of the peak.");
+    prm.declare_entry("Warmup steps", "100", Patterns::Integer(0), "Linear warm-up of the learning rate.");
+    prm.declare_entry("Gradient clip", "1", Patterns::Double(0),
+                      "Clip of the global gradient norm (0: no clipping).");
+    prm.declare_entry("EMA decay", "0.999", Patterns::Double(0, 1),
+                      "Decay of the exponential moving average of the weights, which "
+                      "are the weights sampling uses (0: no averaging).");
+    prm.declare_entry("Sigma min", "0.01", Patterns::Double(0), "Smallest noise level.");
+    prm.declare_entry("Sigma max", "10", Patterns::Double(0),
+                      "Largest noise level: much larger than the data's spread, so that "
+                      "sigma_max * xi is a good start for sampling.");
+    prm.declare_entry("Sigma sampling", "log-uniform",
+                      Patterns::Selection("log-uniform|log-normal|geometric levels"),
+                      "Noise levels of training: continuous, log-uniform on [Sigma min, "
+                      "Sigma max]; log-normal (ln sigma normal with Log-normal mean and "
+                      "Log-normal standard deviation, truncated to [Sigma min, Sigma max]: "
+                      "the EDM choice, which spends fewer steps on levels where the noise "
+                      "dominates every mode); or one of Number of levels geometric levels.");
+    prm.declare_entry("Log-normal mean", "-1.2", Patterns::Double(),
+                      "Mean of ln sigma with Sigma sampling = log-normal (before truncation).");
+    prm.declare_entry("Log-normal standard deviation", "1.2", Patterns::Double(0),
+                      "Standard deviation of ln sigma with Sigma sampling = log-normal (before "
+                      "truncation).");
+    prm.declare_entry("Number of levels", "10", Patterns::Integer(2),
+                      "Number of geometric levels (with Sigma sampling = geometric levels).");
+    prm.declare_entry("Seed", "1", Patterns::Integer(0), "Seed of all random choices of training.");
+    prm.declare_entry("Log interval", "100", Patterns::Integer(1), "Steps between progress lines.");
+    prm.declare_entry("Checkpoint interval", "500", Patterns::Integer(1), "Steps between checkpoints.");
+    prm.declare_entry("Checkpoint directory", "checkpoint", Patterns::Anything(),
+                      "Directory of the checkpoint (written atomically; empty: no checkpoints).");
+    prm.declare_entry("Resume", "true", Patterns::Bool(),
+                      "Continue from the checkpoint in Checkpoint directory if it exists.");
+  }
+
+
+  void
+  TrainingSettings::parse_parameters(ParameterHandler &prm)
+  {
+    n_steps              = prm.get_integer("Number of steps");
+    batch_size           = prm.get_integer("Batch size");
+    learning_rate        = prm.get_double("Learning rate");
+    schedule             = prm.get("Learning rate schedule");
+    warmup_steps         = prm.get_integer("Warmup steps");
+    gradient_clip        = prm.get_double("Gradient clip");
+    ema_decay            = prm.get_double("EMA decay");
+    sigma_min            = prm.get_double("Sigma min");
+    sigma_max            = prm.get_double("Sigma max");
+    sigma_sampling       = prm.get("Sigma sampling");
+    n_levels             = prm.get_integer("Number of levels");
+    log_normal_mean      = prm.get_double("Log-normal mean");
+    log_normal_deviation = prm.get_double("Log-normal standard deviation");
+    seed                 = prm.get_integer("Seed");
+    log_interval         = prm.get_integer("Log interval");
+    checkpoint_interval  = prm.get_integer("Checkpoint interval");
+    checkpoint_directory = prm.get("Checkpoint directory");
+    resume               = prm.get_bool("Resume");
+    check();
+  }
+
+
+  void
+  TrainingSettings::check() const
+  {
+    AssertThrow(sigma_min > 0 && sigma_min < sigma_max,
+                ExcMessage("Training: need 0 < Sigma min < Sigma max (got " + std::to_string(sigma_min) + " and " +
+                           std::to_string(sigma_max) + ")."));
+    AssertThrow(n_steps > 0 && batch_size > 0, ExcMessage("Training: Number of steps and Batch size must be positive."));
+    AssertThrow(learning_rate > 0, ExcMessage("Training: the learning rate must be positive."));
+    AssertThrow(ema_decay >= 0 && ema_decay < 1, ExcMessage("Training: EMA decay must be in [0, 1)."));
+    AssertThrow(schedule == "constant" || schedule == "cosine",
+                ExcMessage("Training: unknown learning rate schedule <" + schedule + ">."));
+    AssertThrow(sigma_sampling == "log-uniform" || sigma_sampling == "log-normal" ||
+                  (sigma_sampling == "geometric levels" && n_levels >= 2),
+                ExcMessage("Training: Sigma sampling must be log-uniform, log-normal or geometric levels (with "
+                           "at least 2 levels)."));
+    AssertThrow(sigma_sampling != "log-normal" || (log_normal_deviation > 0 && std::isfinite(log_normal_mean)),
+                ExcMessage("Training: Sigma sampling = log-normal needs a positive Log-normal standard deviation "
+                           "(got " + std::to_string(log_normal_deviation) + ")."));
+  }
+
+
+  template <int dim>
+  Trainer<dim>::Trainer(ScoreModel<dim> &               model,
+                        const CovarianceOperator<dim> & noise,
+                        const std::string &             network_name,
+                        const TrainingSettings &        settings,
+                        const CheckpointMetadata &      metadata,
+                        const MPI_Comm                  comm)
+    : model(model)
+    , noise(noise)
+    , network_name(network_name)
+    , settings(settings)
+    , metadata(metadata)
+    , comm(comm)
+  {
+    settings.check();
+  }
+
+
+  template <int dim>
+  double
+  Trainer<dim>::sigma_of(const unsigned int step, const unsigned int item) const
+  {
+    const std::uint64_t h = hashing::combine(stream_hash(settings.seed, sigma_stream, step), item);
+    const double        ratio = std::log(settings.sigma_max / settings.sigma_min);
+    if (settings.sigma_sampling == "log-uniform")
+      return settings.sigma_min * std::exp(ratio * hashing::to_unit_interval(h));
+    if (settings.sigma_sampling == "log-normal")
+      {
+        // Inverse transform of the normal law truncated to [ln sigma_min, ln sigma_max]:
+        // Phi(z) = p by bisection (60 halvings: to round-off).
+        const double mu = settings.log_normal_mean, deviation = settings.log_normal_deviation;
+        const auto   cdf = [](const double z) { return 0.5 * std::erfc(-z / std::sqrt(2.)); };
+        double       low  = (std::log(settings.sigma_min) - mu) / deviation;
+        double       high = (std::log(settings.sigma_max) - mu) / deviation;
+        const double p    = cdf(low) + hashing::to_unit_interval(h) * (cdf(high) - cdf(low));
+        for (unsigned int i = 0; i < 60; ++i)
+          {
+            const double middle = 0.5 * (low + high);
+            (cdf(middle) < p ? low : high) = middle;
+          }
+        return std::exp(mu + deviation * 0.5 * (low + high));
+      }
+    const unsigned int level = h % settings.n_levels;
+    return settings.sigma_max * std::exp(-ratio * level / (settings.n_levels - 1.));
+  }
+
+
+  template <int dim>
+  std::int64_t
+  Trainer<dim>::data_index_of(const unsigned int step, const unsigned int item, const std::int64_t n_samples) const
+  {
+    return hashing::combine(stream_hash(settings.seed, data_stream, step), item) % n_samples;
+  }
+
+
+  template <int dim>
+  double
+  Trainer<dim>::learning_rate_at(const unsigned int step) const
+  {
+    if (step < settings.warmup_steps)
+      return settings.learning_rate * (step + 1.) / settings.warmup_steps;
+    if (settings.schedule == "constant")
+      return settings.learning_rate;
+    const double progress =
+      std::min(1., (step - settings.warmup_steps) / std::max(1., double(settings.n_steps - settings.warmup_steps)));
+    const double floor = settings.learning_rate / 20;
+    return floor + (settings.learning_rate - floor) * 0.5 * (1 + std::cos(M_PI * progress));
+  }
+
+
+  template <int dim>
+  torch::Tensor
+  Trainer<dim>::batch_loss(const torch::Tensor &u, const torch::Tensor &sigma, const torch::Tensor &xi,
+                           const double normalization) const
+  {
+    const auto          dtype = model.dtype();
+    const torch::Tensor s     = sigma.to(dtype).unsqueeze(1);
+    const torch::Tensor x     = xi.to(dtype);
+    const torch::Tensor v     = u.to(dtype) + s * x;
+    const torch::Tensor r     = s * model.forward(v, sigma.to(dtype)) + x;
+    return model.mass_norm_squared(r).sum() / (normalization * model.space().volume());
+  }
+
+
+  template <int dim>
+  TrainingReport
+  Trainer<dim>::train(const torch::Tensor &data, const bool verbose, const unsigned int max_steps_this_run)
+  {
+    namespace fs = std::filesystem;
+    const unsigned int rank    = Utilities::MPI::this_mpi_process(comm);
+    const unsigned int n_ranks = Utilities::MPI::n_mpi_processes(comm);
+    ConditionalOStream out(std::cout, verbose && rank == 0);
+    TimerOutput        timer(out, verbose ? TimerOutput::summary : TimerOutput::never, TimerOutput::wall_times);
+
+    AssertThrow(data.dim() == 2 && data.size(1) == std::int64_t(model.space().n_dofs()) && data.size(0) > 0,
+                ExcMessage("Trainer: the data must be [n_samples, " + std::to_string(model.space().n_dofs()) +
+                           "] coefficient vectors of the model's space."));
+    AssertThrow(torch::isfinite(data).all().item<bool>(), ExcMessage("Trainer: the data hold NaN or Inf."));
+    AssertThrow(settings.batch_size >= n_ranks,
+                ExcMessage("Trainer: the batch size (" + std::to_string(settings.batch_size) +
+                           ") must be at least the number of MPI ranks (" + std::to_string(n_ranks) + ")."));
+
+    ScoreNetwork<dim> &        network    = model.network();
+    std::vector<torch::Tensor> parameters = network.parameters();
+    torch::optim::Adam         optimizer(parameters, torch::optim::AdamOptions(settings.learning_rate));
+    std::vector<torch::Tensor> ema;
+    for (const auto &p : parameters)
+      ema.push_back(p.detach().clone());
+
+    const std::string &directory = settings.checkpoint_directory;
+    TrainingReport     report;
+    bool               resumed = false;
+    if (settings.resume && !directory.empty() && fs::exists(directory + "/metadata.txt"))
+      {
+        const CheckpointMetadata previous = read_checkpoint_metadata(directory);
+        auto value = [&](const std::string &key) {
+          const auto entry = previous.find(key);
+          return entry == previous.end() ? std::string() : entry->second;
+        };
+        // The architecture without its Seed line (the seed only initializes).
+        auto without_seed = [](const std::string &architecture) {
+          std::istringstream in(architecture);
+          std::string        result;
+          for (std::string line; std::getline(in, line);)
+            if (line.rfind("Seed", 0) != 0)
+              result += line + '\n';
+          return result;
+        };
+        AssertThrow(value("network") == network_name &&
+                      without_seed(value("architecture")) == without_seed(network.architecture()),
+                    ExcMessage("Cannot resume from <" + directory +
+                               ">: it holds another network architecture. Remove it, or choose another "
+                               "Checkpoint directory."));
+        AssertThrow(value("training.seed") == std::to_string(settings.seed),
+                    ExcMessage("Cannot resume from <" + directory + ">: it was trained with seed " +
+                               value("training.seed") + ", this run uses " + std::to_string(settings.seed) + "."));
+        const auto fingerprint = metadata.find("mesh.fingerprint");
+        AssertThrow(fingerprint == metadata.end() || value("mesh.fingerprint") == fingerprint->second,
+                    ExcMessage("Cannot resume from <" + directory + ">: it was trained on another mesh."));
+        if (checkpoint_has_ema(directory))
+          {
+            load_checkpoint_weights(directory, "ema.pt", network);
+            for (std::size_t i = 0; i < parameters.size(); ++i)
+              ema[i] = parameters[i].detach().clone();
+          }
+        load_checkpoint_weights(directory, "weights.pt", network);
+        if (!checkpoint_has_ema(directory))
+          for (std::size_t i = 0; i < parameters.size(); ++i)
+            ema[i] = parameters[i].detach().clone();
+        load_optimizer_state(directory, optimizer);
+        report.first_step = std::stoul(value("training.step"));
+        resumed           = true;
+        out << "Resuming from <" << directory << "> at step " << report.first_step << '\n';
+      }
+    if (network.uses_mode_variances() && !resumed)
+      {
+        // The Gaussian skip's per-mode variances: second moments of the
+        // coefficients Phi^T M u of (at most 4096) training functions and of
+        // 256 noise samples from their own stream. (A resumed run has them
+        // in the checkpoint's buffers.)
+        TimerOutput::Scope      scope(timer, "per-mode variances");
+        const std::int64_t      n_data = std::min<std::int64_t>(data.size(0), 4096);
+        std::vector<VectorType> noise_samples(256, model.space().create_vector());
+        noise.sample(noise_samples, stream_hash(settings.seed, mode_variance_stream, 0), 0);
+        std::vector<const VectorType *> pointers;
+        for (const auto &v : noise_samples)
+          pointers.push_back(&v);
+        network.set_mode_variances(model.eigenvalue_tensor(),
+                                   model.mode_second_moments(data.slice(0, 0, n_data)),
+                                   model.mode_second_moments(
+                                     torch_bridge::to_tensor(pointers, torch::kFloat64)));
+        out << "Gaussian skip: per-mode variances of " << n_data << " data functions and "
+            << noise_samples.size() << " noise samples\n";
+      }
+
+    const unsigned int batch       = settings.batch_size;
+    const unsigned int first_item  = rank * batch / n_ranks;
+    const unsigned int local_items = (rank + 1) * batch / n_ranks - first_item;
+    std::vector<VectorType> noise_vectors(local_items, model.space().create_vector());
+
+    auto save = [&](const unsigned int completed_steps, const double recent_loss) {
+      if (directory.empty())
+        return;
+      TimerOutput::Scope scope(timer, "checkpoint");
+      ModelRecord state;
+      state.architecture         = network.architecture();
+      state.step                 = completed_steps;
+      state.n_steps              = settings.n_steps;
+      state.seed                 = settings.seed;
+      state.loss                 = recent_loss;
+      state.batch_size           = settings.batch_size;
+      state.range.sigma_min      = settings.sigma_min;
+      state.range.sigma_max      = settings.sigma_max;
+      state.sigma_sampling       = settings.sigma_sampling;
+      state.log_normal_mean      = settings.log_normal_mean;
+      state.log_normal_deviation = settings.log_normal_deviation;
+      CheckpointMetadata m = metadata;
+      for (const auto &entry : state.training_state_metadata())
+        m[entry.first] = entry.second;
+      if (rank == 0)
+        save_checkpoint(directory, network, network_name, dim, m, &optimizer,
+                        settings.ema_decay > 0 ? &ema : nullptr);
+      MPI_Barrier(comm);
+    };
+
+    const auto   start         = std::chrono::steady_clock::now();
+    double       interval_loss = 0;
+    unsigned int interval_n    = 0;
+    auto         last_log      = start;
+    const unsigned int end_step =
+      std::min<std::uint64_t>(settings.n_steps, std::uint64_t(report.first_step) + max_steps_this_run);
+    for (unsigned int step = report.first_step; step < end_step; ++step)
+      {
+        const double lr = learning_rate_at(step);
+        for (auto &group : optimizer.param_groups())
+          static_cast<torch::optim::AdamOptions &>(group.options()).lr(lr);
+
+        torch::Tensor u, sigma, xi;
+        {
+          TimerOutput::Scope scope(timer, "draw batch and noise");
+          std::vector<std::int64_t> rows(local_items);
+          std::vector<double>       sigmas(local_items);
+          for (unsigned int i = 0; i < local_items; ++i)
+            {
+              rows[i]   = data_index_of(step, first_item + i, data.size(0));
+              sigmas[i] = sigma_of(step, first_item + i);
+            }
+          u     = data.index_select(0, torch::tensor(rows, torch::kInt64));
+          sigma = torch::tensor(sigmas, torch::kFloat64);
+          noise.sample(noise_vectors, stream_hash(settings.seed, noise_stream, step), first_item);
+          std::vector<const VectorType *> pointers;
+          for (const auto &v : noise_vectors)
+            pointers.push_back(&v);
+          xi = torch_bridge::to_tensor(pointers, torch::kFloat64);
+        }
+
+        double step_loss = 0;
+        {
+          TimerOutput::Scope scope(timer, "forward and backward");
+          optimizer.zero_grad();
+          torch::Tensor loss = batch_loss(u, sigma, xi, batch);
+          loss.backward();
+          step_loss = Utilities::MPI::sum(loss.item<double>(), comm);
+        }
+        AssertThrow(std::isfinite(step_loss),
+                    ExcMessage("Training diverged: the loss is " + std::to_string(step_loss) + " at step " +
+                               std::to_string(step) + ". Lower the learning rate or check the data."));
+        {
+          TimerOutput::Scope scope(timer, "optimizer");
+          all_reduce_gradients(parameters, comm);
+          if (settings.gradient_clip > 0)
+            torch::nn::utils::clip_grad_norm_(parameters, settings.gradient_clip);
+          optimizer.step();
+          if (settings.ema_decay > 0)
+            {
+              torch::NoGradGuard no_grad;
+              const double decay = std::min(settings.ema_decay, (1. + step) / (10. + step));
+              for (std::size_t i = 0; i < parameters.size(); ++i)
+                ema[i].mul_(decay).add_(parameters[i].detach(), 1 - decay);
+            }
+        }
+        report.losses.push_back(step_loss);
+        interval_loss += step_loss;
+        ++interval_n;
+
+        const bool last = step + 1 == end_step;
+        if ((step + 1) % settings.log_interval == 0 || last)
+          {
+            const auto   now      = std::chrono::steady_clock::now();
+            const double elapsed  = std::chrono::duration<double>(now - start).count();
+            const double interval = std::chrono::duration<double>(now - last_log).count();
+            const double per_step = elapsed / (step + 1 - report.first_step);
+            out << "step " << std::setw(6) << step + 1 << '/' << settings.n_steps << "  loss " << std::setw(10)
+                << std::setprecision(5) << interval_loss / interval_n << "  lr " << std::setprecision(3) << lr
+                << "  " << std::setprecision(4) << interval_n * batch / std::max(interval, 1e-9)
+                << " samples/s  elapsed " << format_duration(elapsed) << "  left "
+                << format_duration(per_step * (end_step - step - 1)) << std::endl;
+            last_log = now;
+            if (!((step + 1) % settings.checkpoint_interval == 0 || last))
+              {
+                interval_loss = 0;
+                interval_n    = 0;
+              }
+          }
+        if ((step + 1) % settings.checkpoint_interval == 0 || last)
+          {
+            save(step + 1, interval_n > 0 ? interval_loss / interval_n : step_loss);
+            interval_loss = 0;
+            interval_n    = 0;
+          }
+      }
+    report.last_step    = end_step;
+    report.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    report.samples_per_second =
+      report.losses.size() * double(batch) / std::max(report.wall_seconds, 1e-9);
+    if (verbose && !report.losses.empty())
+      out << "Trained " << report.losses.size() << " steps in " << format_duration(report.wall_seconds) << " ("
+          << report.samples_per_second << " samples/s)\n";
+    return report;
+  }
+
+
+  template class Trainer<2>;
+  template class Trainer<3>;
+} // namespace ddo
