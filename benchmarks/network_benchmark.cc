@@ -596,7 +596,7 @@ main(int argc, char **argv)
               << fixed(s.grid_both, 2) << ").\n";
           slopes_met = slopes_met && s.forward <= 1.15 && s.both <= 1.15;
         }
-      out << "\n**Target (issue 4): within 2x of the grid FNO per point, slope <= 1.15.** "
+      out << "\n**Target: within 2x of the grid FNO per point, slope <= 1.15.** "
           << "Largest ratio: " << fixed(worst_f, 2) << " (forward) " << verdict(worst_f <= 2)
           << ", " << fixed(worst_b, 2) << " (forward+backward) " << verdict(worst_b <= 2)
           << "; slope " << verdict(slopes_met) << ".\n";

@@ -4,6 +4,7 @@
 #include <deal.II/lac/vector.h>
 
 #include <ddo/base/hashing.h>
+#include <ddo/base/random.h>
 #include <ddo/covariance/white_noise.h>
 
 #include <algorithm>
@@ -17,10 +18,13 @@ namespace ddo
      * The ziggurat method for standard normal numbers (Marsaglia and Tsang
      * 2000, in the form of Doornik 2005, "An improved ziggurat method to
      * generate normal random samples", with 256 layers): about 99% of the
-     * draws cost one random word, a table look-up and a multiplication,
-     * against a logarithm, a square root and a sine/cosine pair per two
-     * numbers for Box–Muller (3x slower; the white noise is a large part of
-     * a Matérn sample). Exact up to the 52-bit resolution of the uniforms.
+     * draws cost one random word, a table look-up and a multiplication.
+     * Exact up to the 52-bit resolution of the uniforms.
+     *
+     * Why not Boost.Random's normal_distribution (also a ziggurat): the white
+     * noise draws a few numbers per cell from a stream of its own, and there
+     * this one is faster. benchmarks/normal_numbers_benchmark.cc, streams of
+     * 6 numbers from the same CounterEngine: MEASURED_NUMBERS.
      */
     class Ziggurat
     {
@@ -59,14 +63,13 @@ namespace ddo
 
     /**
      * A stream of standard normal numbers: the ziggurat driven by the
-     * counter-based splitmix64 sequence mix(seed), mix(seed + g),
-     * mix(seed + 2g), ... (g the golden ratio constant).
+     * counter-based engine ddo::CounterEngine.
      */
     class NormalStream
     {
     public:
       explicit NormalStream(const std::uint64_t seed)
-        : state(seed)
+        : engine(seed)
         , zig(Ziggurat::tables())
       {}
 
@@ -97,9 +100,7 @@ namespace ddo
       std::uint64_t
       word()
       {
-        const std::uint64_t w = hashing::mix(state);
-        state += 0x9e3779b97f4a7c15ULL;
-        return w;
+        return engine();
       }
 
       /** Beyond R (Marsaglia 1964). */
@@ -117,7 +118,7 @@ namespace ddo
         return negative ? x - Ziggurat::r : Ziggurat::r - x;
       }
 
-      std::uint64_t   state;
+      CounterEngine   engine;
       const Ziggurat &zig;
     };
   } // namespace

@@ -1,14 +1,21 @@
+// HDF5 data sets of FE functions. Written with the HDF5 C API rather than
+// deal.II's HDF5 wrappers: resumable generation flushes every row (H5Fflush)
+// and reopens partial files for writing, and damaged or foreign files must give
+// a clear message (H5Fis_hdf5, HDF5's own error printing silenced); deal.II
+// 9.4's HDF5::File offers no flush and reports failures as internal errors.
+
 #include <ddo/dataset/function_dataset.h>
 #include <ddo/base/output.h>
 
 #include <hdf5.h>
+
+#include <filesystem>
 
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <sstream>
-#include <sys/stat.h>
 
 namespace ddo
 {
@@ -96,8 +103,8 @@ namespace ddo
     bool
     file_exists(const std::string &name)
     {
-      struct stat buffer;
-      return stat(name.c_str(), &buffer) == 0;
+      std::error_code error;
+      return std::filesystem::exists(name, error);
     }
 
 

@@ -3,10 +3,17 @@
 
 // The commands of the `ddo` driver program (private to the driver).
 
+#include <deal.II/base/conditional_ostream.h>
 #include <deal.II/base/exceptions.h>
+#include <deal.II/base/mpi.h>
 #include <deal.II/base/parameter_handler.h>
+#include <deal.II/base/timer.h>
+
+#include <ddo/function_space/function_space.h>
 
 #include <functional>
+#include <iostream>
+#include <memory>
 #include <sstream>
 #include <string>
 
@@ -53,6 +60,34 @@ namespace ddo
     extract_subsections(const std::string &                            text,
                         const std::string &                            source,
                         const std::function<void(ParameterHandler &)> &declare);
+
+    /**
+     * What every command starts with: output on rank 0, a timer whose summary
+     * closes the run, the parameter file parsed against every section (one
+     * file serves all commands; misspelled entries are errors), and the
+     * description of its mesh and function space.
+     */
+    template <int dim>
+    struct CommandContext
+    {
+      CommandContext(const std::string &prm_text, const std::string &source_name);
+
+      /**
+       * The function space of the parameter file, built on @p comm
+       * (MPI_COMM_SELF: every rank holds the whole serial mesh), timed.
+       */
+      std::unique_ptr<FunctionSpace<dim>>
+      build_space(const MPI_Comm comm = MPI_COMM_SELF);
+
+      const std::string prm_text;
+      const std::string source_name;
+      ConditionalOStream pcout;
+      /** Wall times of rank 0; no communicator, so that an error leaves quietly. */
+      TimerOutput      timer;
+      ParameterHandler prm;
+      /** The `Mesh` and `Finite element` sections (ddo::SpaceDescription text). */
+      std::string space_description;
+    };
 
     /** Declares subsection `Noise`: a covariance model. */
     template <int dim>

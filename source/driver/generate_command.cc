@@ -225,20 +225,13 @@ namespace ddo
     void
     run_generate(const std::string &prm_text, const std::string &source_name)
     {
-      ConditionalOStream pcout(std::cout, Utilities::MPI::this_mpi_process(MPI_COMM_WORLD) == 0);
-      TimerOutput        timer(pcout, TimerOutput::summary, TimerOutput::wall_times);
-
-      ParameterHandler prm;
-      declare_all<dim>(prm);
-      parse(prm, prm_text, source_name, false);
-
+      CommandContext<dim> context(prm_text, source_name);
+      ParameterHandler &  prm   = context.prm;
+      ConditionalOStream &pcout = context.pcout;
+      TimerOutput &       timer = context.timer;
       // Every rank builds its own serial copy of the space.
-      const std::string description = extract_space_description<dim>(prm_text, source_name);
-      std::unique_ptr<FunctionSpace<dim>> space;
-      {
-        TimerOutput::Scope scope(timer, "build mesh and space");
-        space = build_function_space<dim>(description, MPI_COMM_SELF, source_name);
-      }
+      const std::unique_ptr<FunctionSpace<dim>> space       = context.build_space();
+      const std::string &                       description = context.space_description;
       prm.enter_subsection("Generate");
       const GenerateSettings settings       = read_generate_settings(prm);
       const std::string      generator_name = prm.get("Generator");

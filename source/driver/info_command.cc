@@ -34,13 +34,10 @@ namespace ddo
     run_info(const std::string &prm_text, const std::string &source_name)
     {
       const MPI_Comm     comm = MPI_COMM_WORLD;
-      ConditionalOStream pcout(std::cout, Utilities::MPI::this_mpi_process(comm) == 0);
-      // Wall times of rank 0; no communicator, so that an error leaves quietly.
-      TimerOutput        timer(pcout, TimerOutput::summary, TimerOutput::wall_times);
-
-      ParameterHandler prm;
-      declare_all<dim>(prm);
-      parse(prm, prm_text, source_name, false);
+      CommandContext<dim> context(prm_text, source_name);
+      ParameterHandler &  prm   = context.prm;
+      ConditionalOStream &pcout = context.pcout;
+      TimerOutput &       timer = context.timer;
 
       MeshBuilder<dim> builder;
       builder.parse_parameters(prm);

@@ -161,13 +161,11 @@ namespace ddo
     void
     run_metrics(const std::string &prm_text, const std::string &source_name)
     {
-      const bool         root = Utilities::MPI::this_mpi_process(MPI_COMM_WORLD) == 0;
-      ConditionalOStream pcout(std::cout, root);
-      TimerOutput        timer(pcout, TimerOutput::summary, TimerOutput::wall_times);
-
-      ParameterHandler prm;
-      declare_all<dim>(prm);
-      parse(prm, prm_text, source_name, false);
+      const bool          root = Utilities::MPI::this_mpi_process(MPI_COMM_WORLD) == 0;
+      CommandContext<dim> context(prm_text, source_name);
+      ParameterHandler &  prm   = context.prm;
+      ConditionalOStream &pcout = context.pcout;
+      TimerOutput &       timer = context.timer;
       prm.enter_subsection("Metrics");
       const auto         files     = Utilities::split_string_list(prm.get("Samples files"));
       // Labels may contain commas when separated by semicolons.

@@ -3,6 +3,7 @@
 #include <ddo/covariance/interface.h>
 #include <ddo/function_space/function_space.h>
 #include <ddo/mesh/mesh_builder.h>
+#include <ddo/mesh/space_description.h>
 #include <ddo/generator/interface.h>
 #include <ddo/torch/sampler/interface.h>
 #include <ddo/torch/network/interface.h>
@@ -192,6 +193,30 @@ namespace ddo
     }
 
 
+    template <int dim>
+    CommandContext<dim>::CommandContext(const std::string &prm_text_in, const std::string &source_name_in)
+      : prm_text(prm_text_in)
+      , source_name(source_name_in)
+      , pcout(std::cout, Utilities::MPI::this_mpi_process(MPI_COMM_WORLD) == 0)
+      , timer(pcout, TimerOutput::summary, TimerOutput::wall_times)
+    {
+      declare_all<dim>(prm);
+      parse(prm, prm_text, source_name, false);
+      space_description = extract_space_description<dim>(prm_text, source_name);
+    }
+
+
+    template <int dim>
+    std::unique_ptr<FunctionSpace<dim>>
+    CommandContext<dim>::build_space(const MPI_Comm comm)
+    {
+      TimerOutput::Scope scope(timer, "build mesh and space");
+      return build_function_space<dim>(space_description, comm, source_name);
+    }
+
+
+    template struct CommandContext<2>;
+    template struct CommandContext<3>;
     template void declare_all<2>(ParameterHandler &);
     template void declare_all<3>(ParameterHandler &);
     template void declare_noise<2>(ParameterHandler &);

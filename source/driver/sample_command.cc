@@ -143,12 +143,10 @@ namespace ddo
       const MPI_Comm     comm    = MPI_COMM_WORLD;
       const unsigned int rank    = Utilities::MPI::this_mpi_process(comm);
       const unsigned int n_ranks = Utilities::MPI::n_mpi_processes(comm);
-      ConditionalOStream pcout(std::cout, rank == 0);
-      TimerOutput        timer(pcout, TimerOutput::summary, TimerOutput::wall_times);
-
-      ParameterHandler prm;
-      declare_all<dim>(prm);
-      parse(prm, prm_text, source_name, false);
+      CommandContext<dim> context(prm_text, source_name);
+      ParameterHandler &  prm   = context.prm;
+      ConditionalOStream &pcout = context.pcout;
+      TimerOutput &       timer = context.timer;
       prm.enter_subsection("Sampling");
       const SampleSettings settings = read_sample_settings(prm);
       auto                 sampler  = SamplerRegistry<dim>::instance().create_and_parse(prm, "Sampler");
@@ -166,12 +164,8 @@ namespace ddo
       const ModelRecord &record = model->record();
       const NoiseRange   range  = sampling_range(record, settings.sigma_max);
 
-      const std::string description = extract_space_description<dim>(prm_text, source_name);
-      std::unique_ptr<FunctionSpace<dim>> space;
-      {
-        TimerOutput::Scope scope(timer, "build mesh and space");
-        space = build_function_space<dim>(description, MPI_COMM_SELF, source_name);
-      }
+      const std::unique_ptr<FunctionSpace<dim>> space       = context.build_space();
+      const std::string &                       description = context.space_description;
       {
         TimerOutput::Scope scope(timer, "noise, eigenbasis and network binding");
         model->bind(*space, settings.n_modes, settings.cache);

@@ -23,21 +23,14 @@ namespace ddo
     void
     run_train(const std::string &prm_text, const std::string &source_name)
     {
-      const MPI_Comm     comm = MPI_COMM_WORLD;
-      ConditionalOStream pcout(std::cout, Utilities::MPI::this_mpi_process(comm) == 0);
-      TimerOutput        timer(pcout, TimerOutput::summary, TimerOutput::wall_times);
-
-      ParameterHandler prm;
-      declare_all<dim>(prm);
-      parse(prm, prm_text, source_name, false);
-
+      const MPI_Comm      comm = MPI_COMM_WORLD;
+      CommandContext<dim> context(prm_text, source_name);
+      ParameterHandler &  prm   = context.prm;
+      ConditionalOStream &pcout = context.pcout;
+      TimerOutput &       timer = context.timer;
       // Every rank holds the whole (serial) mesh; ranks share each batch.
-      const std::string description = extract_space_description<dim>(prm_text, source_name);
-      std::unique_ptr<FunctionSpace<dim>> space;
-      {
-        TimerOutput::Scope scope(timer, "build mesh and space");
-        space = build_function_space<dim>(description, MPI_COMM_SELF, source_name);
-      }
+      const std::unique_ptr<FunctionSpace<dim>> space       = context.build_space();
+      const std::string &                       description = context.space_description;
       pcout << space->summary();
 
       prm.enter_subsection("Data");

@@ -1,5 +1,6 @@
 #include <deal.II/base/exceptions.h>
 #include <deal.II/base/mpi.h>
+#include <deal.II/lac/lapack_templates.h>
 
 #include <ddo/lac/sparse_cholesky.h>
 
@@ -12,104 +13,80 @@
 #include <numeric>
 #include <tuple>
 
-// The BLAS (Fortran interface, 32-bit integers as in Debian's libblas.so.3
-// and OpenBLAS, which CHOLMOD links as well).
+// The BLAS. Matrix products come from deal.II's LAPACK templates (overloads
+// on the number type, deal.II's blas_int); deal.II 9.4 has no overloads of the
+// BLAS triangular solves trsv/trsm (only LAPACK's trtrs, which scans the
+// diagonal for zeros first and solves a single right-hand side with trsm), so
+// those four are declared here the way lapack_templates.h declares the rest.
 extern "C"
 {
-  void
-  dtrsv_(const char *, const char *, const char *, const int *, const double *, const int *,
-         double *, const int *);
-  void
-  strsv_(const char *, const char *, const char *, const int *, const float *, const int *,
-         float *, const int *);
-  void
-  dgemv_(const char *, const int *, const int *, const double *, const double *, const int *,
-         const double *, const int *, const double *, double *, const int *);
-  void
-  sgemv_(const char *, const int *, const int *, const float *, const float *, const int *,
-         const float *, const int *, const float *, float *, const int *);
-  void
-  dtrsm_(const char *, const char *, const char *, const char *, const int *, const int *,
-         const double *, const double *, const int *, double *, const int *);
-  void
-  strsm_(const char *, const char *, const char *, const char *, const int *, const int *,
-         const float *, const float *, const int *, float *, const int *);
-  void
-  dgemm_(const char *, const char *, const int *, const int *, const int *, const double *,
-         const double *, const int *, const double *, const int *, const double *, double *,
-         const int *);
-  void
-  sgemm_(const char *, const char *, const int *, const int *, const int *, const float *,
-         const float *, const int *, const float *, const int *, const float *, float *,
-         const int *);
+  void DEAL_II_FORTRAN_MANGLE(dtrsv, DTRSV)(const char *, const char *, const char *,
+                                            const dealii::types::blas_int *, const double *,
+                                            const dealii::types::blas_int *, double *,
+                                            const dealii::types::blas_int *);
+  void DEAL_II_FORTRAN_MANGLE(strsv, STRSV)(const char *, const char *, const char *,
+                                            const dealii::types::blas_int *, const float *,
+                                            const dealii::types::blas_int *, float *,
+                                            const dealii::types::blas_int *);
+  void DEAL_II_FORTRAN_MANGLE(dtrsm, DTRSM)(const char *, const char *, const char *, const char *,
+                                            const dealii::types::blas_int *, const dealii::types::blas_int *,
+                                            const double *, const double *, const dealii::types::blas_int *,
+                                            double *, const dealii::types::blas_int *);
+  void DEAL_II_FORTRAN_MANGLE(strsm, STRSM)(const char *, const char *, const char *, const char *,
+                                            const dealii::types::blas_int *, const dealii::types::blas_int *,
+                                            const float *, const float *, const dealii::types::blas_int *,
+                                            float *, const dealii::types::blas_int *);
 }
 
 namespace ddo
 {
   namespace
   {
-    // Overloads on the number type.
+    using dealii::types::blas_int;
+
+    // Lower triangular solves with the factor, on the number type.
     inline void
-    trsv(const char *trans, int n, const double *a, int lda, double *x)
+    trsv(const char *trans, blas_int n, const double *a, blas_int lda, double *x)
     {
-      const int one = 1;
-      dtrsv_("L", trans, "N", &n, a, &lda, x, &one);
+      const blas_int one = 1;
+      DEAL_II_FORTRAN_MANGLE(dtrsv, DTRSV)("L", trans, "N", &n, a, &lda, x, &one);
     }
     inline void
-    trsv(const char *trans, int n, const float *a, int lda, float *x)
+    trsv(const char *trans, blas_int n, const float *a, blas_int lda, float *x)
     {
-      const int one = 1;
-      strsv_("L", trans, "N", &n, a, &lda, x, &one);
-    }
-    template <typename Number>
-    inline void
-    gemv_impl(const char *trans, int m, int n, Number alpha, const Number *a, int lda,
-              const Number *x, Number beta, Number *y);
-    template <>
-    inline void
-    gemv_impl<double>(const char *trans, int m, int n, double alpha, const double *a, int lda,
-                      const double *x, double beta, double *y)
-    {
-      const int one = 1;
-      dgemv_(trans, &m, &n, &alpha, a, &lda, x, &one, &beta, y, &one);
-    }
-    template <>
-    inline void
-    gemv_impl<float>(const char *trans, int m, int n, float alpha, const float *a, int lda,
-                     const float *x, float beta, float *y)
-    {
-      const int one = 1;
-      sgemv_(trans, &m, &n, &alpha, a, &lda, x, &one, &beta, y, &one);
+      const blas_int one = 1;
+      DEAL_II_FORTRAN_MANGLE(strsv, STRSV)("L", trans, "N", &n, a, &lda, x, &one);
     }
     inline void
-    trsm(const char *trans, int m, int n, const double *a, int lda, double *b, int ldb)
+    trsm(const char *trans, blas_int m, blas_int n, const double *a, blas_int lda, double *b, blas_int ldb)
     {
       const double one = 1.;
-      dtrsm_("L", "L", trans, "N", &m, &n, &one, a, &lda, b, &ldb);
+      DEAL_II_FORTRAN_MANGLE(dtrsm, DTRSM)("L", "L", trans, "N", &m, &n, &one, a, &lda, b, &ldb);
     }
     inline void
-    trsm(const char *trans, int m, int n, const float *a, int lda, float *b, int ldb)
+    trsm(const char *trans, blas_int m, blas_int n, const float *a, blas_int lda, float *b, blas_int ldb)
     {
       const float one = 1.f;
-      strsm_("L", "L", trans, "N", &m, &n, &one, a, &lda, b, &ldb);
+      DEAL_II_FORTRAN_MANGLE(strsm, STRSM)("L", "L", trans, "N", &m, &n, &one, a, &lda, b, &ldb);
     }
+
+    /** y = alpha op(A) x + beta y (deal.II's gemv overloads). */
     template <typename Number>
     inline void
-    gemm_impl(const char *ta, int m, int n, int k, Number alpha, const Number *a, int lda,
-              const Number *b, int ldb, Number beta, Number *c, int ldc);
-    template <>
-    inline void
-    gemm_impl<double>(const char *ta, int m, int n, int k, double alpha, const double *a,
-                      int lda, const double *b, int ldb, double beta, double *c, int ldc)
+    gemv_impl(const char *trans, blas_int m, blas_int n, Number alpha, const Number *a, blas_int lda,
+              const Number *x, Number beta, Number *y)
     {
-      dgemm_(ta, "N", &m, &n, &k, &alpha, a, &lda, b, &ldb, &beta, c, &ldc);
+      const blas_int one = 1;
+      dealii::gemv(trans, &m, &n, &alpha, a, &lda, x, &one, &beta, y, &one);
     }
-    template <>
+
+    /** C = alpha op(A) B + beta C (deal.II's gemm overloads). */
+    template <typename Number>
     inline void
-    gemm_impl<float>(const char *ta, int m, int n, int k, float alpha, const float *a,
-                     int lda, const float *b, int ldb, float beta, float *c, int ldc)
+    gemm_impl(const char *ta, blas_int m, blas_int n, blas_int k, Number alpha, const Number *a, blas_int lda,
+              const Number *b, blas_int ldb, Number beta, Number *c, blas_int ldc)
     {
-      sgemm_(ta, "N", &m, &n, &k, &alpha, a, &lda, b, &ldb, &beta, c, &ldc);
+      dealii::gemm(ta, "N", &m, &n, &k, &alpha, a, &lda, b, &ldb, &beta, c, &ldc);
     }
 
     /** Work vectors of the supernodal solve in one precision. */

@@ -1,7 +1,10 @@
 #include <deal.II/base/exceptions.h>
 
 #include <ddo/base/hashing.h>
+#include <ddo/base/random.h>
 #include <ddo/metrics/metrics_report.h>
+
+#include <boost/random/normal_distribution.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -17,14 +20,13 @@ namespace ddo
 {
   namespace
   {
-    /** Standard normal numbers from a counter-based hash (Box-Muller). */
+    /** Standard normal number @p index of stream @p seed (Boost.Random's ziggurat). */
     double
     standard_normal(const std::uint64_t seed, const std::uint64_t index)
     {
-      const std::uint64_t stream = hashing::combine(hashing::mix(seed), index);
-      const double        u1     = 1. - hashing::to_unit_interval(hashing::mix(stream)); // in (0, 1]
-      const double        u2     = hashing::to_unit_interval(hashing::mix(stream ^ 0x5bd1e995ull));
-      return std::sqrt(-2. * std::log(u1)) * std::cos(2. * numbers::PI * u2);
+      CounterEngine                              engine(hashing::combine(hashing::mix(seed), index));
+      boost::random::normal_distribution<double> normal;
+      return normal(engine);
     }
 
 

@@ -211,16 +211,17 @@ TEST(SpectralNeuralOperator, CheckpointRoundTripIsBitForBitAndBadCheckpointsAreR
   };
   // Wrong dimension, missing directory.
   EXPECT_NE(message([&] { load_checkpoint<3>(path); }).find("dimension 2"), std::string::npos);
-  EXPECT_NE(message([&] { load_checkpoint<2>("no_such_checkpoint"); }).find("metadata.txt"), std::string::npos);
+  EXPECT_NE(message([&] { load_checkpoint<2>("no_such_checkpoint"); }).find("metadata.json"), std::string::npos);
   // Metadata that does not fit the weights.
   fs::copy(path, path + "_bad", fs::copy_options::recursive | fs::copy_options::overwrite_existing);
   {
-    std::ofstream out(path + "_bad/metadata.txt", std::ios::app);
-    out << "architecture.Width = 16\n";
+    CheckpointMetadata metadata         = read_checkpoint_metadata(path + "_bad");
+    metadata["architecture.Width"]      = "16";
+    write_checkpoint_metadata(path + "_bad", metadata);
   }
   EXPECT_NE(message([&] { load_checkpoint<2>(path + "_bad"); }).find("Cannot load the weights"), std::string::npos);
   // Truncated weights.
-  fs::copy_file(path + "/metadata.txt", path + "_bad/metadata.txt", fs::copy_options::overwrite_existing);
+  fs::copy_file(path + "/metadata.json", path + "_bad/metadata.json", fs::copy_options::overwrite_existing);
   fs::resize_file(path + "_bad/weights.pt", fs::file_size(path + "_bad/weights.pt") / 2);
   EXPECT_NE(message([&] { load_checkpoint<2>(path + "_bad"); }).find("Cannot load the weights"), std::string::npos);
   fs::remove_all(path);

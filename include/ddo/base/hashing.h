@@ -10,6 +10,8 @@
  * cells in its own tree order, so the same cell has different CellIds in a
  * serial and a parallel::distributed mesh; hash geometry (level, center)
  * instead, as WhiteNoise does.
+ *
+ * @ingroup base
  */
 
 #include <deal.II/base/point.h>

@@ -4,6 +4,8 @@
 /**
  * @file
  * Writing FE functions of a ddo::FunctionSpace as VTU, atomically.
+ *
+ * @ingroup base
  */
 
 #include <ddo/function_space/function_space.h>

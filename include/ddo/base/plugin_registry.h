@@ -22,6 +22,8 @@
  *
  * Shared libraries with more plugins are loaded by name, see
  * ddo::load_plugin_libraries().
+ *
+ * @ingroup base
  */
 
 #include <deal.II/base/exceptions.h>

@@ -1,6 +1,11 @@
 #ifndef ddo_plugin_registry_templates_h
 #define ddo_plugin_registry_templates_h
 
+/**
+ * @file
+ * @ingroup base
+ */
+
 // Definitions of PluginRegistry. Included only by the .cc files of the ddo
 // library that explicitly instantiate a registry, so that instance() has a
 // single definition shared by every shared library in the process.

@@ -6,6 +6,8 @@
  * The plugin kind "covariance model": a centered Gaussian measure on a
  * finite element space, used as the noise of denoising diffusion operators
  * (see DESIGN.md, section 1).
+ *
+ * @ingroup covariance
  */
 
 #include <deal.II/base/parameter_handler.h>

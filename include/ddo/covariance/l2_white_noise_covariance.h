@@ -5,6 +5,8 @@
  * @file
  * The covariance model "white_noise": the identity covariance operator in
  * L2, discretized. For ablations only.
+ *
+ * @ingroup covariance
  */
 
 #include <deal.II/lac/trilinos_precondition.h>

@@ -5,6 +5,8 @@
  * @file
  * The Matérn family in the user's terms (marginal variance, correlation
  * length, smoothness) and in the SPDE's terms (kappa, tau, alpha).
+ *
+ * @ingroup covariance
  */
 
 #include <deal.II/base/exceptions.h>

@@ -5,6 +5,8 @@
  * @file
  * Matérn Gaussian random fields by the SPDE approach (Lindgren, Rue and
  * Lindström 2011): the covariance model "matern".
+ *
+ * @ingroup covariance
  */
 
 #include <deal.II/base/parameter_handler.h>

@@ -5,6 +5,8 @@
  * @file
  * The covariance model "matern_spectral": a Matérn field by its truncated
  * Karhunen–Loève expansion in the Laplacian eigenbasis of the mesh.
+ *
+ * @ingroup covariance
  */
 
 #include <ddo/covariance/interface.h>

@@ -5,6 +5,8 @@
  * @file
  * Exact finite element white noise: random load vectors whose covariance is
  * the (condensed) mass matrix, or any other sum of local SPD cell matrices.
+ *
+ * @ingroup covariance
  */
 
 #include <deal.II/dofs/dof_handler.h>

@@ -30,6 +30,8 @@
  *
  * Data sets hold functions on serial (replicated) meshes; every rank may
  * read them.
+ *
+ * @ingroup dataset
  */
 
 #include <deal.II/lac/vector.h>

@@ -5,6 +5,8 @@
  * @file
  * ddo::FunctionSpace: everything ddo needs to know of a finite element space
  * on a mesh, assembled once.
+ *
+ * @ingroup function_space
  */
 
 #include <deal.II/base/index_set.h>
@@ -24,6 +26,11 @@
 #include <memory>
 #include <string>
 #include <vector>
+
+namespace dealii
+{
+  class ParameterHandler;
+} // namespace dealii
 
 namespace ddo
 {

@@ -6,6 +6,8 @@
  * Transfer of FE functions between two unrelated meshes of the same domain
  * by FE interpolation: the value of the target function at each target
  * support point is the source function evaluated there.
+ *
+ * @ingroup function_space
  */
 
 #include <deal.II/base/point.h>

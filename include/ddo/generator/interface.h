@@ -30,11 +30,6 @@ namespace ddo
 {
   using namespace dealii;
 
-  /**
-   * @defgroup generator Data generators
-   * Plugins that make the fields of a data set from Gaussian random fields.
-   */
-
   /** Interface of the data generators (see the file documentation). */
   template <int dim>
   class Generator

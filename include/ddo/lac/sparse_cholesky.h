@@ -6,6 +6,8 @@
  * A sparse Cholesky factorization (CHOLMOD) computed once and applied to
  * many right-hand sides, with the factor stored in double or single
  * precision.
+ *
+ * @ingroup lac
  */
 
 #include <deal.II/lac/sparse_matrix.h>
@@ -33,7 +35,11 @@ namespace ddo
    * sparse_cholesky_tests.cc). solve_refined() recovers double precision
    * by iterative refinement. The supernodal triangular solves are done here
    * (CHOLMOD's arrays, BLAS-2 for one right-hand side and BLAS-3 for
-   * blocks), since CHOLMOD 3 solves in double only.
+   * blocks), since CHOLMOD 3 solves in double only. Measured side by side
+   * (benchmarks/cholesky_solve_benchmark.cc, doc/benchmarks_grf.md): one
+   * single-precision solve takes 0.62x the time of CHOLMOD's double solve in
+   * 3D (117,649 DoFs) and 0.68x in 2D (263,169 DoFs); in double precision the
+   * two are equal (0.96x, 1.01x).
    *
    * Simplicial factorizations (for small 2D problems, where the BLAS calls
    * on tiny supernodes cost more than they save) are solved by CHOLMOD.

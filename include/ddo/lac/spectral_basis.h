@@ -6,6 +6,8 @@
  * The generalized eigenbasis \f$K\varphi_k = \lambda_k M\varphi_k\f$ of a
  * function space: the Laplacian eigenfunctions of the mesh (with the space's
  * natural, i.e. Neumann, or periodic boundary conditions).
+ *
+ * @ingroup lac
  */
 
 #include <deal.II/lac/vector.h>

@@ -7,6 +7,8 @@
  * domain (a deal.II generator, a Gmsh file, ...). Refinement, conversion to
  * simplices, distortion, periodicity and distribution are applied afterwards
  * by ddo::MeshBuilder, the same way for every geometry.
+ *
+ * @ingroup mesh
  */
 
 #include <deal.II/base/parameter_handler.h>

@@ -4,6 +4,8 @@
 /**
  * @file
  * Creation of the triangulations ddo works on, from a parameter file.
+ *
+ * @ingroup mesh
  */
 
 #include <deal.II/base/mpi.h>

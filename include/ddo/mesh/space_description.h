@@ -6,6 +6,8 @@
  * A function space described as text: the `Mesh` and `Finite element`
  * subsections of a parameter file. Data sets and checkpoints store this text
  * so that the mesh a function lives on can be rebuilt anywhere.
+ *
+ * @ingroup mesh
  */
 
 #include <deal.II/base/mpi.h>

@@ -24,6 +24,8 @@
  * row is compared with every half B, and the report gives the mean of each
  * distance over the splits and, for the ratios to the floor, their range
  * over the splits.
+ *
+ * @ingroup metrics
  */
 
 #include <ddo/metrics/sample_metrics.h>

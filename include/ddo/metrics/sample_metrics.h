@@ -4,10 +4,11 @@
 /**
  * @file
  * Statistics of sets of FE functions and distances between two sets: how
- * generated samples are judged against test data (issue "headline
- * experiment"; cf. the density and spectrum MSE of functional flow
- * matching). Every statistic is a quadrature or uses the mass matrix, so it
+ * generated samples are judged against test data (cf. the density and
+ * spectrum MSE of functional flow matching). Every statistic is a quadrature or uses the mass matrix, so it
  * means the same on any mesh of the domain.
+ *
+ * @ingroup metrics
  */
 
 #include <deal.II/base/point.h>

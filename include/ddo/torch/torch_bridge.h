@@ -16,6 +16,8 @@
  *
  * This is the only public header of ddo that includes torch: keep it out of
  * files that do not need it, they compile much faster.
+ *
+ * @ingroup torch_bridge
  */
 
 #include <deal.II/lac/trilinos_vector.h>

@@ -2,6 +2,9 @@
 
 #include <ddo/torch/model/checkpoint.h>
 
+#include <boost/property_tree/json_parser.hpp>
+#include <boost/property_tree/ptree.hpp>
+
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -10,34 +13,14 @@ namespace ddo
 {
   namespace
   {
-    constexpr const char *format_name = "ddo-checkpoint-1";
+    constexpr const char *format_name        = "ddo-checkpoint-1";
+    constexpr const char *metadata_file_name = "metadata.json";
 
-    /** Line breaks in metadata values become the two characters \\n. */
-    std::string
-    escape_line_breaks(const std::string &value)
+    /** A metadata key as a property-tree path: keys contain dots, so '/' separates (none does). */
+    boost::property_tree::ptree::path_type
+    key_path(const std::string &key)
     {
-      std::string out;
-      for (const char c : value)
-        if (c == '\n')
-          out += "\\n";
-        else
-          out += c;
-      return out;
-    }
-
-    std::string
-    unescape_line_breaks(const std::string &value)
-    {
-      std::string out;
-      for (std::size_t i = 0; i < value.size(); ++i)
-        if (value[i] == '\\' && i + 1 < value.size() && value[i + 1] == 'n')
-          {
-            out += '\n';
-            ++i;
-          }
-        else
-          out += value[i];
-      return out;
+      return boost::property_tree::ptree::path_type(key, '/');
     }
   } // namespace
 
@@ -57,18 +40,18 @@ namespace ddo
     fs::create_directories(temporary);
 
     {
-      std::ofstream out(temporary / "metadata.txt");
-      out << "format = " << format_name << '\n'
-          << "dimension = " << dimension << '\n'
-          << "network = " << network_name << '\n';
+      CheckpointMetadata metadata = extra_metadata;
+      metadata["format"]    = format_name;
+      metadata["dimension"] = std::to_string(dimension);
+      metadata["network"]   = network_name;
       std::istringstream architecture(network.architecture());
       for (std::string line; std::getline(architecture, line);)
-        if (!line.empty())
-          out << "architecture." << line << '\n';
-      for (const auto &entry : extra_metadata)
-        out << entry.first << " = " << escape_line_breaks(entry.second) << '\n';
-      out.close();
-      AssertThrow(out.good(), ExcMessage("Cannot write " + (temporary / "metadata.txt").string()));
+        {
+          const auto equal = line.find(" = ");
+          if (equal != std::string::npos)
+            metadata["architecture." + line.substr(0, equal)] = line.substr(equal + 3);
+        }
+      write_checkpoint_metadata(temporary.string(), metadata);
     }
     try
       {
@@ -115,25 +98,48 @@ namespace ddo
   }
 
 
+  void
+  write_checkpoint_metadata(const std::string &path, const CheckpointMetadata &metadata)
+  {
+    boost::property_tree::ptree tree;
+    for (const auto &entry : metadata)
+      tree.put(key_path(entry.first), entry.second);
+    const std::string file = path + "/" + metadata_file_name;
+    try
+      {
+        boost::property_tree::write_json(file, tree);
+      }
+    catch (const boost::property_tree::json_parser_error &e)
+      {
+        AssertThrow(false, ExcMessage("Cannot write " + file + ": " + e.message()));
+      }
+  }
+
+
   CheckpointMetadata
   read_checkpoint_metadata(const std::string &path)
   {
-    const std::string file = path + "/metadata.txt";
-    std::ifstream     in(file);
-    AssertThrow(in.good(), ExcMessage("Cannot read the checkpoint <" + path + ">: " + file +
-                                      " is missing (is this a ddo checkpoint directory?)."));
-    CheckpointMetadata metadata;
-    unsigned int       line_number = 0;
-    for (std::string line; std::getline(in, line);)
+    const std::string file = path + "/" + metadata_file_name;
+    AssertThrow(std::filesystem::exists(file),
+                ExcMessage("Cannot read the checkpoint <" + path + ">: " + file +
+                           " is missing (is this a ddo checkpoint directory?)."));
+    boost::property_tree::ptree tree;
+    try
       {
-        ++line_number;
-        if (line.empty())
-          continue;
-        const auto equal = line.find(" = ");
-        AssertThrow(equal != std::string::npos,
-                    ExcMessage("Corrupt checkpoint metadata " + file + ", line " +
-                               std::to_string(line_number) + ": <" + line + ">."));
-        metadata[line.substr(0, equal)] = unescape_line_breaks(line.substr(equal + 3));
+        boost::property_tree::read_json(file, tree);
+      }
+    catch (const boost::property_tree::json_parser_error &e)
+      {
+        AssertThrow(false, ExcMessage("Corrupt checkpoint metadata " + file + ", line " + std::to_string(e.line()) +
+                                        ": " + e.message() + "."));
+      }
+    CheckpointMetadata metadata;
+    for (const auto &entry : tree)
+      {
+        AssertThrow(entry.second.empty(),
+                    ExcMessage("Corrupt checkpoint metadata " + file + ": <" + entry.first +
+                               "> is not a plain value."));
+        metadata[entry.first] = entry.second.data();
       }
     AssertThrow(metadata["format"] == format_name,
                 ExcMessage("<" + path + "> is not a checkpoint of this version of ddo (format <" +
@@ -168,13 +174,13 @@ namespace ddo
       {
         AssertThrow(false, ExcMessage("Cannot load the weights " + file_name + " of the checkpoint <" + path +
                                       ">: the file is missing, corrupt or does not match the "
-                                      "architecture in metadata.txt (" +
+                                      "architecture in metadata.json (" +
                                       std::string(e.what_without_backtrace()).substr(0, 300) + ")."));
       }
     auto check_shape = [&](const std::string &name, const torch::Tensor &t) {
       AssertThrow(expected_shapes[name] == t.sizes().vec(),
                   ExcMessage("Cannot load the weights of the checkpoint <" + path + ">: tensor <" + name +
-                             "> does not match the architecture in metadata.txt."));
+                             "> does not match the architecture in metadata.json."));
     };
     for (const auto &p : network.named_parameters())
       check_shape(p.key(), p.value());

@@ -201,7 +201,7 @@ namespace ddo
   {
     space = &space_in;
     bound_members.clear();
-    noise_operator = build_noise<dim>(record().noise_parameters, checkpoints.front() + "/metadata.txt", space_in);
+    noise_operator = build_noise<dim>(record().noise_parameters, checkpoints.front() + "/metadata.json", space_in);
     for (unsigned int m = 0; m < networks.size(); ++m)
       bound_members.push_back(std::make_unique<ScoreModel<dim>>(networks[m], space_in,
                                                                 n_modes > 0 ? n_modes : records[m].n_modes, cache));

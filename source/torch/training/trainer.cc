@@ -265,7 +265,7 @@ namespace ddo
     const std::string &directory = settings.checkpoint_directory;
     TrainingReport     report;
     bool               resumed = false;
-    if (settings.resume && !directory.empty() && fs::exists(directory + "/metadata.txt"))
+    if (settings.resume && !directory.empty() && fs::exists(directory + "/metadata.json"))
       {
         const CheckpointMetadata previous = read_checkpoint_metadata(directory);
         auto value = [&](const std::string &key) {

@@ -7,10 +7,12 @@
  * (`weights.pt`, LibTorch serialization), optionally the optimizer state
  * (`optimizer.pt`), optionally an exponential moving average of the
  * weights (`ema.pt`, the weights to sample with), and readable metadata
- * (`metadata.txt`, `key = value` lines: format, dimension, network, its
- * architecture, and whatever the caller adds: noise model, sigma range,
- * data normalization, step, ...). Line breaks inside values are stored as
- * the two characters `\n`.
+ * (`metadata.json`, one JSON object of string values, read and written with
+ * Boost.PropertyTree: format, dimension, network, its architecture, and what
+ * ddo::ModelRecord adds: mesh, noise model, sigma range, data normalization,
+ * training state).
+ *
+ * @ingroup model
  */
 
 #include <ddo/torch/network/interface.h>
@@ -56,7 +58,11 @@ namespace ddo
   void
   load_optimizer_state(const std::string &path, torch::optim::Optimizer &optimizer);
 
-  /** Reads `metadata.txt` of a checkpoint; throws with the file name if missing or malformed. */
+  /** Writes @p metadata as the `metadata.json` of the checkpoint directory @p path. */
+  void
+  write_checkpoint_metadata(const std::string &path, const CheckpointMetadata &metadata);
+
+  /** Reads `metadata.json` of a checkpoint; throws with the file name if missing or malformed. */
   CheckpointMetadata
   read_checkpoint_metadata(const std::string &path);
 

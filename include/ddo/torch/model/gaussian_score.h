@@ -6,6 +6,8 @@
  * The exact preconditioned score of a Gaussian target, and per-mode / per-band
  * statistics of samples: the ground truth for samplers and for judging
  * trained score networks.
+ *
+ * @ingroup model
  */
 
 #include <ddo/torch/model/score_function.h>

@@ -6,6 +6,8 @@
  * What samplers call: a preconditioned score \f$F(v,\sigma) \approx
  * C\nabla\log p_\sigma(v)\f$ as a plain function of tensors, and a counter of
  * its evaluations (DESIGN.md §1, Sampling).
+ *
+ * @ingroup model
  */
 
 #include <ddo/torch/network/interface.h>

@@ -27,13 +27,8 @@
 namespace ddo
 {
   /**
-   * @defgroup model Trained models
-   * Checkpoints, their metadata schema, and trained models bound to meshes.
-   */
-
-  /**
    * Everything a checkpoint records besides the weights: the single schema of
-   * `metadata.txt`. The keys and their text forms are defined here and nowhere
+   * `metadata.json`. The keys and their text forms are defined here and nowhere
    * else; unknown keys are ignored when reading, so older checkpoints load.
    */
   struct ModelRecord

@@ -6,6 +6,8 @@
  * The plugin kind "score network": a discretization-agnostic neural operator
  * that approximates the preconditioned score \f$F(v, \sigma) = C\nabla\log
  * p_\sigma(v)\f$ of noisy FE functions (DESIGN.md §1–2).
+ *
+ * @ingroup network
  */
 
 #include <deal.II/base/parameter_handler.h>

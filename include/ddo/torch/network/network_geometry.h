@@ -5,6 +5,8 @@
  * @file
  * What a score network needs to know of a mesh, as torch tensors: the
  * bridge between a FunctionSpace (and its SpectralBasis) and the network.
+ *
+ * @ingroup network
  */
 
 #include <deal.II/base/mpi.h>

@@ -6,6 +6,8 @@
  * A score network bound to a function space, with everything training and
  * sampling need around it: the eigenbasis, the constraints, the mass-matrix
  * norm and the data normalization.
+ *
+ * @ingroup network
  */
 
 #include <ddo/dataset/function_dataset.h>

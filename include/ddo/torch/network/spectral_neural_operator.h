@@ -4,6 +4,8 @@
 /**
  * @file
  * The default score network "spectral_operator".
+ *
+ * @ingroup network
  */
 
 #include <ddo/torch/network/interface.h>

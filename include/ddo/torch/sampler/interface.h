@@ -7,6 +7,8 @@
  * functions (DESIGN.md §1, Sampling). Shipped: "langevin" (annealed
  * preconditioned Langevin, LangevinSampler) and "probability_flow" (the
  * probability-flow ODE, ProbabilityFlowSampler).
+ *
+ * @ingroup sampler
  */
 
 #include <deal.II/base/parameter_handler.h>

@@ -4,6 +4,8 @@
 /**
  * @file
  * The sampler "langevin": annealed preconditioned Langevin dynamics.
+ *
+ * @ingroup sampler
  */
 
 #include <ddo/torch/sampler/interface.h>

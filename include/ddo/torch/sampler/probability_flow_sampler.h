@@ -5,6 +5,8 @@
  * @file
  * The sampler "probability_flow": the probability-flow ODE, integrated by
  * explicit Runge–Kutta methods with or without error control.
+ *
+ * @ingroup sampler
  */
 
 #include <ddo/torch/sampler/interface.h>

@@ -4,6 +4,8 @@
 /**
  * @file
  * Denoising score matching in function space (DESIGN.md §1).
+ *
+ * @ingroup training
  */
 
 #include <deal.II/base/parameter_handler.h>
