@@ -8,6 +8,7 @@
 
 #include <ddo/dataset/function_dataset.h>
 #include <ddo/function_space/function_transfer.h>
+#include <ddo/metrics/fourier_metrics.h>
 #include <ddo/metrics/metrics_report.h>
 #include <ddo/base/output.h>
 #include <ddo/mesh/space_description.h>
@@ -154,6 +155,80 @@ namespace ddo
         const std::string command = "cd '" + directory + "' && gnuplot fields.gp > /dev/null 2>&1";
         return std::system("command -v gnuplot > /dev/null 2>&1") == 0 && std::system(command.c_str()) == 0;
       }
+
+      /**
+       * FFM's spectra MSE and density MSE (ddo::FourierMetrics) on a uniform
+       * @p grid_size² grid: each samples set and the reference's first half
+       * (the floor) against its second half, the split of the main table.
+       * Writes a Markdown table (printed and appended to metrics.md), the
+       * spectra as ffm_spectrum.dat and, with gnuplot, ffm_spectrum.png.
+       */
+      template <int dim>
+      void
+      report_fourier_metrics(const FunctionSpace<dim> &                                     space,
+                             const unsigned int                                             grid_size,
+                             const std::vector<double> &                                    reference_values,
+                             const std::vector<std::pair<std::string, std::vector<double>>> &candidates,
+                             const std::string &                                            directory,
+                             ConditionalOStream &                                           pcout)
+      {
+        const FourierMetrics<dim> ffm(space, grid_size);
+        const std::size_t         n_dofs  = space.n_dofs();
+        const unsigned int        n_ref   = reference_values.size() / n_dofs;
+        const unsigned int        n_a     = n_ref / 2;
+        const auto                half    = [&](const unsigned int first, const unsigned int count) {
+          return ffm.grid_values(std::vector<double>(reference_values.begin() + first * n_dofs,
+                                                     reference_values.begin() + (first + count) * n_dofs),
+                                 count);
+        };
+        const std::vector<double> reference = half(n_a, n_ref - n_a);
+        const std::vector<double> reference_spectrum = ffm.spectrum(reference);
+        std::vector<std::pair<std::string, std::vector<double>>> sets = {{"floor (test half A)", half(0, n_a)}};
+        for (const auto &candidate : candidates)
+          sets.emplace_back(candidate.first, ffm.grid_values(candidate.second, candidate.second.size() / n_dofs));
+
+        std::vector<std::vector<double>> spectra = {reference_spectrum};
+        std::vector<std::pair<double, double>> mse;
+        for (const auto &set : sets)
+          {
+            spectra.push_back(ffm.spectrum(set.second));
+            mse.emplace_back(FourierMetrics<dim>::spectra_mse(spectra.back(), reference_spectrum),
+                             FourierMetrics<dim>::density_mse(set.second, reference));
+          }
+        std::ostringstream table;
+        table << "\nFFM metrics (Functional Flow Matching's evaluation: fields on a uniform " << grid_size << "x"
+              << grid_size << " grid, against test half B; absolute numbers, and over the floor):\n\n"
+              << "| set | spectra MSE | density MSE | spectra / floor | density / floor |\n|---|---|---|---|---|\n";
+        for (std::size_t i = 0; i < sets.size(); ++i)
+          table << "| " << sets[i].first << " | " << mse[i].first << " | " << mse[i].second << " | "
+                << mse[i].first / mse[0].first << " | " << mse[i].second / mse[0].second << " |\n";
+        pcout << table.str();
+        std::ofstream((std::filesystem::path(directory) / "metrics.md").string(), std::ios::app) << table.str();
+
+        std::ofstream data((std::filesystem::path(directory) / "ffm_spectrum.dat").string());
+        data << "m \"test half B\"";
+        for (const auto &set : sets)
+          data << "  \"" << set.first << "\"";
+        data << '\n';
+        for (unsigned int m = 0; m < reference_spectrum.size(); ++m)
+          {
+            data << m + 1;
+            for (const auto &spectrum : spectra)
+              data << ' ' << spectrum[m];
+            data << '\n';
+          }
+        data.close();
+        pcout << "wrote: " << directory << "/ffm_spectrum.dat\n";
+        std::ofstream script((std::filesystem::path(directory) / "ffm_spectrum.gp").string());
+        script << "set terminal pngcairo size 800,560\nset output 'ffm_spectrum.png'\nset logscale y\n"
+               << "set xlabel 'shell m = |k_x| + |k_y|'\nset ylabel 'S_m (FFM)'\nset key top right\n"
+               << "plot for [c=2:" << spectra.size() + 1
+               << "] 'ffm_spectrum.dat' using 1:c with linespoints title columnheader(c)\n";
+        script.close();
+        if (std::system("command -v gnuplot > /dev/null 2>&1") == 0 &&
+            std::system(("cd '" + directory + "' && gnuplot ffm_spectrum.gp > /dev/null 2>&1").c_str()) == 0)
+          pcout << "wrote: " << directory << "/ffm_spectrum.png\n";
+      }
     } // namespace
 
 
@@ -184,6 +259,7 @@ namespace ddo
       settings.correlation_distances = Utilities::string_to_double(
         Utilities::split_string_list(prm.get("Correlation distances")));
       settings.seed = prm.get_integer("Seed");
+      const unsigned int ffm_grid = prm.get_integer("FFM grid size");
       prm.leave_subsection();
       AssertThrow(!files.empty(), ExcMessage("Metrics: 'Samples files' is empty."));
       AssertThrow(labels.empty() || labels.size() == files.size(),
@@ -255,6 +331,11 @@ namespace ddo
         std::accumulate(report.reference.band_energy.begin(), report.reference.band_energy.end(), 0.);
       if (plot(directory, names, 1e-6 * total_energy))
         pcout << "wrote: " << directory << "/{density,spectrum,correlation}.png\n";
+      if (ffm_grid > 0)
+        {
+          TimerOutput::Scope ffm_scope(timer, "FFM metrics");
+          report_fourier_metrics(*space, ffm_grid, reference_values, candidates, directory, pcout);
+        }
       if (plot_fields(directory, *space, reference_values, candidates))
         pcout << "wrote: " << directory << "/fields.png\n";
       else

@@ -184,6 +184,10 @@ namespace ddo
       prm.declare_entry("Gaussian baseline", "true", Patterns::Bool(),
                         "Also judge samples of the Gaussian with the mean and covariance of the test set.");
       prm.declare_entry("Seed", "1", Patterns::Integer(0), "Seed of the point pairs and the baseline.");
+      prm.declare_entry("FFM grid size", "0", Patterns::Integer(0),
+                        "Also compute Functional Flow Matching's spectra MSE and density MSE, exactly "
+                        "as its evaluation does, on a uniform grid of this size per direction of the "
+                        "mesh's bounding box (2D; meaningful on periodic boxes; 0: off; FFM uses 64).");
       prm.declare_entry("Number of splits", "1", Patterns::Integer(1, 1000),
                         "A/B splits of the reference: distances are averaged over this many splits "
                         "(split 0 in file order, the others random), and the ratios to the floor "
