@@ -156,6 +156,50 @@ namespace ddo
         return std::system("command -v gnuplot > /dev/null 2>&1") == 0 && std::system(command.c_str()) == 0;
       }
 
+      /** The entries of subsection `Metrics`. */
+      struct MetricsCommandSettings
+      {
+        std::vector<std::string> files, labels;
+        std::string              reference, directory, cache;
+        unsigned int             n_modes, n_splits, ffm_grid;
+        double                   bandwidth;
+        bool                     gaussian;
+        MetricSettings           settings;
+      };
+
+
+      /** Reads and checks subsection `Metrics` (entered). */
+      MetricsCommandSettings
+      read_metrics_settings(ParameterHandler &prm)
+      {
+        MetricsCommandSettings c;
+        c.files = Utilities::split_string_list(prm.get("Samples files"));
+        // Labels may contain commas when separated by semicolons.
+        const std::string label_text = prm.get("Labels");
+        c.labels    = Utilities::split_string_list(label_text, label_text.find(';') != std::string::npos ? ';' : ',');
+        c.reference = prm.get("Reference file");
+        c.directory = prm.get("Output directory");
+        c.n_modes   = prm.get_integer("Number of modes");
+        c.cache     = prm.get("Eigenbasis cache");
+        c.bandwidth = prm.get_double("Relative bandwidth");
+        c.gaussian  = prm.get_bool("Gaussian baseline");
+        c.n_splits  = prm.get_integer("Number of splits");
+        c.settings.n_bands               = prm.get_integer("Number of bands");
+        c.settings.correlation_distances = Utilities::string_to_double(
+          Utilities::split_string_list(prm.get("Correlation distances")));
+        c.settings.seed = prm.get_integer("Seed");
+        c.ffm_grid      = prm.get_integer("FFM grid size");
+        AssertThrow(!c.files.empty(), ExcMessage("Metrics: 'Samples files' is empty."));
+        AssertThrow(c.labels.empty() || c.labels.size() == c.files.size(),
+                    ExcMessage("Metrics: give one label per samples file (or none)."));
+        AssertThrow(c.bandwidth > 0, ExcMessage("Metrics: the relative bandwidth must be positive."));
+        if (c.labels.empty())
+          for (const auto &file : c.files)
+            c.labels.push_back(std::filesystem::path(file).stem().string());
+        return c;
+      }
+
+
       /**
        * FFM's spectra MSE and density MSE (ddo::FourierMetrics) on a uniform
        * @p grid_size² grid: each samples set and the reference's first half
@@ -242,32 +286,14 @@ namespace ddo
       ConditionalOStream &pcout = context.pcout;
       TimerOutput &       timer = context.timer;
       prm.enter_subsection("Metrics");
-      const auto         files     = Utilities::split_string_list(prm.get("Samples files"));
-      // Labels may contain commas when separated by semicolons.
-      const std::string  label_text = prm.get("Labels");
-      auto               labels     = Utilities::split_string_list(
-        label_text, label_text.find(';') != std::string::npos ? ';' : ',');
-      const std::string  reference = prm.get("Reference file");
-      const std::string  directory = prm.get("Output directory");
-      const unsigned int n_modes   = prm.get_integer("Number of modes");
-      const std::string  cache     = prm.get("Eigenbasis cache");
-      const double       bandwidth = prm.get_double("Relative bandwidth");
-      const bool         gaussian  = prm.get_bool("Gaussian baseline");
-      const unsigned int n_splits  = prm.get_integer("Number of splits");
-      MetricSettings     settings;
-      settings.n_bands               = prm.get_integer("Number of bands");
-      settings.correlation_distances = Utilities::string_to_double(
-        Utilities::split_string_list(prm.get("Correlation distances")));
-      settings.seed = prm.get_integer("Seed");
-      const unsigned int ffm_grid = prm.get_integer("FFM grid size");
+      const MetricsCommandSettings command = read_metrics_settings(prm);
       prm.leave_subsection();
-      AssertThrow(!files.empty(), ExcMessage("Metrics: 'Samples files' is empty."));
-      AssertThrow(labels.empty() || labels.size() == files.size(),
-                  ExcMessage("Metrics: give one label per samples file (or none)."));
-      AssertThrow(bandwidth > 0, ExcMessage("Metrics: the relative bandwidth must be positive."));
-      if (labels.empty())
-        for (const auto &file : files)
-          labels.push_back(std::filesystem::path(file).stem().string());
+      const auto &       files = command.files;
+      const auto &       labels = command.labels;
+      const std::string &reference = command.reference;
+      const std::string &directory = command.directory;
+      const unsigned int n_modes = command.n_modes;
+      const MetricSettings &settings = command.settings;
       if (!root)
         return;
 
@@ -290,13 +316,13 @@ namespace ddo
       std::unique_ptr<SpectralBasis<dim>> basis;
       {
         TimerOutput::Scope scope(timer, "eigenbasis");
-        basis = std::make_unique<SpectralBasis<dim>>(*space, n_modes, cache);
+        basis = std::make_unique<SpectralBasis<dim>>(*space, n_modes, command.cache);
       }
       MetricsReport report;
       {
         TimerOutput::Scope scope(timer, "metrics");
-        report = compare_with_reference(*space, *basis, settings, bandwidth, candidates, reference_values, gaussian,
-                                        settings.seed, n_splits);
+        report = compare_with_reference(*space, *basis, settings, command.bandwidth, candidates, reference_values,
+                                        command.gaussian, settings.seed, command.n_splits);
       }
 
       TimerOutput::Scope scope(timer, "write results");
@@ -331,10 +357,10 @@ namespace ddo
         std::accumulate(report.reference.band_energy.begin(), report.reference.band_energy.end(), 0.);
       if (plot(directory, names, 1e-6 * total_energy))
         pcout << "wrote: " << directory << "/{density,spectrum,correlation}.png\n";
-      if (ffm_grid > 0)
+      if (command.ffm_grid > 0)
         {
           TimerOutput::Scope ffm_scope(timer, "FFM metrics");
-          report_fourier_metrics(*space, ffm_grid, reference_values, candidates, directory, pcout);
+          report_fourier_metrics(*space, command.ffm_grid, reference_values, candidates, directory, pcout);
         }
       if (plot_fields(directory, *space, reference_values, candidates))
         pcout << "wrote: " << directory << "/fields.png\n";

@@ -87,6 +87,109 @@ namespace ddo
     template void declare_network<3>(ParameterHandler &);
 
 
+    namespace
+    {
+      /** Subsection `Generate`: the random fields and the data generator. */
+      template <int dim>
+      void
+      declare_generate(ParameterHandler &prm)
+      {
+        prm.enter_subsection("Generate");
+        prm.declare_entry("Output file", "data/grf.h5", Patterns::Anything(), "The data set file (HDF5).");
+        prm.declare_entry("Number of samples", "100", Patterns::Integer(1), "Functions in the data set.");
+        prm.declare_entry("Test output file", "", Patterns::Anything(),
+                          "A second, independent data set from the same recipe (empty: none).");
+        prm.declare_entry("Number of test samples", "0", Patterns::Integer(0), "Functions in the test set.");
+        prm.declare_entry("Seed", "1", Patterns::Integer(0), "Seed of the random fields.");
+        prm.declare_entry("Maximum fields this run", "0", Patterns::Integer(0),
+                          "Stop after this many new fields (0: all) and keep the partial file; the "
+                          "next run continues it (for time-limited batch jobs).");
+        prm.declare_entry("Mean function", "0", Patterns::Anything(),
+                          "Mean of the random fields the generator receives, an expression in "
+                          "x, y (and z) (muparser syntax, pi defined).");
+        CovarianceRegistry<dim>::instance().declare_parameters(prm, "Model", "matern",
+                                                               "Covariance model of the random fields.");
+        GeneratorRegistry<dim>::instance().declare_parameters(
+          prm, "Generator", "grf",
+          "What turns each random field into a field of the data set (plugins, e.g. "
+          "navier_stokes from libddo_navier_stokes.so).");
+        prm.leave_subsection();
+      }
+
+
+      /** Subsection `Sampling`: the trained model, the sampler, the output. */
+      template <int dim>
+      void
+      declare_sampling(ParameterHandler &prm)
+      {
+        prm.enter_subsection("Sampling");
+        prm.declare_entry("Checkpoint", "checkpoint", Patterns::Anything(),
+                          "The trained model (`ddo train`), or a comma-separated list of models "
+                          "trained on the same data, mesh and noise (e.g. with different seeds): an "
+                          "ensemble, sampled with the mean of their scores.");
+        prm.declare_entry("Number of samples", "16", Patterns::Integer(1), "Samples to draw.");
+        prm.declare_entry("Seed", "1", Patterns::Integer(0), "Seed of the sampler's noise.");
+        prm.declare_entry("Number of modes", "0", Patterns::Integer(0),
+                          "Eigenpairs of the sampling mesh the network uses (0: as in training).");
+        prm.declare_entry("Eigenbasis cache", "", Patterns::Anything(), "Directory of cached eigenbases.");
+        prm.declare_entry("Output file", "output/samples.h5", Patterns::Anything(),
+                          "The samples as a data set (HDF5; empty: not written).");
+        prm.declare_entry("VTU file", "output/samples.vtu", Patterns::Anything(),
+                          "The first samples as fields of one VTU file (empty: not written).");
+        prm.declare_entry("Samples in VTU", "4", Patterns::Integer(0), "How many samples go into the VTU file.");
+        prm.declare_entry("Sigma max", "0", Patterns::Double(0),
+                          "Largest noise level the sampler starts from (0: the model's training "
+                          "sigma_max). Above the training range the network extrapolates in sigma; "
+                          "useful when the training sigma_max did not dominate the data everywhere.");
+        prm.declare_entry("Remove mean", "false", Patterns::Bool(),
+                          "Subtract each sample's mean: for data known to be mean-free (vorticity on a "
+                          "torus, whose integral is conserved and zero), a constraint the model only "
+                          "learns approximately.");
+        SamplerRegistry<dim>::instance().declare_parameters(prm, "Sampler", "probability_flow", "How to sample.");
+        prm.leave_subsection();
+      }
+
+
+      /** Subsection `Metrics`: samples against a test set. */
+      void
+      declare_metrics(ParameterHandler &prm)
+      {
+        prm.enter_subsection("Metrics");
+        prm.declare_entry("Samples files", "output/samples.h5", Patterns::Anything(),
+                          "Comma-separated data sets to judge (e.g. the output of `ddo sample`); the "
+                          "first one's mesh is the mesh of the comparison, the others are interpolated.");
+        prm.declare_entry("Labels", "", Patterns::Anything(),
+                          "One name per samples file, separated by commas, or by semicolons when a "
+                          "label contains a comma (empty: the file names).");
+        prm.declare_entry("Reference file", "data/test.h5", Patterns::Anything(),
+                          "The test set (at least 4 functions; split into halves A and B).");
+        prm.declare_entry("Output directory", "output/metrics", Patterns::Anything(),
+                          "Where the table, data files, PNG plots and VTU fields go.");
+        prm.declare_entry("Number of modes", "64", Patterns::Integer(2),
+                          "Laplacian eigenpairs of the spectrum.");
+        prm.declare_entry("Number of bands", "8", Patterns::Integer(1), "Eigenvalue bands of the spectrum.");
+        prm.declare_entry("Eigenbasis cache", "", Patterns::Anything(), "Directory of cached eigenbases.");
+        prm.declare_entry("Relative bandwidth", "0.05", Patterns::Double(0),
+                          "KDE bandwidth, relative to the standard deviation of the reference values.");
+        prm.declare_entry("Correlation distances", "0.05, 0.1, 0.2, 0.3", Patterns::List(Patterns::Double(0)),
+                          "Distances of the two-point correlation.");
+        prm.declare_entry("Gaussian baseline", "true", Patterns::Bool(),
+                          "Also judge samples of the Gaussian with the mean and covariance of the test set.");
+        prm.declare_entry("Seed", "1", Patterns::Integer(0), "Seed of the point pairs and the baseline.");
+        prm.declare_entry("FFM grid size", "0", Patterns::Integer(0),
+                          "Also compute Functional Flow Matching's spectra MSE and density MSE, exactly "
+                          "as its evaluation does, on a uniform grid of this size per direction of the "
+                          "mesh's bounding box (2D; meaningful on periodic boxes; 0: off; FFM uses 64).");
+        prm.declare_entry("Number of splits", "1", Patterns::Integer(1, 1000),
+                          "A/B splits of the reference: distances are averaged over this many splits "
+                          "(split 0 in file order, the others random), and the ratios to the floor "
+                          "are given with their range over the splits. 100 functions per half make "
+                          "the floor itself uncertain by a factor ~2; 20 splits steady it.");
+        prm.leave_subsection();
+      }
+    } // namespace
+
+
     template <int dim>
     void
     declare_all(ParameterHandler &prm)
@@ -103,26 +206,7 @@ namespace ddo
                         "point coordinates, partition) as VTU.");
       prm.leave_subsection();
 
-      prm.enter_subsection("Generate");
-      prm.declare_entry("Output file", "data/grf.h5", Patterns::Anything(), "The data set file (HDF5).");
-      prm.declare_entry("Number of samples", "100", Patterns::Integer(1), "Functions in the data set.");
-      prm.declare_entry("Test output file", "", Patterns::Anything(),
-                        "A second, independent data set from the same recipe (empty: none).");
-      prm.declare_entry("Number of test samples", "0", Patterns::Integer(0), "Functions in the test set.");
-      prm.declare_entry("Seed", "1", Patterns::Integer(0), "Seed of the random fields.");
-      prm.declare_entry("Maximum fields this run", "0", Patterns::Integer(0),
-                        "Stop after this many new fields (0: all) and keep the partial file; the "
-                        "next run continues it (for time-limited batch jobs).");
-      prm.declare_entry("Mean function", "0", Patterns::Anything(),
-                        "Mean of the random fields the generator receives, an expression in "
-                        "x, y (and z) (muparser syntax, pi defined).");
-      CovarianceRegistry<dim>::instance().declare_parameters(prm, "Model", "matern",
-                                                             "Covariance model of the random fields.");
-      GeneratorRegistry<dim>::instance().declare_parameters(
-        prm, "Generator", "grf",
-        "What turns each random field into a field of the data set (plugins, e.g. "
-        "navier_stokes from libddo_navier_stokes.so).");
-      prm.leave_subsection();
+      declare_generate<dim>(prm);
 
       prm.enter_subsection("Data");
       prm.declare_entry("File", "data/train.h5", Patterns::Anything(),
@@ -136,64 +220,9 @@ namespace ddo
       TrainingSettings::declare_parameters(prm);
       prm.leave_subsection();
 
-      prm.enter_subsection("Sampling");
-      prm.declare_entry("Checkpoint", "checkpoint", Patterns::Anything(),
-                        "The trained model (`ddo train`), or a comma-separated list of models "
-                        "trained on the same data, mesh and noise (e.g. with different seeds): an "
-                        "ensemble, sampled with the mean of their scores.");
-      prm.declare_entry("Number of samples", "16", Patterns::Integer(1), "Samples to draw.");
-      prm.declare_entry("Seed", "1", Patterns::Integer(0), "Seed of the sampler's noise.");
-      prm.declare_entry("Number of modes", "0", Patterns::Integer(0),
-                        "Eigenpairs of the sampling mesh the network uses (0: as in training).");
-      prm.declare_entry("Eigenbasis cache", "", Patterns::Anything(), "Directory of cached eigenbases.");
-      prm.declare_entry("Output file", "output/samples.h5", Patterns::Anything(),
-                        "The samples as a data set (HDF5; empty: not written).");
-      prm.declare_entry("VTU file", "output/samples.vtu", Patterns::Anything(),
-                        "The first samples as fields of one VTU file (empty: not written).");
-      prm.declare_entry("Samples in VTU", "4", Patterns::Integer(0), "How many samples go into the VTU file.");
-      prm.declare_entry("Sigma max", "0", Patterns::Double(0),
-                        "Largest noise level the sampler starts from (0: the model's training "
-                        "sigma_max). Above the training range the network extrapolates in sigma; "
-                        "useful when the training sigma_max did not dominate the data everywhere.");
-      prm.declare_entry("Remove mean", "false", Patterns::Bool(),
-                        "Subtract each sample's mean: for data known to be mean-free (vorticity on a "
-                        "torus, whose integral is conserved and zero), a constraint the model only "
-                        "learns approximately.");
-      SamplerRegistry<dim>::instance().declare_parameters(prm, "Sampler", "probability_flow", "How to sample.");
-      prm.leave_subsection();
+      declare_sampling<dim>(prm);
 
-      prm.enter_subsection("Metrics");
-      prm.declare_entry("Samples files", "output/samples.h5", Patterns::Anything(),
-                        "Comma-separated data sets to judge (e.g. the output of `ddo sample`); the "
-                        "first one's mesh is the mesh of the comparison, the others are interpolated.");
-      prm.declare_entry("Labels", "", Patterns::Anything(),
-                        "One name per samples file, separated by commas, or by semicolons when a "
-                        "label contains a comma (empty: the file names).");
-      prm.declare_entry("Reference file", "data/test.h5", Patterns::Anything(),
-                        "The test set (at least 4 functions; split into halves A and B).");
-      prm.declare_entry("Output directory", "output/metrics", Patterns::Anything(),
-                        "Where the table, data files, PNG plots and VTU fields go.");
-      prm.declare_entry("Number of modes", "64", Patterns::Integer(2),
-                        "Laplacian eigenpairs of the spectrum.");
-      prm.declare_entry("Number of bands", "8", Patterns::Integer(1), "Eigenvalue bands of the spectrum.");
-      prm.declare_entry("Eigenbasis cache", "", Patterns::Anything(), "Directory of cached eigenbases.");
-      prm.declare_entry("Relative bandwidth", "0.05", Patterns::Double(0),
-                        "KDE bandwidth, relative to the standard deviation of the reference values.");
-      prm.declare_entry("Correlation distances", "0.05, 0.1, 0.2, 0.3", Patterns::List(Patterns::Double(0)),
-                        "Distances of the two-point correlation.");
-      prm.declare_entry("Gaussian baseline", "true", Patterns::Bool(),
-                        "Also judge samples of the Gaussian with the mean and covariance of the test set.");
-      prm.declare_entry("Seed", "1", Patterns::Integer(0), "Seed of the point pairs and the baseline.");
-      prm.declare_entry("FFM grid size", "0", Patterns::Integer(0),
-                        "Also compute Functional Flow Matching's spectra MSE and density MSE, exactly "
-                        "as its evaluation does, on a uniform grid of this size per direction of the "
-                        "mesh's bounding box (2D; meaningful on periodic boxes; 0: off; FFM uses 64).");
-      prm.declare_entry("Number of splits", "1", Patterns::Integer(1, 1000),
-                        "A/B splits of the reference: distances are averaged over this many splits "
-                        "(split 0 in file order, the others random), and the ratios to the floor "
-                        "are given with their range over the splits. 100 functions per half make "
-                        "the floor itself uncertain by a factor ~2; 20 splits steady it.");
-      prm.leave_subsection();
+      declare_metrics(prm);
     }
 
 

@@ -30,6 +30,73 @@ namespace ddo
     }
 
 
+    /** The orders of the reference's functions in each A/B split (split 0: as given, the others random). */
+    std::vector<std::vector<std::size_t>>
+    split_orders(const std::size_t n_reference, const unsigned int n_splits, const unsigned int seed)
+    {
+      std::vector<std::vector<std::size_t>> orders(n_splits);
+      for (unsigned int k = 0; k < n_splits; ++k)
+        {
+          orders[k].resize(n_reference);
+          std::iota(orders[k].begin(), orders[k].end(), std::size_t(0));
+          if (k > 0)
+            {
+              std::mt19937_64 generator(std::uint64_t(seed) * 1000003u + k);
+              std::shuffle(orders[k].begin(), orders[k].end(), generator);
+            }
+        }
+      return orders;
+    }
+
+
+    /**
+     * @p n exact draws from the Gaussian with the mean and covariance of the
+     * @p n functions @p half (row-major, @p n_dofs each): mean + sum_i a_i
+     * (x_i - mean) / sqrt(n - 1), a_i standard normal from stream @p seed.
+     */
+    std::vector<double>
+    gaussian_like(const std::vector<double> &half, const std::size_t n, const std::size_t n_dofs,
+                  const std::uint64_t seed)
+    {
+      std::vector<double> mean(n_dofs, 0.);
+      for (std::size_t i = 0; i < n; ++i)
+        for (std::size_t d = 0; d < n_dofs; ++d)
+          mean[d] += half[i * n_dofs + d] / n;
+      std::vector<double> gaussian(n * n_dofs);
+      const double        factor = 1. / std::sqrt(std::max<double>(n - 1, 1));
+      for (std::size_t j = 0; j < n; ++j)
+        {
+          double *out = gaussian.data() + j * n_dofs;
+          std::copy(mean.begin(), mean.end(), out);
+          for (std::size_t i = 0; i < n; ++i)
+            {
+              const double a = factor * standard_normal(seed, j * n + i);
+              for (std::size_t d = 0; d < n_dofs; ++d)
+                out[d] += a * (half[i * n_dofs + d] - mean[d]);
+            }
+        }
+      return gaussian;
+    }
+
+
+    /** The mean of the distances of every split. */
+    MetricComparison
+    mean_over_splits(const std::vector<MetricComparison> &splits)
+    {
+      MetricComparison mean;
+      const double     n = splits.size();
+      for (const auto &d : splits)
+        {
+          mean.density_mse += d.density_mse / n;
+          mean.spectrum_mse += d.spectrum_mse / n;
+          mean.mean_error += d.mean_error / n;
+          mean.variance_error += d.variance_error / n;
+          mean.correlation_error += d.correlation_error / n;
+        }
+      return mean;
+    }
+
+
     /** The file @p name in @p directory, written atomically. */
     std::string
     write_file(const std::string &directory, const std::string &name, const std::string &content)
@@ -216,18 +283,7 @@ namespace ddo
                              "> is not a whole number (≥ 1) of functions of " +
                              std::to_string(n_dofs) + " coefficients."));
 
-    // Split k: the functions in the order of a permutation (k = 0: as given).
-    std::vector<std::vector<std::size_t>> orders(n_splits);
-    for (unsigned int k = 0; k < n_splits; ++k)
-      {
-        orders[k].resize(n_reference);
-        std::iota(orders[k].begin(), orders[k].end(), std::size_t(0));
-        if (k > 0)
-          {
-            std::mt19937_64 generator(std::uint64_t(seed) * 1000003u + k);
-            std::shuffle(orders[k].begin(), orders[k].end(), generator);
-          }
-      }
+    const std::vector<std::vector<std::size_t>> orders = split_orders(n_reference, n_splits, seed);
     const auto gather = [&](const std::vector<std::size_t> &order, const std::size_t first,
                             const std::size_t count) {
       std::vector<double> out(count * n_dofs);
@@ -289,41 +345,11 @@ namespace ddo
           report.rows[1 + c].split_distances.push_back(
             metrics.compare(report.rows[1 + c].statistics, half_b));
         if (gaussian_baseline)
-          {
-            // Exact draws from N(mean_A, C_A): mean + sum_i a_i (x_i - mean)/sqrt(n-1).
-            std::vector<double> mean(n_dofs, 0.);
-            for (std::size_t i = 0; i < n_a; ++i)
-              for (std::size_t d = 0; d < n_dofs; ++d)
-                mean[d] += half_a[i * n_dofs + d] / n_a;
-            std::vector<double> gaussian(n_a * n_dofs);
-            const double        factor = 1. / std::sqrt(std::max<double>(n_a - 1, 1));
-            for (std::size_t j = 0; j < n_a; ++j)
-              {
-                double *out = gaussian.data() + j * n_dofs;
-                std::copy(mean.begin(), mean.end(), out);
-                for (std::size_t i = 0; i < n_a; ++i)
-                  {
-                    const double a = factor * standard_normal(seed + k, j * n_a + i);
-                    for (std::size_t d = 0; d < n_dofs; ++d)
-                      out[d] += a * (half_a[i * n_dofs + d] - mean[d]);
-                  }
-              }
-            add_split(report.rows.back(), gaussian);
-          }
+          add_split(report.rows.back(), gaussian_like(half_a, n_a, n_dofs, seed + k));
       }
 
     for (auto &row : report.rows)
-      {
-        MetricComparison &mean = row.distance;
-        for (const auto &d : row.split_distances)
-          {
-            mean.density_mse += d.density_mse / n_splits;
-            mean.spectrum_mse += d.spectrum_mse / n_splits;
-            mean.mean_error += d.mean_error / n_splits;
-            mean.variance_error += d.variance_error / n_splits;
-            mean.correlation_error += d.correlation_error / n_splits;
-          }
-      }
+      row.distance = mean_over_splits(row.split_distances);
     return report;
   }
 
