@@ -48,6 +48,53 @@ namespace ddo
         out[i] = in[i];
       out.compress(VectorOperation::insert);
     }
+
+
+    /**
+     * The lower triangles of the cell mass matrix and of the cell matrix of
+     * A = kappa^2 M + K_Theta (without boundary terms) of the cell
+     * @p fe_values was reinitialized on.
+     */
+    template <int dim>
+    void
+    assemble_cell_matrices(const FEValues<dim> & fe_values,
+                           const double          kappa2,
+                           const Tensor<2, dim> &theta,
+                           FullMatrix<double> &  cell_mass,
+                           FullMatrix<double> &  cell_a)
+    {
+      const unsigned int n = cell_mass.m();
+      cell_mass            = 0;
+      cell_a               = 0;
+      for (const unsigned int q : fe_values.quadrature_point_indices())
+        {
+          const double JxW = fe_values.JxW(q);
+          for (unsigned int i = 0; i < n; ++i)
+            for (unsigned int j = 0; j <= i; ++j)
+              {
+                const double m = fe_values.shape_value(i, q) * fe_values.shape_value(j, q) * JxW;
+                cell_mass(i, j) += m;
+                cell_a(i, j) += kappa2 * m + (theta * fe_values.shape_grad(i, q)) *
+                                               fe_values.shape_grad(j, q) * JxW;
+              }
+        }
+    }
+
+
+    /** Adds the Robin term beta (u, v) of one boundary face to the lower triangle of @p cell_a. */
+    template <int dim>
+    void
+    add_robin_term(const FEFaceValues<dim> &fe_face_values,
+                   const double             beta,
+                   FullMatrix<double> &     cell_a)
+    {
+      const unsigned int n = cell_a.m();
+      for (const unsigned int q : fe_face_values.quadrature_point_indices())
+        for (unsigned int i = 0; i < n; ++i)
+          for (unsigned int j = 0; j <= i; ++j)
+            cell_a(i, j) += beta * fe_face_values.shape_value(i, q) *
+                            fe_face_values.shape_value(j, q) * fe_face_values.JxW(q);
+    }
   } // namespace
 
 
@@ -439,19 +486,40 @@ namespace ddo
   void
   MaternSPDE<dim>::initialize(const FunctionSpace<dim> &space_in)
   {
-    space                            = &space_in;
-    const DoFHandler<dim> &   dofs        = space->get_dof_handler();
-    const auto &              constraints = space->get_constraints();
-    const MPI_Comm            comm        = space->get_mpi_communicator();
-    const FiniteElement<dim> &fe          = space->get_fe();
+    space = &space_in;
+    reinit_matrices();
+    // Odd orders need the cell matrices of A for the noise.
+    const bool                            odd = alpha_value % 2 == 1;
+    const std::vector<FullMatrix<double>> a_cell_matrices = assemble_matrices(odd);
+    make_noise(odd, a_cell_matrices);
+    collect_constrained_dofs();
+    setup_solvers();
+  }
+
+
+  template <int dim>
+  void
+  MaternSPDE<dim>::reinit_matrices()
+  {
+    const MPI_Comm comm = space->get_mpi_communicator();
 
     // Condensed sparsity: constrained rows and columns keep only the diagonal.
     DynamicSparsityPattern dsp(space->locally_relevant_dofs());
-    DoFTools::make_sparsity_pattern(dofs, dsp, constraints, false);
+    DoFTools::make_sparsity_pattern(space->get_dof_handler(), dsp, space->get_constraints(), false);
     SparsityTools::distribute_sparsity_pattern(dsp, space->locally_owned_dofs(), comm,
                                                space->locally_relevant_dofs());
     a_matrix.reinit(space->locally_owned_dofs(), space->locally_owned_dofs(), dsp, comm);
     m_matrix.reinit(space->locally_owned_dofs(), space->locally_owned_dofs(), dsp, comm);
+  }
+
+
+  template <int dim>
+  std::vector<FullMatrix<double>>
+  MaternSPDE<dim>::assemble_matrices(const bool keep_cell_matrices)
+  {
+    const DoFHandler<dim> &   dofs        = space->get_dof_handler();
+    const auto &              constraints = space->get_constraints();
+    const FiniteElement<dim> &fe          = space->get_fe();
 
     // Boundary faces that get the Robin term: all but the periodic ones.
     const double beta = robin_coefficient();
@@ -475,43 +543,22 @@ namespace ddo
     FullMatrix<double> cell_mass(n, n), cell_a(n, n);
     std::vector<types::global_dof_index> dof_indices(n);
 
-    // Odd orders need the cell matrices of A for the noise.
-    const bool                      odd = alpha_value % 2 == 1;
     std::vector<FullMatrix<double>> a_cell_matrices(
-      odd ? space->get_triangulation().n_active_cells() : 0);
+      keep_cell_matrices ? space->get_triangulation().n_active_cells() : 0);
 
     const double kappa2 = kappa_value * kappa_value;
     for (const auto &cell : dofs.active_cell_iterators())
       if (cell->is_locally_owned())
         {
           fe_values.reinit(cell);
-          cell_mass = 0;
-          cell_a    = 0;
-          for (const unsigned int q : fe_values.quadrature_point_indices())
-            {
-              const double JxW = fe_values.JxW(q);
-              for (unsigned int i = 0; i < n; ++i)
-                for (unsigned int j = 0; j <= i; ++j)
-                  {
-                    const double m =
-                      fe_values.shape_value(i, q) * fe_values.shape_value(j, q) * JxW;
-                    cell_mass(i, j) += m;
-                    cell_a(i, j) += kappa2 * m + (theta * fe_values.shape_grad(i, q)) *
-                                                   fe_values.shape_grad(j, q) * JxW;
-                  }
-            }
+          assemble_cell_matrices(fe_values, kappa2, theta, cell_mass, cell_a);
           if (beta > 0)
             for (const unsigned int f : cell->face_indices())
               if (cell->face(f)->at_boundary() &&
                   periodic_ids.count(cell->face(f)->boundary_id()) == 0)
                 {
                   fe_face_values.reinit(cell, f);
-                  for (const unsigned int q : fe_face_values.quadrature_point_indices())
-                    for (unsigned int i = 0; i < n; ++i)
-                      for (unsigned int j = 0; j <= i; ++j)
-                        cell_a(i, j) += beta * fe_face_values.shape_value(i, q) *
-                                        fe_face_values.shape_value(j, q) *
-                                        fe_face_values.JxW(q);
+                  add_robin_term(fe_face_values, beta, cell_a);
                 }
           // exactly symmetric matrices
           for (unsigned int i = 0; i < n; ++i)
@@ -523,12 +570,20 @@ namespace ddo
           cell->get_dof_indices(dof_indices);
           constraints.distribute_local_to_global(cell_mass, dof_indices, m_matrix);
           constraints.distribute_local_to_global(cell_a, dof_indices, a_matrix);
-          if (odd)
+          if (keep_cell_matrices)
             a_cell_matrices[cell->active_cell_index()] = cell_a;
         }
     m_matrix.compress(VectorOperation::add);
     a_matrix.compress(VectorOperation::add);
+    return a_cell_matrices;
+  }
 
+
+  template <int dim>
+  void
+  MaternSPDE<dim>::make_noise(const bool                             odd,
+                              const std::vector<FullMatrix<double>> &a_cell_matrices)
+  {
     if (odd)
       noise = std::make_unique<WhiteNoise<dim>>(
         *space,
@@ -538,7 +593,14 @@ namespace ddo
         });
     else
       noise = std::make_unique<WhiteNoise<dim>>(*space);
+  }
 
+
+  template <int dim>
+  void
+  MaternSPDE<dim>::collect_constrained_dofs()
+  {
+    const auto &constraints = space->get_constraints();
     owned_constrained_dofs.clear();
     owned_constrained_local.clear();
     for (const auto i : space->locally_owned_dofs())
@@ -547,7 +609,13 @@ namespace ddo
           owned_constrained_dofs.push_back(i);
           owned_constrained_local.push_back(space->locally_owned_dofs().index_within_set(i));
         }
+  }
 
+
+  template <int dim>
+  void
+  MaternSPDE<dim>::setup_solvers()
+  {
     a_direct.reset();
     m_direct.reset();
     a_amg.reset();
@@ -558,7 +626,7 @@ namespace ddo
     work_tmp.clear();
     active_solver_type = parameters.solver;
     if (active_solver_type == SolverType::automatic)
-      active_solver_type = Utilities::MPI::n_mpi_processes(comm) == 1 &&
+      active_solver_type = Utilities::MPI::n_mpi_processes(space->get_mpi_communicator()) == 1 &&
                                space->n_dofs() <= automatic_direct_limit() ?
                              SolverType::direct :
                              SolverType::amg;
@@ -570,7 +638,7 @@ namespace ddo
       {
         TrilinosWrappers::PreconditionAMG::AdditionalData amg_data;
         amg_data.elliptic              = true;
-        amg_data.higher_order_elements = fe.degree > 1;
+        amg_data.higher_order_elements = space->get_fe().degree > 1;
         amg_data.smoother_sweeps       = parameters.amg_smoother_sweeps;
         amg_data.aggregation_threshold = parameters.amg_aggregation_threshold;
         a_amg = std::make_unique<TrilinosWrappers::PreconditionAMG>();

@@ -119,9 +119,24 @@ namespace ddo
     AssertThrow(n_samples > 0 && values.size() == n * n_samples,
                 ExcMessage("SampleMetrics: need n_samples full coefficient vectors of the space."));
     SampleStatistics result;
-    result.n_samples   = n_samples;
-    const auto &w      = space.quadrature_weights();
-    const double volume = space.volume();
+    result.n_samples = n_samples;
+    add_pointwise_distribution(values, n_samples, result);
+    add_mean_and_variance(values, n_samples, result);
+    add_band_energy(values, n_samples, result);
+    add_correlations(values, n_samples, result);
+    return result;
+  }
+
+
+  template <int dim>
+  void
+  SampleMetrics<dim>::add_pointwise_distribution(const std::vector<double> &values,
+                                                 const unsigned int         n_samples,
+                                                 SampleStatistics &         result) const
+  {
+    const std::size_t n      = space.n_dofs();
+    const auto &      w      = space.quadrature_weights();
+    const double      volume = space.volume();
 
     // Pointwise density: every nodal value weighted by its share w_i/|Omega|
     // of the domain, through a fine histogram and then the Gaussian kernel
@@ -163,10 +178,18 @@ namespace ddo
             if (std::abs(z) < 8)
               result.density[g] += histogram[b] * norm * std::exp(-0.5 * z * z);
           }
+  }
 
-    // Mean and variance fields.
-    result.mean     = space.create_vector();
-    result.variance = space.create_vector();
+
+  template <int dim>
+  void
+  SampleMetrics<dim>::add_mean_and_variance(const std::vector<double> &values,
+                                            const unsigned int         n_samples,
+                                            SampleStatistics &         result) const
+  {
+    const std::size_t n = space.n_dofs();
+    result.mean         = space.create_vector();
+    result.variance     = space.create_vector();
     for (std::size_t i = 0; i < n; ++i)
       {
         double sum = 0, sum2 = 0;
@@ -179,9 +202,18 @@ namespace ddo
         result.mean[i]     = mean;
         result.variance[i] = std::max(0., sum2 / n_samples - mean * mean);
       }
+  }
 
+
+  template <int dim>
+  void
+  SampleMetrics<dim>::add_band_energy(const std::vector<double> &values,
+                                      const unsigned int         n_samples,
+                                      SampleStatistics &         result) const
+  {
     // Energy per band of eigenvalues: bands of equal width in sqrt(lambda),
     // the analogue of the radial wavenumber of a Fourier spectrum.
+    const std::size_t  n      = space.n_dofs();
     const auto &       lambda = basis.eigenvalues();
     const double       omega_max = std::sqrt(std::max(0., lambda.back()));
     std::vector<double> energy(settings.n_bands, 0.);
@@ -204,8 +236,17 @@ namespace ddo
           }
       }
     result.band_energy = energy;
+  }
 
+
+  template <int dim>
+  void
+  SampleMetrics<dim>::add_correlations(const std::vector<double> &values,
+                                       const unsigned int         n_samples,
+                                       SampleStatistics &         result) const
+  {
     // Two-point correlation over the point pairs of each distance.
+    const std::size_t n = space.n_dofs();
     for (const auto &list : pairs)
       {
         double sa = 0, sb = 0, saa = 0, sbb = 0, sab = 0;
@@ -235,7 +276,6 @@ namespace ddo
         const double va = saa / count - ma * ma, vb = sbb / count - mb * mb;
         result.correlation.push_back(covariance / std::sqrt(std::max(va * vb, 1e-300)));
       }
-    return result;
   }
 
 

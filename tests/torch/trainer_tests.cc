@@ -5,6 +5,7 @@
 
 #include "../trainer_test_utilities.h"
 
+#include <cctype>
 #include <filesystem>
 
 using namespace ddo;
@@ -69,6 +70,46 @@ TEST(Trainer, InterruptedRunResumesWithIdenticalLosses)
   EXPECT_TRUE(checkpoint_has_ema("trainer_tests/full"));
   const auto metadata = read_checkpoint_metadata("trainer_tests/full");
   EXPECT_EQ(metadata.at("training.step"), "6");
+
+  // Resuming with another noise-level law, or another seed, is refused with
+  // the reason (the checkpoint records the law through ddo::ModelRecord).
+  for (const std::string change : {"law", "log-normal mean", "seed"})
+    {
+      test_support::TinyTrainingProblem problem;
+      TrainingSettings settings = test_support::TinyTrainingProblem::settings("trainer_tests/full");
+      settings.n_steps          = 8;
+      if (change == "seed")
+        settings.seed += 1;
+      else
+        settings.sigma_sampling = "log-normal";
+      if (change == "log-normal mean")
+        {
+          // The same law on both sides first, then another mean.
+          Trainer<2> same(*problem.model, *problem.noise, "spectral_operator", settings, {}, MPI_COMM_SELF);
+          fs::remove_all("trainer_tests/full");
+          same.train(problem.data, false, 2);
+          settings.log_normal_mean += 0.5;
+        }
+      Trainer<2> trainer(*problem.model, *problem.noise, "spectral_operator", settings, {}, MPI_COMM_SELF);
+      try
+        {
+          trainer.train(problem.data, false);
+          ADD_FAILURE() << "resuming with another " << change << " was accepted";
+        }
+      catch (const ExcMessage &e)
+        {
+          // deal.II wraps the message: compare with single spaces.
+          std::string what;
+          for (const char c : std::string(e.what()))
+            if (!std::isspace(static_cast<unsigned char>(c)))
+              what += c;
+            else if (!what.empty() && what.back() != ' ')
+              what += ' ';
+          EXPECT_NE(what.find(change == "seed" ? "trained with seed" : "trained with 'Sigma sampling"),
+                    std::string::npos)
+            << change << ": " << what;
+        }
+    }
 }
 
 

@@ -333,6 +333,25 @@ namespace ddo
     void
     assert_initialized() const;
 
+    /** initialize(): sizes A and M with the condensed sparsity pattern of the space. */
+    void
+    reinit_matrices();
+    /**
+     * initialize(): assembles A and M; returns the cell matrices of A if
+     * @p keep_cell_matrices (else an empty vector).
+     */
+    std::vector<FullMatrix<double>>
+    assemble_matrices(const bool keep_cell_matrices);
+    /** initialize(): the white noise, weighted by the cell matrices of A for odd orders. */
+    void
+    make_noise(const bool odd, const std::vector<FullMatrix<double>> &a_cell_matrices);
+    /** initialize(): the locally owned constrained DoFs and their local positions. */
+    void
+    collect_constrained_dofs();
+    /** initialize(): chooses the solver and factorizes A (direct) or sets up the preconditioners. */
+    void
+    setup_solvers();
+
     /** x = A^{-1} rhs on free DoFs (rhs zero on constrained DoFs). */
     void
     solve_a(const VectorType &rhs, VectorType &x) const;

@@ -114,6 +114,27 @@ namespace ddo
     get_settings() const;
 
   private:
+    /** compute(): the pointwise density (kernel estimate), skewness and excess kurtosis. */
+    void
+    add_pointwise_distribution(const std::vector<double> &values,
+                               const unsigned int         n_samples,
+                               SampleStatistics &         result) const;
+    /** compute(): the mean and variance fields. */
+    void
+    add_mean_and_variance(const std::vector<double> &values,
+                          const unsigned int         n_samples,
+                          SampleStatistics &         result) const;
+    /** compute(): the band limits and the energy per band of eigenvalues. */
+    void
+    add_band_energy(const std::vector<double> &values,
+                    const unsigned int         n_samples,
+                    SampleStatistics &         result) const;
+    /** compute(): the two-point correlation at each distance. */
+    void
+    add_correlations(const std::vector<double> &values,
+                     const unsigned int         n_samples,
+                     SampleStatistics &         result) const;
+
     const FunctionSpace<dim> & space;
     const SpectralBasis<dim> & basis;
     MetricSettings             settings;

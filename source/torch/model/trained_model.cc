@@ -67,31 +67,42 @@ namespace ddo
 
 
   ModelRecord
-  ModelRecord::from_metadata(const CheckpointMetadata &metadata, const std::string &source)
+  ModelRecord::training_state_from_metadata(const CheckpointMetadata &metadata, const std::string &source)
   {
     ModelRecord record;
     record.network              = required(metadata, "network", source);
     record.architecture         = optional(metadata, "architecture");
-    record.mesh_description     = optional(metadata, "mesh.description");
-    record.mesh_fingerprint     = required(metadata, "mesh.fingerprint", source);
-    record.mesh_n_dofs          = std::stoul(optional(metadata, "mesh.n_dofs", "0"));
-    record.n_modes              = std::stoul(required(metadata, "model.n_modes", source));
-    record.noise_model          = optional(metadata, "noise.model");
-    record.noise_parameters     = required(metadata, "noise.parameters", source);
-    record.range.sigma_min      = std::stod(required(metadata, "noise.sigma_min", source));
-    record.range.sigma_max      = std::stod(required(metadata, "noise.sigma_max", source));
-    record.data_file            = optional(metadata, "data.file");
-    record.data_n_samples       = std::stoul(optional(metadata, "data.n_samples", "0"));
-    record.normalization.mean   = std::stod(required(metadata, "data.mean", source));
-    record.normalization.scale  = std::stod(required(metadata, "data.scale", source));
-    record.step                 = std::stoul(optional(metadata, "training.step", "0"));
+    record.mesh_fingerprint     = optional(metadata, "mesh.fingerprint");
+    record.step                 = std::stoul(required(metadata, "training.step", source));
     record.n_steps              = std::stoul(optional(metadata, "training.n_steps", "0"));
     record.seed                 = std::stoul(optional(metadata, "training.seed", "0"));
     record.batch_size           = std::stoul(optional(metadata, "training.batch_size", "0"));
     record.loss                 = std::stod(optional(metadata, "training.loss", "0"));
+    record.range.sigma_min      = std::stod(optional(metadata, "noise.sigma_min", "0"));
+    record.range.sigma_max      = std::stod(optional(metadata, "noise.sigma_max", "0"));
     record.sigma_sampling       = optional(metadata, "training.sigma_sampling", "log-uniform");
     record.log_normal_mean      = std::stod(optional(metadata, "training.log_normal_mean", "0"));
     record.log_normal_deviation = std::stod(optional(metadata, "training.log_normal_deviation", "0"));
+    return record;
+  }
+
+
+  ModelRecord
+  ModelRecord::from_metadata(const CheckpointMetadata &metadata, const std::string &source)
+  {
+    ModelRecord record         = training_state_from_metadata(metadata, source);
+    record.mesh_description    = optional(metadata, "mesh.description");
+    record.mesh_fingerprint    = required(metadata, "mesh.fingerprint", source);
+    record.mesh_n_dofs         = std::stoul(optional(metadata, "mesh.n_dofs", "0"));
+    record.n_modes             = std::stoul(required(metadata, "model.n_modes", source));
+    record.noise_model         = optional(metadata, "noise.model");
+    record.noise_parameters    = required(metadata, "noise.parameters", source);
+    record.range.sigma_min     = std::stod(required(metadata, "noise.sigma_min", source));
+    record.range.sigma_max     = std::stod(required(metadata, "noise.sigma_max", source));
+    record.data_file           = optional(metadata, "data.file");
+    record.data_n_samples      = std::stoul(optional(metadata, "data.n_samples", "0"));
+    record.normalization.mean  = std::stod(required(metadata, "data.mean", source));
+    record.normalization.scale = std::stod(required(metadata, "data.scale", source));
     return record;
   }
 

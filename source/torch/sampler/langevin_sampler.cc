@@ -83,6 +83,27 @@ namespace ddo
   } // namespace
 
 
+  /** One batch of samples on its way down the levels, and what every batch shares. */
+  template <int dim>
+  struct LangevinSampler<dim>::Batch
+  {
+    const ScoreFunction &               score;
+    ScoreEvaluationCounter &            counter;
+    sampler_tools::NoiseDraws<dim> &    noise_draws;
+    const sampler_tools::MassNorm<dim> &norm;
+    const MPI_Comm                      comm;
+    const std::uint64_t                 seed;
+    /** Index of the batch's first sample. */
+    const unsigned int first;
+    const unsigned int size;
+
+    /** The states, one sample per row. */
+    torch::Tensor v;
+    /** Per sample: the L2 norm beyond which the sample counts as diverged. */
+    torch::Tensor limit;
+  };
+
+
   template <int dim>
   torch::Tensor
   LangevinSampler<dim>::sample(const ScoreFunction &           score,
@@ -96,15 +117,11 @@ namespace ddo
   {
     const auto                     start  = std::chrono::steady_clock::now();
     const std::vector<double>      levels = sampler_tools::geometric_levels(range, n_levels);
-    const double                   sigma_last = range.sigma_min;
-    const MPI_Comm                 comm       = space.get_mpi_communicator();
+    const MPI_Comm                 comm   = space.get_mpi_communicator();
     const sampler_tools::MassNorm<dim> norm(space);
     ScoreEvaluationCounter         counter;
 
     sampler_tools::NoiseDraws<dim> noise_draws(preconditioned_noise ? &noise : nullptr, space);
-    const auto draw = [&](const unsigned int  batch,
-                          const std::uint64_t stream,
-                          const unsigned int  first) { return noise_draws.draw(batch, stream, first); };
 
     const std::int64_t n_local = space.locally_owned_dofs().n_elements();
     torch::Tensor      result  = torch::empty({static_cast<std::int64_t>(n_samples), n_local},
@@ -112,93 +129,24 @@ namespace ddo
 
     for (unsigned int offset = 0; offset < n_samples; offset += batch_size)
       {
-        const unsigned int batch = std::min(batch_size, n_samples - offset);
+        const unsigned int size  = std::min(batch_size, n_samples - offset);
         const unsigned int first = first_sample_index + offset;
 
         torch::Tensor v =
-          range.sigma_max * draw(batch, Sampler<dim>::initial_noise_seed(seed), first);
+          range.sigma_max * noise_draws.draw(size, Sampler<dim>::initial_noise_seed(seed), first);
         // Guard against a zero initial state (a degenerate noise model).
-        const torch::Tensor limit = divergence_factor * norm(v).clamp_min(1e-300);
-
-        const auto check = [&](const torch::Tensor &t,
-                               const char *         what,
-                               const unsigned int   level,
-                               const unsigned int   step,
-                               const double         sigma) {
-          const auto bad = sampler_tools::non_finite_rows(t, comm);
-          AssertThrow(bad.empty(),
-                      ExcMessage(std::string("langevin: ") + what + " is not finite (NaN or Inf) " +
-                                 where(level, n_levels, step, steps_per_level, sigma,
-                                       first + bad.front()) +
-                                 "."));
-        };
+        torch::Tensor limit = divergence_factor * norm(v).clamp_min(1e-300);
+        Batch batch{score, counter, noise_draws, norm, comm, seed, first, size, std::move(v), std::move(limit)};
 
         for (unsigned int level = 0; level < n_levels; ++level)
           {
-            const double        sigma = levels[level];
-            const double        h     = step_size * std::pow(sigma / sigma_last, 2);
-            const double        noise_scale = std::sqrt(2. * h);
-            const torch::Tensor sigmas =
-              torch::full({static_cast<std::int64_t>(batch)}, sigma,
-                          torch::TensorOptions().dtype(torch::kFloat64));
             if (flow_predictor && level > 0)
-              {
-                // Exponential-integrator step of dv/dsigma = -sigma F(v, sigma) from the
-                // previous level: exact when the denoiser v + sigma^2 F stays constant.
-                const double        previous = levels[level - 1];
-                const torch::Tensor previous_sigmas =
-                  torch::full({static_cast<std::int64_t>(batch)}, previous,
-                              torch::TensorOptions().dtype(torch::kFloat64));
-                const torch::Tensor f = counter.evaluate(score, v, previous_sigmas);
-                check(f, "the score of the predictor", level, 0, previous);
-                v.add_(f, (1. - sigma / previous) * previous * previous);
-                check(v, "the state after the predictor", level, 0, sigma);
-              }
-            for (unsigned int step = 0; step < steps_per_level; ++step)
-              {
-                const torch::Tensor f = counter.evaluate(score, v, sigmas);
-                check(f, "the score", level, step, sigma);
-                const std::uint64_t global_step =
-                  static_cast<std::uint64_t>(level) * steps_per_level + step;
-                const torch::Tensor xi =
-                  draw(batch, Sampler<dim>::step_noise_seed(seed, global_step), first);
-                v.add_(f, h).add_(xi, noise_scale);
-                check(v, "the state", level, step, sigma);
-
-                const torch::Tensor too_large = (norm(v) > limit).nonzero();
-                const int local_flag = too_large.numel() > 0 ? 1 : 0;
-                if (Utilities::MPI::max(local_flag, comm) != 0)
-                  {
-                    std::ostringstream message;
-                    message << "langevin: the samples diverge: the L2 norm grew beyond "
-                            << divergence_factor << " times its initial value "
-                            << where(level, n_levels, step, steps_per_level, sigma,
-                                     first + (too_large.numel() > 0 ?
-                                                too_large[0][0].item<std::int64_t>() :
-                                                0))
-                            << ". Reduce the Step size (stable below 2 sigma_min^2 = "
-                            << 2 * sigma_last * sigma_last << " for exact scores).";
-                    AssertThrow(false, ExcMessage(message.str()));
-                  }
-              }
+              predict(batch, level, levels[level - 1], levels[level]);
+            correct(batch, level, levels[level], range.sigma_min);
           }
-
         if (final_denoising)
-          {
-            const torch::Tensor sigmas =
-              torch::full({static_cast<std::int64_t>(batch)}, sigma_last,
-                          torch::TensorOptions().dtype(torch::kFloat64));
-            const torch::Tensor f = counter.evaluate(score, v, sigmas);
-            const auto          bad = sampler_tools::non_finite_rows(f, comm);
-            std::ostringstream  message;
-            if (!bad.empty())
-              message << "langevin: the score is not finite (NaN or Inf) in the final denoising "
-                         "step (sigma = "
-                      << sigma_last << "), sample " << first + bad.front() << ".";
-            AssertThrow(bad.empty(), ExcMessage(message.str()));
-            v.add_(f, sigma_last * sigma_last);
-          }
-        result.narrow(0, offset, batch).copy_(v);
+          denoise(batch, range.sigma_min);
+        result.narrow(0, offset, size).copy_(batch.v);
       }
 
     if (report != nullptr)
@@ -214,6 +162,112 @@ namespace ddo
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       }
     return result;
+  }
+
+
+  template <int dim>
+  void
+  LangevinSampler<dim>::assert_finite(const Batch &        batch,
+                                      const torch::Tensor &t,
+                                      const char *         what,
+                                      const unsigned int   level,
+                                      const unsigned int   step,
+                                      const double         sigma) const
+  {
+    const auto bad = sampler_tools::non_finite_rows(t, batch.comm);
+    AssertThrow(bad.empty(),
+                ExcMessage(std::string("langevin: ") + what + " is not finite (NaN or Inf) " +
+                           where(level, n_levels, step, steps_per_level, sigma,
+                                 batch.first + bad.front()) +
+                           "."));
+  }
+
+
+  template <int dim>
+  void
+  LangevinSampler<dim>::predict(Batch &            batch,
+                                const unsigned int level,
+                                const double       previous,
+                                const double       sigma) const
+  {
+    // Exponential-integrator step of dv/dsigma = -sigma F(v, sigma) from the
+    // previous level: exact when the denoiser v + sigma^2 F stays constant.
+    const torch::Tensor previous_sigmas =
+      torch::full({static_cast<std::int64_t>(batch.size)}, previous,
+                  torch::TensorOptions().dtype(torch::kFloat64));
+    const torch::Tensor f = batch.counter.evaluate(batch.score, batch.v, previous_sigmas);
+    assert_finite(batch, f, "the score of the predictor", level, 0, previous);
+    batch.v.add_(f, (1. - sigma / previous) * previous * previous);
+    assert_finite(batch, batch.v, "the state after the predictor", level, 0, sigma);
+  }
+
+
+  template <int dim>
+  void
+  LangevinSampler<dim>::correct(Batch &            batch,
+                                const unsigned int level,
+                                const double       sigma,
+                                const double       sigma_last) const
+  {
+    const double        h           = step_size * std::pow(sigma / sigma_last, 2);
+    const double        noise_scale = std::sqrt(2. * h);
+    const torch::Tensor sigmas      = torch::full({static_cast<std::int64_t>(batch.size)}, sigma,
+                                             torch::TensorOptions().dtype(torch::kFloat64));
+    for (unsigned int step = 0; step < steps_per_level; ++step)
+      {
+        const torch::Tensor f = batch.counter.evaluate(batch.score, batch.v, sigmas);
+        assert_finite(batch, f, "the score", level, step, sigma);
+        const std::uint64_t global_step = static_cast<std::uint64_t>(level) * steps_per_level + step;
+        const torch::Tensor xi =
+          batch.noise_draws.draw(batch.size, Sampler<dim>::step_noise_seed(batch.seed, global_step),
+                                 batch.first);
+        batch.v.add_(f, h).add_(xi, noise_scale);
+        assert_finite(batch, batch.v, "the state", level, step, sigma);
+        assert_not_diverged(batch, level, step, sigma, sigma_last);
+      }
+  }
+
+
+  template <int dim>
+  void
+  LangevinSampler<dim>::assert_not_diverged(const Batch &      batch,
+                                            const unsigned int level,
+                                            const unsigned int step,
+                                            const double       sigma,
+                                            const double       sigma_last) const
+  {
+    const torch::Tensor too_large  = (batch.norm(batch.v) > batch.limit).nonzero();
+    const int           local_flag = too_large.numel() > 0 ? 1 : 0;
+    if (Utilities::MPI::max(local_flag, batch.comm) != 0)
+      {
+        std::ostringstream message;
+        message << "langevin: the samples diverge: the L2 norm grew beyond " << divergence_factor
+                << " times its initial value "
+                << where(level, n_levels, step, steps_per_level, sigma,
+                         batch.first +
+                           (too_large.numel() > 0 ? too_large[0][0].item<std::int64_t>() : 0))
+                << ". Reduce the Step size (stable below 2 sigma_min^2 = "
+                << 2 * sigma_last * sigma_last << " for exact scores).";
+        AssertThrow(false, ExcMessage(message.str()));
+      }
+  }
+
+
+  template <int dim>
+  void
+  LangevinSampler<dim>::denoise(Batch &batch, const double sigma_last) const
+  {
+    const torch::Tensor sigmas = torch::full({static_cast<std::int64_t>(batch.size)}, sigma_last,
+                                             torch::TensorOptions().dtype(torch::kFloat64));
+    const torch::Tensor f      = batch.counter.evaluate(batch.score, batch.v, sigmas);
+    const auto          bad    = sampler_tools::non_finite_rows(f, batch.comm);
+    std::ostringstream  message;
+    if (!bad.empty())
+      message << "langevin: the score is not finite (NaN or Inf) in the final denoising "
+                 "step (sigma = "
+              << sigma_last << "), sample " << batch.first + bad.front() << ".";
+    AssertThrow(bad.empty(), ExcMessage(message.str()));
+    batch.v.add_(f, sigma_last * sigma_last);
   }
 
 

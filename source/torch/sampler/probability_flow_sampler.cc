@@ -170,6 +170,20 @@ namespace ddo
       return torch::tensor(selected, torch::TensorOptions().dtype(torch::kFloat64))
         .reshape({-1, 1});
     }
+
+
+    /** sum_i w_i k_i over the nonzero weights, in the order of the stages (zero if none). */
+    torch::Tensor
+    weighted_sum(const std::vector<torch::Tensor> &k,
+                 const std::vector<double> &       weights,
+                 const torch::Tensor &             like)
+    {
+      torch::Tensor sum = torch::zeros_like(like);
+      for (unsigned int i = 0; i < k.size(); ++i)
+        if (weights[i] != 0.)
+          sum.add_(k[i], weights[i]);
+      return sum;
+    }
   } // namespace
 
 
@@ -244,6 +258,35 @@ namespace ddo
   }
 
 
+  /**
+   * The integration of one batch: what every batch shares (score, tableau,
+   * norm, interval) and the per-sample state of the step control.
+   */
+  template <int dim>
+  struct ProbabilityFlowSampler<dim>::Batch
+  {
+    const ScoreFunction &               score;
+    ScoreEvaluationCounter &            counter;
+    const Tableau &                     tableau;
+    const sampler_tools::MassNorm<dim> &norm;
+    const MPI_Comm                      comm;
+    const double                        s_end;
+    const double                        length;
+    /** Index of the batch's first sample (in messages). */
+    const unsigned int first;
+    const unsigned int size;
+
+    /** The states v of the batch's samples, one per row. */
+    torch::Tensor v;
+    /** Per sample: s = -log(sigma), the next step, the step counts. */
+    std::vector<double>       s, h;
+    std::vector<unsigned int> accepted, rejected;
+    std::vector<bool>         done, has_k1, last_rejected;
+    /** The first stage of each sample's next attempt, where has_k1. */
+    torch::Tensor k1;
+  };
+
+
   template <int dim>
   torch::Tensor
   ProbabilityFlowSampler<dim>::sample(const ScoreFunction &           score,
@@ -261,8 +304,6 @@ namespace ddo
     AssertThrow(!adaptive || !tableau.e.empty(),
                 ExcMessage("probability_flow: Method " + method +
                            " has no error estimator; use Step control = fixed."));
-    const bool         fsal     = tableau.first_same_as_last();
-    const unsigned int n_stages = tableau.n_stages();
     const double       s_begin  = -std::log(range.sigma_max);
     const double       s_end    = -std::log(range.sigma_min);
     const double       length   = s_end - s_begin;
@@ -277,204 +318,40 @@ namespace ddo
 
     for (unsigned int offset = 0; offset < n_samples; offset += batch_size)
       {
-        const unsigned int batch = std::min(batch_size, n_samples - offset);
+        const unsigned int size  = std::min(batch_size, n_samples - offset);
         const unsigned int first = first_sample_index + offset;
 
         torch::Tensor v =
           range.sigma_max *
-          sampler_tools::draw_noise(noise, space, batch, Sampler<dim>::initial_noise_seed(seed), first);
+          sampler_tools::draw_noise(noise, space, size, Sampler<dim>::initial_noise_seed(seed), first);
+        torch::Tensor k1 = torch::zeros_like(v);
+        Batch batch{score,
+                    counter,
+                    tableau,
+                    norm,
+                    comm,
+                    s_end,
+                    length,
+                    first,
+                    size,
+                    std::move(v),
+                    std::vector<double>(size, s_begin),
+                    std::vector<double>(size, adaptive ? initial_step : length / n_fixed_steps),
+                    std::vector<unsigned int>(size, 0),
+                    std::vector<unsigned int>(size, 0),
+                    std::vector<bool>(size, false),
+                    std::vector<bool>(size, false),
+                    std::vector<bool>(size, false),
+                    std::move(k1)};
 
-        // Per-sample state of the integration.
-        std::vector<double>       s(batch, s_begin);
-        std::vector<double>       h(batch, adaptive ? initial_step : length / n_fixed_steps);
-        std::vector<unsigned int> accepted(batch, 0), rejected(batch, 0);
-        std::vector<bool>         done(batch, false), has_k1(batch, false), last_rejected(batch, false);
-        torch::Tensor             k1 = torch::zeros_like(v);
-
-        // sigma^2 F(x, sigma) at s for the rows `rows` of the batch.
-        const auto rhs = [&](const torch::Tensor &              x,
-                             const torch::Tensor &              s_rows,
-                             const std::vector<std::int64_t> &rows) {
-          const torch::Tensor sigma = torch::exp(-s_rows).reshape({-1});
-          const torch::Tensor f     = counter.evaluate(score, x, sigma);
-          const auto          bad   = sampler_tools::non_finite_rows(f, comm);
-          if (!bad.empty())
-            {
-              const auto         b = rows[bad.front()];
-              std::ostringstream message;
-              message << "probability_flow: the score is not finite (NaN or Inf) at sigma = "
-                      << sigma[bad.front()].item<double>() << ", in step "
-                      << accepted[b] + rejected[b] + 1 << " (" << accepted[b]
-                      << " accepted so far; method " << method << ") of sample " << first + b
-                      << ".";
-              AssertThrow(false, ExcMessage(message.str()));
-            }
-          return f * (sigma * sigma).reshape({-1, 1});
-        };
-
-        while (true)
-          {
-            std::vector<std::int64_t> rows;
-            for (unsigned int b = 0; b < batch; ++b)
-              if (!done[b])
-                rows.push_back(b);
-            if (rows.empty())
-              break;
-
-            for (const auto b : rows)
-              {
-                AssertThrow(accepted[b] + rejected[b] < max_steps,
-                            ExcMessage("probability_flow: sample " + std::to_string(first + b) +
-                                       " needed more than " + std::to_string(max_steps) +
-                                       " steps; stopped at sigma = " +
-                                       std::to_string(std::exp(-s[b])) +
-                                       ". Raise Maximum number of steps or the tolerances."));
-                // The last step ends exactly at s_end.
-                if (h[b] >= s_end - s[b] || (!adaptive && accepted[b] + 1 == n_fixed_steps))
-                  h[b] = s_end - s[b];
-              }
-
-            const torch::Tensor index = torch::tensor(rows, torch::TensorOptions().dtype(torch::kInt64));
-            const torch::Tensor v0    = v.index_select(0, index);
-            const torch::Tensor s0    = column(s, rows);
-            const torch::Tensor step  = column(h, rows);
-
-            std::vector<torch::Tensor> k(n_stages);
-            {
-              // First stages: reused where known (first same as last, or a
-              // rejected step), evaluated for the other rows.
-              std::vector<std::int64_t> missing, missing_positions;
-              for (unsigned int r = 0; r < rows.size(); ++r)
-                if (!has_k1[rows[r]])
-                  {
-                    missing.push_back(rows[r]);
-                    missing_positions.push_back(r);
-                  }
-              k[0] = k1.index_select(0, index);
-              if (!missing.empty())
-                {
-                  const torch::Tensor positions =
-                    torch::tensor(missing_positions, torch::TensorOptions().dtype(torch::kInt64));
-                  k[0].index_copy_(0, positions,
-                                   rhs(v0.index_select(0, positions), column(s, missing), missing));
-                }
-            }
-            for (unsigned int i = 1; i < n_stages; ++i)
-              {
-                torch::Tensor x = v0.clone();
-                for (unsigned int j = 0; j < i; ++j)
-                  if (tableau.a[i][j] != 0.)
-                    x.add_(k[j] * (step * tableau.a[i][j]));
-                k[i] = rhs(x, s0 + tableau.c[i] * step, rows);
-              }
-            torch::Tensor increment = torch::zeros_like(v0);
-            for (unsigned int i = 0; i < n_stages; ++i)
-              if (tableau.b[i] != 0.)
-                increment.add_(k[i], tableau.b[i]);
-            const torch::Tensor v1 = v0 + step * increment;
-
-            std::vector<double> error_ratio(rows.size(), 0.);
-            if (adaptive)
-              {
-                torch::Tensor error = torch::zeros_like(v0);
-                for (unsigned int i = 0; i < n_stages; ++i)
-                  if (tableau.e[i] != 0.)
-                    error.add_(k[i], tableau.e[i]);
-                const torch::Tensor error_norm = norm(step * error);
-                const torch::Tensor scale =
-                  absolute_tolerance + relative_tolerance * torch::maximum(norm(v0), norm(v1));
-                const torch::Tensor ratio = (error_norm / scale).contiguous();
-                std::copy(ratio.data_ptr<double>(), ratio.data_ptr<double>() + rows.size(),
-                          error_ratio.begin());
-              }
-            else
-              {
-                const auto bad = sampler_tools::non_finite_rows(v1, comm);
-                AssertThrow(bad.empty(),
-                            ExcMessage("probability_flow: the state is not finite in step " +
-                                       std::to_string(accepted[rows[bad.front()]] + 1) +
-                                       " at sigma = " + std::to_string(std::exp(-s[rows[bad.front()]])) +
-                                       " of sample " + std::to_string(first + rows[bad.front()]) +
-                                       ": use more steps."));
-              }
-
-            // Accept or reject, row by row.
-            std::vector<std::int64_t> accepted_positions;
-            for (unsigned int r = 0; r < rows.size(); ++r)
-              {
-                const auto   b   = rows[r];
-                const double err = error_ratio[r]; // NaN (overflow) rejects
-                if (!adaptive || err <= 1.)
-                  {
-                    accepted_positions.push_back(r);
-                    ++accepted[b];
-                    s[b] += h[b];
-                    if (std::abs(s_end - s[b]) <= 1e-12 * length ||
-                        (!adaptive && accepted[b] == n_fixed_steps))
-                      {
-                        s[b]    = s_end;
-                        done[b] = true;
-                      }
-                    has_k1[b] = fsal;
-                    if (adaptive)
-                      {
-                        const double growth =
-                          err > 0 ? 0.9 * std::pow(err, -1. / (tableau.embedded_order + 1)) : 5.;
-                        h[b] *= std::min(last_rejected[b] ? 1. : 5., std::max(0.2, growth));
-                        last_rejected[b] = false;
-                      }
-                  }
-                else
-                  {
-                    ++rejected[b];
-                    has_k1[b]        = true; // f(s, v) is unchanged
-                    last_rejected[b] = true;
-                    const double shrink =
-                      std::isfinite(err) ? 0.9 * std::pow(err, -1. / (tableau.embedded_order + 1)) :
-                                           0.2;
-                    h[b] *= std::min(1., std::max(0.2, shrink));
-                    AssertThrow(h[b] > 1e-12 * length,
-                                ExcMessage("probability_flow: the step size of sample " +
-                                           std::to_string(first + b) +
-                                           " underflows at sigma = " +
-                                           std::to_string(std::exp(-s[b])) + " after " +
-                                           std::to_string(accepted[b]) +
-                                           " accepted steps: the score is not smooth there "
-                                           "(or not finite)."));
-                  }
-              }
-            // First stages of the next attempt: the last stage of accepted
-            // steps (first same as last), the first stage of rejected ones.
-            k1.index_copy_(0, index, k[0]);
-            if (!accepted_positions.empty())
-              {
-                const torch::Tensor positions =
-                  torch::tensor(accepted_positions, torch::TensorOptions().dtype(torch::kInt64));
-                const torch::Tensor targets = index.index_select(0, positions);
-                v.index_copy_(0, targets, v1.index_select(0, positions));
-                if (fsal)
-                  k1.index_copy_(0, targets, k[n_stages - 1].index_select(0, positions));
-              }
-          }
-
+        integrate(batch);
         if (final_denoising)
+          denoise(batch, range.sigma_min);
+        result.narrow(0, offset, size).copy_(batch.v);
+        for (unsigned int b = 0; b < size; ++b)
           {
-            const torch::Tensor sigmas = torch::full({static_cast<std::int64_t>(batch)},
-                                                     range.sigma_min, options);
-            const torch::Tensor f   = counter.evaluate(score, v, sigmas);
-            const auto          bad = sampler_tools::non_finite_rows(f, comm);
-            AssertThrow(bad.empty(),
-                        ExcMessage("probability_flow: the score is not finite (NaN or Inf) in "
-                                   "the final denoising step (sigma = " +
-                                   std::to_string(range.sigma_min) + ") of sample " +
-                                   std::to_string(first + (bad.empty() ? 0 : bad.front())) + "."));
-            v.add_(f, range.sigma_min * range.sigma_min);
-          }
-        result.narrow(0, offset, batch).copy_(v);
-        for (unsigned int b = 0; b < batch; ++b)
-          {
-            total_accepted += accepted[b];
-            total_rejected += rejected[b];
+            total_accepted += batch.accepted[b];
+            total_rejected += batch.rejected[b];
           }
       }
 
@@ -489,6 +366,253 @@ namespace ddo
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       }
     return result;
+  }
+
+
+  template <int dim>
+  void
+  ProbabilityFlowSampler<dim>::integrate(Batch &batch) const
+  {
+    while (true)
+      {
+        std::vector<std::int64_t> rows;
+        for (unsigned int b = 0; b < batch.size; ++b)
+          if (!batch.done[b])
+            rows.push_back(b);
+        if (rows.empty())
+          break;
+
+        limit_steps(batch, rows);
+
+        const torch::Tensor index = torch::tensor(rows, torch::TensorOptions().dtype(torch::kInt64));
+        const torch::Tensor v0    = batch.v.index_select(0, index);
+        const torch::Tensor step  = column(batch.h, rows);
+
+        const std::vector<torch::Tensor> k  = stages(batch, rows, index, v0, step);
+        const torch::Tensor              v1 = v0 + step * weighted_sum(k, batch.tableau.b, v0);
+
+        std::vector<double> error_ratio(rows.size(), 0.);
+        if (adaptive)
+          error_ratio = error_ratios(batch, k, v0, v1, step);
+        else
+          assert_finite_state(batch, rows, v1);
+
+        const std::vector<std::int64_t> accepted_positions = accept_or_reject(batch, rows, error_ratio);
+        // First stages of the next attempt: the last stage of accepted
+        // steps (first same as last), the first stage of rejected ones.
+        batch.k1.index_copy_(0, index, k[0]);
+        if (!accepted_positions.empty())
+          {
+            const torch::Tensor positions =
+              torch::tensor(accepted_positions, torch::TensorOptions().dtype(torch::kInt64));
+            const torch::Tensor targets = index.index_select(0, positions);
+            batch.v.index_copy_(0, targets, v1.index_select(0, positions));
+            if (batch.tableau.first_same_as_last())
+              batch.k1.index_copy_(0, targets,
+                                   k[batch.tableau.n_stages() - 1].index_select(0, positions));
+          }
+      }
+  }
+
+
+  template <int dim>
+  void
+  ProbabilityFlowSampler<dim>::limit_steps(Batch &batch, const std::vector<std::int64_t> &rows) const
+  {
+    for (const auto b : rows)
+      {
+        AssertThrow(batch.accepted[b] + batch.rejected[b] < max_steps,
+                    ExcMessage("probability_flow: sample " + std::to_string(batch.first + b) +
+                               " needed more than " + std::to_string(max_steps) +
+                               " steps; stopped at sigma = " +
+                               std::to_string(std::exp(-batch.s[b])) +
+                               ". Raise Maximum number of steps or the tolerances."));
+        // The last step ends exactly at s_end.
+        if (batch.h[b] >= batch.s_end - batch.s[b] ||
+            (!adaptive && batch.accepted[b] + 1 == n_fixed_steps))
+          batch.h[b] = batch.s_end - batch.s[b];
+      }
+  }
+
+
+  template <int dim>
+  torch::Tensor
+  ProbabilityFlowSampler<dim>::rhs(Batch &                          batch,
+                                   const torch::Tensor &            x,
+                                   const torch::Tensor &            s_rows,
+                                   const std::vector<std::int64_t> &rows) const
+  {
+    const torch::Tensor sigma = torch::exp(-s_rows).reshape({-1});
+    const torch::Tensor f     = batch.counter.evaluate(batch.score, x, sigma);
+    const auto          bad   = sampler_tools::non_finite_rows(f, batch.comm);
+    if (!bad.empty())
+      {
+        const auto         b = rows[bad.front()];
+        std::ostringstream message;
+        message << "probability_flow: the score is not finite (NaN or Inf) at sigma = "
+                << sigma[bad.front()].template item<double>() << ", in step "
+                << batch.accepted[b] + batch.rejected[b] + 1 << " (" << batch.accepted[b]
+                << " accepted so far; method " << method << ") of sample " << batch.first + b
+                << ".";
+        AssertThrow(false, ExcMessage(message.str()));
+      }
+    return f * (sigma * sigma).reshape({-1, 1});
+  }
+
+
+  template <int dim>
+  std::vector<torch::Tensor>
+  ProbabilityFlowSampler<dim>::stages(Batch &                          batch,
+                                      const std::vector<std::int64_t> &rows,
+                                      const torch::Tensor &            index,
+                                      const torch::Tensor &            v0,
+                                      const torch::Tensor &            step) const
+  {
+    const Tableau &            tableau = batch.tableau;
+    const torch::Tensor        s0      = column(batch.s, rows);
+    std::vector<torch::Tensor> k(tableau.n_stages());
+    {
+      // First stages: reused where known (first same as last, or a
+      // rejected step), evaluated for the other rows.
+      std::vector<std::int64_t> missing, missing_positions;
+      for (unsigned int r = 0; r < rows.size(); ++r)
+        if (!batch.has_k1[rows[r]])
+          {
+            missing.push_back(rows[r]);
+            missing_positions.push_back(r);
+          }
+      k[0] = batch.k1.index_select(0, index);
+      if (!missing.empty())
+        {
+          const torch::Tensor positions =
+            torch::tensor(missing_positions, torch::TensorOptions().dtype(torch::kInt64));
+          k[0].index_copy_(0, positions,
+                           rhs(batch, v0.index_select(0, positions), column(batch.s, missing), missing));
+        }
+    }
+    for (unsigned int i = 1; i < tableau.n_stages(); ++i)
+      {
+        torch::Tensor x = v0.clone();
+        for (unsigned int j = 0; j < i; ++j)
+          if (tableau.a[i][j] != 0.)
+            x.add_(k[j] * (step * tableau.a[i][j]));
+        k[i] = rhs(batch, x, s0 + tableau.c[i] * step, rows);
+      }
+    return k;
+  }
+
+
+  template <int dim>
+  std::vector<double>
+  ProbabilityFlowSampler<dim>::error_ratios(const Batch &                     batch,
+                                            const std::vector<torch::Tensor> &k,
+                                            const torch::Tensor &             v0,
+                                            const torch::Tensor &             v1,
+                                            const torch::Tensor &             step) const
+  {
+    const torch::Tensor error      = weighted_sum(k, batch.tableau.e, v0);
+    const torch::Tensor error_norm = batch.norm(step * error);
+    const torch::Tensor scale =
+      absolute_tolerance + relative_tolerance * torch::maximum(batch.norm(v0), batch.norm(v1));
+    const torch::Tensor ratio = (error_norm / scale).contiguous();
+    return std::vector<double>(ratio.data_ptr<double>(), ratio.data_ptr<double>() + v0.size(0));
+  }
+
+
+  template <int dim>
+  void
+  ProbabilityFlowSampler<dim>::assert_finite_state(const Batch &                    batch,
+                                                   const std::vector<std::int64_t> &rows,
+                                                   const torch::Tensor &            v1) const
+  {
+    const auto bad = sampler_tools::non_finite_rows(v1, batch.comm);
+    AssertThrow(bad.empty(),
+                ExcMessage("probability_flow: the state is not finite in step " +
+                           std::to_string(batch.accepted[rows[bad.front()]] + 1) + " at sigma = " +
+                           std::to_string(std::exp(-batch.s[rows[bad.front()]])) + " of sample " +
+                           std::to_string(batch.first + rows[bad.front()]) + ": use more steps."));
+  }
+
+
+  template <int dim>
+  std::vector<std::int64_t>
+  ProbabilityFlowSampler<dim>::accept_or_reject(Batch &                          batch,
+                                                const std::vector<std::int64_t> &rows,
+                                                const std::vector<double> &      error_ratio) const
+  {
+    std::vector<std::int64_t> accepted_positions;
+    for (unsigned int r = 0; r < rows.size(); ++r)
+      {
+        const double err = error_ratio[r]; // NaN (overflow) rejects
+        if (!adaptive || err <= 1.)
+          {
+            accepted_positions.push_back(r);
+            accept(batch, rows[r], err);
+          }
+        else
+          reject(batch, rows[r], err);
+      }
+    return accepted_positions;
+  }
+
+
+  template <int dim>
+  void
+  ProbabilityFlowSampler<dim>::accept(Batch &batch, const std::int64_t b, const double err) const
+  {
+    ++batch.accepted[b];
+    batch.s[b] += batch.h[b];
+    if (std::abs(batch.s_end - batch.s[b]) <= 1e-12 * batch.length ||
+        (!adaptive && batch.accepted[b] == n_fixed_steps))
+      {
+        batch.s[b]    = batch.s_end;
+        batch.done[b] = true;
+      }
+    batch.has_k1[b] = batch.tableau.first_same_as_last();
+    if (adaptive)
+      {
+        const double growth =
+          err > 0 ? 0.9 * std::pow(err, -1. / (batch.tableau.embedded_order + 1)) : 5.;
+        batch.h[b] *= std::min(batch.last_rejected[b] ? 1. : 5., std::max(0.2, growth));
+        batch.last_rejected[b] = false;
+      }
+  }
+
+
+  template <int dim>
+  void
+  ProbabilityFlowSampler<dim>::reject(Batch &batch, const std::int64_t b, const double err) const
+  {
+    ++batch.rejected[b];
+    batch.has_k1[b]        = true; // f(s, v) is unchanged
+    batch.last_rejected[b] = true;
+    const double shrink =
+      std::isfinite(err) ? 0.9 * std::pow(err, -1. / (batch.tableau.embedded_order + 1)) : 0.2;
+    batch.h[b] *= std::min(1., std::max(0.2, shrink));
+    AssertThrow(batch.h[b] > 1e-12 * batch.length,
+                ExcMessage("probability_flow: the step size of sample " +
+                           std::to_string(batch.first + b) + " underflows at sigma = " +
+                           std::to_string(std::exp(-batch.s[b])) + " after " +
+                           std::to_string(batch.accepted[b]) +
+                           " accepted steps: the score is not smooth there "
+                           "(or not finite)."));
+  }
+
+
+  template <int dim>
+  void
+  ProbabilityFlowSampler<dim>::denoise(Batch &batch, const double sigma_min) const
+  {
+    const torch::Tensor sigmas = torch::full({static_cast<std::int64_t>(batch.size)}, sigma_min,
+                                             torch::TensorOptions().dtype(torch::kFloat64));
+    const torch::Tensor f      = batch.counter.evaluate(batch.score, batch.v, sigmas);
+    const auto          bad    = sampler_tools::non_finite_rows(f, batch.comm);
+    AssertThrow(bad.empty(),
+                ExcMessage("probability_flow: the score is not finite (NaN or Inf) in "
+                           "the final denoising step (sigma = " +
+                           std::to_string(sigma_min) + ") of sample " +
+                           std::to_string(batch.first + (bad.empty() ? 0 : bad.front())) + "."));
+    batch.v.add_(f, sigma_min * sigma_min);
   }
 
 

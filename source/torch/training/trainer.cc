@@ -44,6 +44,18 @@ namespace ddo
       return out.str();
     }
 
+    /** The architecture description without its Seed line (the seed only initializes). */
+    std::string
+    without_seed(const std::string &architecture)
+    {
+      std::istringstream in(architecture);
+      std::string        result;
+      for (std::string line; std::getline(in, line);)
+        if (line.rfind("Seed", 0) != 0)
+          result += line + '\n';
+      return result;
+    }
+
     /** Sums the gradients of @p parameters over the ranks of @p comm. */
     void
     all_reduce_gradients(const std::vector<torch::Tensor> &parameters, const MPI_Comm comm)
@@ -237,6 +249,28 @@ namespace ddo
   }
 
 
+  /**
+   * What one call of train() works with: output, timers, the network, its
+   * optimizer and moving average, and the loss and time since the last
+   * progress line.
+   */
+  template <int dim>
+  struct Trainer<dim>::Run
+  {
+    const unsigned int          rank;
+    ConditionalOStream &        out;
+    TimerOutput &               timer;
+    ScoreNetwork<dim> &         network;
+    std::vector<torch::Tensor> &parameters;
+    torch::optim::Adam &        optimizer;
+    std::vector<torch::Tensor> &ema;
+
+    std::chrono::steady_clock::time_point start = {}, last_log = {};
+    double                                interval_loss = 0;
+    unsigned int                          interval_n    = 0;
+  };
+
+
   template <int dim>
   TrainingReport
   Trainer<dim>::train(const torch::Tensor &data, const bool verbose, const unsigned int max_steps_this_run)
@@ -246,14 +280,7 @@ namespace ddo
     const unsigned int n_ranks = Utilities::MPI::n_mpi_processes(comm);
     ConditionalOStream out(std::cout, verbose && rank == 0);
     TimerOutput        timer(out, verbose ? TimerOutput::summary : TimerOutput::never, TimerOutput::wall_times);
-
-    AssertThrow(data.dim() == 2 && data.size(1) == std::int64_t(model.space().n_dofs()) && data.size(0) > 0,
-                ExcMessage("Trainer: the data must be [n_samples, " + std::to_string(model.space().n_dofs()) +
-                           "] coefficient vectors of the model's space."));
-    AssertThrow(torch::isfinite(data).all().item<bool>(), ExcMessage("Trainer: the data hold NaN or Inf."));
-    AssertThrow(settings.batch_size >= n_ranks,
-                ExcMessage("Trainer: the batch size (" + std::to_string(settings.batch_size) +
-                           ") must be at least the number of MPI ranks (" + std::to_string(n_ranks) + ")."));
+    check_data(data, n_ranks);
 
     ScoreNetwork<dim> &        network    = model.network();
     std::vector<torch::Tensor> parameters = network.parameters();
@@ -261,107 +288,23 @@ namespace ddo
     std::vector<torch::Tensor> ema;
     for (const auto &p : parameters)
       ema.push_back(p.detach().clone());
+    Run run{rank, out, timer, network, parameters, optimizer, ema};
 
-    const std::string &directory = settings.checkpoint_directory;
     TrainingReport     report;
-    bool               resumed = false;
-    if (settings.resume && !directory.empty() && fs::exists(directory + "/metadata.json"))
-      {
-        const CheckpointMetadata previous = read_checkpoint_metadata(directory);
-        auto value = [&](const std::string &key) {
-          const auto entry = previous.find(key);
-          return entry == previous.end() ? std::string() : entry->second;
-        };
-        // The architecture without its Seed line (the seed only initializes).
-        auto without_seed = [](const std::string &architecture) {
-          std::istringstream in(architecture);
-          std::string        result;
-          for (std::string line; std::getline(in, line);)
-            if (line.rfind("Seed", 0) != 0)
-              result += line + '\n';
-          return result;
-        };
-        AssertThrow(value("network") == network_name &&
-                      without_seed(value("architecture")) == without_seed(network.architecture()),
-                    ExcMessage("Cannot resume from <" + directory +
-                               ">: it holds another network architecture. Remove it, or choose another "
-                               "Checkpoint directory."));
-        AssertThrow(value("training.seed") == std::to_string(settings.seed),
-                    ExcMessage("Cannot resume from <" + directory + ">: it was trained with seed " +
-                               value("training.seed") + ", this run uses " + std::to_string(settings.seed) + "."));
-        const auto fingerprint = metadata.find("mesh.fingerprint");
-        AssertThrow(fingerprint == metadata.end() || value("mesh.fingerprint") == fingerprint->second,
-                    ExcMessage("Cannot resume from <" + directory + ">: it was trained on another mesh."));
-        if (checkpoint_has_ema(directory))
-          {
-            load_checkpoint_weights(directory, "ema.pt", network);
-            for (std::size_t i = 0; i < parameters.size(); ++i)
-              ema[i] = parameters[i].detach().clone();
-          }
-        load_checkpoint_weights(directory, "weights.pt", network);
-        if (!checkpoint_has_ema(directory))
-          for (std::size_t i = 0; i < parameters.size(); ++i)
-            ema[i] = parameters[i].detach().clone();
-        load_optimizer_state(directory, optimizer);
-        report.first_step = std::stoul(value("training.step"));
-        resumed           = true;
-        out << "Resuming from <" << directory << "> at step " << report.first_step << '\n';
-      }
+    const std::string &directory = settings.checkpoint_directory;
+    const bool resumed = settings.resume && !directory.empty() && fs::exists(directory + "/metadata.json");
+    if (resumed)
+      report.first_step = resume(run);
     if (network.uses_mode_variances() && !resumed)
-      {
-        // The Gaussian skip's per-mode variances: second moments of the
-        // coefficients Phi^T M u of (at most 4096) training functions and of
-        // 256 noise samples from their own stream. (A resumed run has them
-        // in the checkpoint's buffers.)
-        TimerOutput::Scope      scope(timer, "per-mode variances");
-        const std::int64_t      n_data = std::min<std::int64_t>(data.size(0), 4096);
-        std::vector<VectorType> noise_samples(256, model.space().create_vector());
-        noise.sample(noise_samples, stream_hash(settings.seed, mode_variance_stream, 0), 0);
-        std::vector<const VectorType *> pointers;
-        for (const auto &v : noise_samples)
-          pointers.push_back(&v);
-        network.set_mode_variances(model.eigenvalue_tensor(),
-                                   model.mode_second_moments(data.slice(0, 0, n_data)),
-                                   model.mode_second_moments(
-                                     torch_bridge::to_tensor(pointers, torch::kFloat64)));
-        out << "Gaussian skip: per-mode variances of " << n_data << " data functions and "
-            << noise_samples.size() << " noise samples\n";
-      }
+      set_mode_variances(run, data);
 
     const unsigned int batch       = settings.batch_size;
     const unsigned int first_item  = rank * batch / n_ranks;
     const unsigned int local_items = (rank + 1) * batch / n_ranks - first_item;
     std::vector<VectorType> noise_vectors(local_items, model.space().create_vector());
 
-    auto save = [&](const unsigned int completed_steps, const double recent_loss) {
-      if (directory.empty())
-        return;
-      TimerOutput::Scope scope(timer, "checkpoint");
-      ModelRecord state;
-      state.architecture         = network.architecture();
-      state.step                 = completed_steps;
-      state.n_steps              = settings.n_steps;
-      state.seed                 = settings.seed;
-      state.loss                 = recent_loss;
-      state.batch_size           = settings.batch_size;
-      state.range.sigma_min      = settings.sigma_min;
-      state.range.sigma_max      = settings.sigma_max;
-      state.sigma_sampling       = settings.sigma_sampling;
-      state.log_normal_mean      = settings.log_normal_mean;
-      state.log_normal_deviation = settings.log_normal_deviation;
-      CheckpointMetadata m = metadata;
-      for (const auto &entry : state.training_state_metadata())
-        m[entry.first] = entry.second;
-      if (rank == 0)
-        save_checkpoint(directory, network, network_name, dim, m, &optimizer,
-                        settings.ema_decay > 0 ? &ema : nullptr);
-      MPI_Barrier(comm);
-    };
-
-    const auto   start         = std::chrono::steady_clock::now();
-    double       interval_loss = 0;
-    unsigned int interval_n    = 0;
-    auto         last_log      = start;
+    run.start    = std::chrono::steady_clock::now();
+    run.last_log = run.start;
     const unsigned int end_step =
       std::min<std::uint64_t>(settings.n_steps, std::uint64_t(report.first_step) + max_steps_this_run);
     for (unsigned int step = report.first_step; step < end_step; ++step)
@@ -371,87 +314,239 @@ namespace ddo
           static_cast<torch::optim::AdamOptions &>(group.options()).lr(lr);
 
         torch::Tensor u, sigma, xi;
-        {
-          TimerOutput::Scope scope(timer, "draw batch and noise");
-          std::vector<std::int64_t> rows(local_items);
-          std::vector<double>       sigmas(local_items);
-          for (unsigned int i = 0; i < local_items; ++i)
-            {
-              rows[i]   = data_index_of(step, first_item + i, data.size(0));
-              sigmas[i] = sigma_of(step, first_item + i);
-            }
-          u     = data.index_select(0, torch::tensor(rows, torch::kInt64));
-          sigma = torch::tensor(sigmas, torch::kFloat64);
-          noise.sample(noise_vectors, stream_hash(settings.seed, noise_stream, step), first_item);
-          std::vector<const VectorType *> pointers;
-          for (const auto &v : noise_vectors)
-            pointers.push_back(&v);
-          xi = torch_bridge::to_tensor(pointers, torch::kFloat64);
-        }
-
-        double step_loss = 0;
-        {
-          TimerOutput::Scope scope(timer, "forward and backward");
-          optimizer.zero_grad();
-          torch::Tensor loss = batch_loss(u, sigma, xi, batch);
-          loss.backward();
-          step_loss = Utilities::MPI::sum(loss.item<double>(), comm);
-        }
+        draw_batch(run, data, step, first_item, noise_vectors, u, sigma, xi);
+        const double step_loss = loss_and_gradients(run, u, sigma, xi);
         AssertThrow(std::isfinite(step_loss),
                     ExcMessage("Training diverged: the loss is " + std::to_string(step_loss) + " at step " +
                                std::to_string(step) + ". Lower the learning rate or check the data."));
-        {
-          TimerOutput::Scope scope(timer, "optimizer");
-          all_reduce_gradients(parameters, comm);
-          if (settings.gradient_clip > 0)
-            torch::nn::utils::clip_grad_norm_(parameters, settings.gradient_clip);
-          optimizer.step();
-          if (settings.ema_decay > 0)
-            {
-              torch::NoGradGuard no_grad;
-              const double decay = std::min(settings.ema_decay, (1. + step) / (10. + step));
-              for (std::size_t i = 0; i < parameters.size(); ++i)
-                ema[i].mul_(decay).add_(parameters[i].detach(), 1 - decay);
-            }
-        }
+        update_weights(run, step);
         report.losses.push_back(step_loss);
-        interval_loss += step_loss;
-        ++interval_n;
+        run.interval_loss += step_loss;
+        ++run.interval_n;
 
-        const bool last = step + 1 == end_step;
+        const bool last       = step + 1 == end_step;
+        const bool checkpoint = (step + 1) % settings.checkpoint_interval == 0 || last;
         if ((step + 1) % settings.log_interval == 0 || last)
           {
-            const auto   now      = std::chrono::steady_clock::now();
-            const double elapsed  = std::chrono::duration<double>(now - start).count();
-            const double interval = std::chrono::duration<double>(now - last_log).count();
-            const double per_step = elapsed / (step + 1 - report.first_step);
-            out << "step " << std::setw(6) << step + 1 << '/' << settings.n_steps << "  loss " << std::setw(10)
-                << std::setprecision(5) << interval_loss / interval_n << "  lr " << std::setprecision(3) << lr
-                << "  " << std::setprecision(4) << interval_n * batch / std::max(interval, 1e-9)
-                << " samples/s  elapsed " << format_duration(elapsed) << "  left "
-                << format_duration(per_step * (end_step - step - 1)) << std::endl;
-            last_log = now;
-            if (!((step + 1) % settings.checkpoint_interval == 0 || last))
+            log_progress(run, step, report.first_step, end_step, lr);
+            if (!checkpoint)
               {
-                interval_loss = 0;
-                interval_n    = 0;
+                run.interval_loss = 0;
+                run.interval_n    = 0;
               }
           }
-        if ((step + 1) % settings.checkpoint_interval == 0 || last)
+        if (checkpoint)
           {
-            save(step + 1, interval_n > 0 ? interval_loss / interval_n : step_loss);
-            interval_loss = 0;
-            interval_n    = 0;
+            write_checkpoint(run, step + 1, run.interval_n > 0 ? run.interval_loss / run.interval_n : step_loss);
+            run.interval_loss = 0;
+            run.interval_n    = 0;
           }
       }
     report.last_step    = end_step;
-    report.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    report.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - run.start).count();
     report.samples_per_second =
       report.losses.size() * double(batch) / std::max(report.wall_seconds, 1e-9);
     if (verbose && !report.losses.empty())
       out << "Trained " << report.losses.size() << " steps in " << format_duration(report.wall_seconds) << " ("
           << report.samples_per_second << " samples/s)\n";
     return report;
+  }
+
+
+  template <int dim>
+  void
+  Trainer<dim>::check_data(const torch::Tensor &data, const unsigned int n_ranks) const
+  {
+    AssertThrow(data.dim() == 2 && data.size(1) == std::int64_t(model.space().n_dofs()) && data.size(0) > 0,
+                ExcMessage("Trainer: the data must be [n_samples, " + std::to_string(model.space().n_dofs()) +
+                           "] coefficient vectors of the model's space."));
+    AssertThrow(torch::isfinite(data).all().item<bool>(), ExcMessage("Trainer: the data hold NaN or Inf."));
+    AssertThrow(settings.batch_size >= n_ranks,
+                ExcMessage("Trainer: the batch size (" + std::to_string(settings.batch_size) +
+                           ") must be at least the number of MPI ranks (" + std::to_string(n_ranks) + ")."));
+  }
+
+
+  template <int dim>
+  unsigned int
+  Trainer<dim>::resume(Run &run) const
+  {
+    const std::string &      directory = settings.checkpoint_directory;
+    const ModelRecord previous =
+      ModelRecord::training_state_from_metadata(read_checkpoint_metadata(directory), directory);
+    AssertThrow(previous.network == network_name &&
+                  without_seed(previous.architecture) == without_seed(run.network.architecture()),
+                ExcMessage("Cannot resume from <" + directory +
+                           ">: it holds another network architecture. Remove it, or choose another "
+                           "Checkpoint directory."));
+    AssertThrow(previous.seed == settings.seed,
+                ExcMessage("Cannot resume from <" + directory + ">: it was trained with seed " +
+                           std::to_string(previous.seed) + ", this run uses " + std::to_string(settings.seed) + "."));
+    const auto fingerprint = metadata.find("mesh.fingerprint");
+    AssertThrow(fingerprint == metadata.end() || previous.mesh_fingerprint == fingerprint->second,
+                ExcMessage("Cannot resume from <" + directory + ">: it was trained on another mesh."));
+    // The noise-level law as the checkpoint records it (six decimals).
+    const bool same_law =
+      previous.sigma_sampling == settings.sigma_sampling &&
+      (settings.sigma_sampling != "log-normal" ||
+       (previous.log_normal_mean == std::stod(std::to_string(settings.log_normal_mean)) &&
+        previous.log_normal_deviation == std::stod(std::to_string(settings.log_normal_deviation))));
+    AssertThrow(same_law, ExcMessage("Cannot resume from <" + directory + ">: it was trained with 'Sigma sampling = " +
+                                     previous.sigma_sampling + "' (or other log-normal parameters) than this run."));
+    if (checkpoint_has_ema(directory))
+      {
+        load_checkpoint_weights(directory, "ema.pt", run.network);
+        for (std::size_t i = 0; i < run.parameters.size(); ++i)
+          run.ema[i] = run.parameters[i].detach().clone();
+      }
+    load_checkpoint_weights(directory, "weights.pt", run.network);
+    if (!checkpoint_has_ema(directory))
+      for (std::size_t i = 0; i < run.parameters.size(); ++i)
+        run.ema[i] = run.parameters[i].detach().clone();
+    load_optimizer_state(directory, run.optimizer);
+    const unsigned int first_step = previous.step;
+    run.out << "Resuming from <" << directory << "> at step " << first_step << '\n';
+    return first_step;
+  }
+
+
+  template <int dim>
+  void
+  Trainer<dim>::set_mode_variances(Run &run, const torch::Tensor &data) const
+  {
+    // The Gaussian skip's per-mode variances: second moments of the
+    // coefficients Phi^T M u of (at most 4096) training functions and of
+    // 256 noise samples from their own stream. (A resumed run has them
+    // in the checkpoint's buffers.)
+    TimerOutput::Scope      scope(run.timer, "per-mode variances");
+    const std::int64_t      n_data = std::min<std::int64_t>(data.size(0), 4096);
+    std::vector<VectorType> noise_samples(256, model.space().create_vector());
+    noise.sample(noise_samples, stream_hash(settings.seed, mode_variance_stream, 0), 0);
+    std::vector<const VectorType *> pointers;
+    for (const auto &v : noise_samples)
+      pointers.push_back(&v);
+    run.network.set_mode_variances(model.eigenvalue_tensor(),
+                                   model.mode_second_moments(data.slice(0, 0, n_data)),
+                                   model.mode_second_moments(
+                                     torch_bridge::to_tensor(pointers, torch::kFloat64)));
+    run.out << "Gaussian skip: per-mode variances of " << n_data << " data functions and "
+            << noise_samples.size() << " noise samples\n";
+  }
+
+
+  template <int dim>
+  void
+  Trainer<dim>::draw_batch(Run &                    run,
+                           const torch::Tensor &    data,
+                           const unsigned int       step,
+                           const unsigned int       first_item,
+                           std::vector<VectorType> &noise_vectors,
+                           torch::Tensor &          u,
+                           torch::Tensor &          sigma,
+                           torch::Tensor &          xi) const
+  {
+    TimerOutput::Scope        scope(run.timer, "draw batch and noise");
+    const unsigned int        local_items = noise_vectors.size();
+    std::vector<std::int64_t> rows(local_items);
+    std::vector<double>       sigmas(local_items);
+    for (unsigned int i = 0; i < local_items; ++i)
+      {
+        rows[i]   = data_index_of(step, first_item + i, data.size(0));
+        sigmas[i] = sigma_of(step, first_item + i);
+      }
+    u     = data.index_select(0, torch::tensor(rows, torch::kInt64));
+    sigma = torch::tensor(sigmas, torch::kFloat64);
+    noise.sample(noise_vectors, stream_hash(settings.seed, noise_stream, step), first_item);
+    std::vector<const VectorType *> pointers;
+    for (const auto &v : noise_vectors)
+      pointers.push_back(&v);
+    xi = torch_bridge::to_tensor(pointers, torch::kFloat64);
+  }
+
+
+  template <int dim>
+  double
+  Trainer<dim>::loss_and_gradients(Run &                run,
+                                   const torch::Tensor &u,
+                                   const torch::Tensor &sigma,
+                                   const torch::Tensor &xi) const
+  {
+    TimerOutput::Scope scope(run.timer, "forward and backward");
+    run.optimizer.zero_grad();
+    torch::Tensor loss = batch_loss(u, sigma, xi, settings.batch_size);
+    loss.backward();
+    return Utilities::MPI::sum(loss.item<double>(), comm);
+  }
+
+
+  template <int dim>
+  void
+  Trainer<dim>::update_weights(Run &run, const unsigned int step) const
+  {
+    TimerOutput::Scope scope(run.timer, "optimizer");
+    all_reduce_gradients(run.parameters, comm);
+    if (settings.gradient_clip > 0)
+      torch::nn::utils::clip_grad_norm_(run.parameters, settings.gradient_clip);
+    run.optimizer.step();
+    if (settings.ema_decay > 0)
+      {
+        torch::NoGradGuard no_grad;
+        const double decay = std::min(settings.ema_decay, (1. + step) / (10. + step));
+        for (std::size_t i = 0; i < run.parameters.size(); ++i)
+          run.ema[i].mul_(decay).add_(run.parameters[i].detach(), 1 - decay);
+      }
+  }
+
+
+  template <int dim>
+  void
+  Trainer<dim>::log_progress(Run &              run,
+                             const unsigned int step,
+                             const unsigned int first_step,
+                             const unsigned int end_step,
+                             const double       lr) const
+  {
+    const auto   now      = std::chrono::steady_clock::now();
+    const double elapsed  = std::chrono::duration<double>(now - run.start).count();
+    const double interval = std::chrono::duration<double>(now - run.last_log).count();
+    const double per_step = elapsed / (step + 1 - first_step);
+    run.out << "step " << std::setw(6) << step + 1 << '/' << settings.n_steps << "  loss " << std::setw(10)
+            << std::setprecision(5) << run.interval_loss / run.interval_n << "  lr " << std::setprecision(3)
+            << lr << "  " << std::setprecision(4)
+            << run.interval_n * settings.batch_size / std::max(interval, 1e-9) << " samples/s  elapsed "
+            << format_duration(elapsed) << "  left " << format_duration(per_step * (end_step - step - 1))
+            << std::endl;
+    run.last_log = now;
+  }
+
+
+  template <int dim>
+  void
+  Trainer<dim>::write_checkpoint(Run &run, const unsigned int completed_steps, const double recent_loss) const
+  {
+    const std::string &directory = settings.checkpoint_directory;
+    if (directory.empty())
+      return;
+    TimerOutput::Scope scope(run.timer, "checkpoint");
+    ModelRecord state;
+    state.architecture         = run.network.architecture();
+    state.step                 = completed_steps;
+    state.n_steps              = settings.n_steps;
+    state.seed                 = settings.seed;
+    state.loss                 = recent_loss;
+    state.batch_size           = settings.batch_size;
+    state.range.sigma_min      = settings.sigma_min;
+    state.range.sigma_max      = settings.sigma_max;
+    state.sigma_sampling       = settings.sigma_sampling;
+    state.log_normal_mean      = settings.log_normal_mean;
+    state.log_normal_deviation = settings.log_normal_deviation;
+    CheckpointMetadata m = metadata;
+    for (const auto &entry : state.training_state_metadata())
+      m[entry.first] = entry.second;
+    if (run.rank == 0)
+      save_checkpoint(directory, run.network, network_name, dim, m, &run.optimizer,
+                      settings.ema_decay > 0 ? &run.ema : nullptr);
+    MPI_Barrier(comm);
   }
 
 

@@ -61,6 +61,14 @@ namespace ddo
     static ModelRecord
     from_metadata(const CheckpointMetadata &metadata, const std::string &source);
 
+    /**
+     * Only what resumed training compares (network, architecture, training
+     * state and noise-level law; the mesh fingerprint if recorded), from a
+     * checkpoint of any training run, also one not written by `ddo train`.
+     */
+    static ModelRecord
+    training_state_from_metadata(const CheckpointMetadata &metadata, const std::string &source);
+
     /** The metadata that describes what was trained (mesh, noise, data). */
     CheckpointMetadata
     training_problem_metadata() const;

@@ -88,6 +88,37 @@ namespace ddo
            SamplerReport *                 report = nullptr) const override;
 
   private:
+    /** One batch of samples (defined in the .cc). */
+    struct Batch;
+
+    /** Throws, naming where, if a row of @p t (@p what) is not finite. */
+    void
+    assert_finite(const Batch &        batch,
+                  const torch::Tensor &t,
+                  const char *         what,
+                  const unsigned int   level,
+                  const unsigned int   step,
+                  const double         sigma) const;
+    /** The probability-flow predictor from level @p previous to level @p sigma. */
+    void
+    predict(Batch &batch, const unsigned int level, const double previous, const double sigma) const;
+    /** The Langevin steps of level @p level (noise level @p sigma). */
+    void
+    correct(Batch &            batch,
+            const unsigned int level,
+            const double       sigma,
+            const double       sigma_last) const;
+    /** Throws if the L2 norm of a sample exceeds its limit. */
+    void
+    assert_not_diverged(const Batch &      batch,
+                        const unsigned int level,
+                        const unsigned int step,
+                        const double       sigma,
+                        const double       sigma_last) const;
+    /** The Tweedie step v + sigma_last^2 F(v, sigma_last). */
+    void
+    denoise(Batch &batch, const double sigma_last) const;
+
     unsigned int n_levels             = 10;
     unsigned int steps_per_level      = 100;
     double       step_size            = 2e-5;

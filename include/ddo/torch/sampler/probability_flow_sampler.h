@@ -11,6 +11,7 @@
 
 #include <ddo/torch/sampler/interface.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -107,6 +108,55 @@ namespace ddo
     method_names();
 
   private:
+    /** The integration of one batch of samples (defined in the .cc). */
+    struct Batch;
+
+    /** Steps every sample of @p batch from s_begin to s_end. */
+    void
+    integrate(Batch &batch) const;
+    /** Checks the attempt count of each of @p rows and shortens its last step to end at s_end. */
+    void
+    limit_steps(Batch &batch, const std::vector<std::int64_t> &rows) const;
+    /** The right-hand side sigma^2 F(x, sigma) at s = @p s_rows for the rows @p rows of @p batch. */
+    torch::Tensor
+    rhs(Batch &                          batch,
+        const torch::Tensor &            x,
+        const torch::Tensor &            s_rows,
+        const std::vector<std::int64_t> &rows) const;
+    /** The Runge-Kutta stages of one step of @p rows from @p v0 with steps @p step. */
+    std::vector<torch::Tensor>
+    stages(Batch &                          batch,
+           const std::vector<std::int64_t> &rows,
+           const torch::Tensor &            index,
+           const torch::Tensor &            v0,
+           const torch::Tensor &            step) const;
+    /** Per row: the local error estimate over the tolerance (accept if <= 1). */
+    std::vector<double>
+    error_ratios(const Batch &                     batch,
+                 const std::vector<torch::Tensor> &k,
+                 const torch::Tensor &             v0,
+                 const torch::Tensor &             v1,
+                 const torch::Tensor &             step) const;
+    /** Fixed steps: throws if a new state @p v1 of @p rows is not finite. */
+    void
+    assert_finite_state(const Batch &                    batch,
+                        const std::vector<std::int64_t> &rows,
+                        const torch::Tensor &            v1) const;
+    /** Accepts or rejects the step of each of @p rows; returns the positions accepted. */
+    std::vector<std::int64_t>
+    accept_or_reject(Batch &                          batch,
+                     const std::vector<std::int64_t> &rows,
+                     const std::vector<double> &      error_ratio) const;
+    /** Advances sample @p b by its step and chooses the next step. */
+    void
+    accept(Batch &batch, const std::int64_t b, const double err) const;
+    /** Shrinks the step of sample @p b for another attempt. */
+    void
+    reject(Batch &batch, const std::int64_t b, const double err) const;
+    /** The Tweedie step v + sigma_min^2 F(v, sigma_min). */
+    void
+    denoise(Batch &batch, const double sigma_min) const;
+
     std::string  method             = "DOPRI";
     bool         adaptive           = true;
     unsigned int n_fixed_steps      = 32;

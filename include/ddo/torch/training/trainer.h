@@ -146,6 +146,48 @@ namespace ddo
     learning_rate_at(const unsigned int step) const;
 
   private:
+    /** The state of one call of train() (defined in the .cc). */
+    struct Run;
+
+    /** Throws unless @p data are finite coefficient vectors of the space and the batch covers the ranks. */
+    void
+    check_data(const torch::Tensor &data, const unsigned int n_ranks) const;
+    /** Loads weights, moving average and optimizer from the checkpoint directory; returns its step. */
+    unsigned int
+    resume(Run &run) const;
+    /** Sets the network's per-mode variances of the data and of the noise. */
+    void
+    set_mode_variances(Run &run, const torch::Tensor &data) const;
+    /** This rank's share of the batch of @p step: data rows @p u, noise levels @p sigma, noise @p xi. */
+    void
+    draw_batch(Run &                    run,
+               const torch::Tensor &    data,
+               const unsigned int       step,
+               const unsigned int       first_item,
+               std::vector<VectorType> &noise_vectors,
+               torch::Tensor &          u,
+               torch::Tensor &          sigma,
+               torch::Tensor &          xi) const;
+    /** Computes the gradients of the loss; returns the loss summed over the ranks. */
+    double
+    loss_and_gradients(Run &                run,
+                       const torch::Tensor &u,
+                       const torch::Tensor &sigma,
+                       const torch::Tensor &xi) const;
+    /** The optimizer step (gradients summed over the ranks, clipped) and the moving average. */
+    void
+    update_weights(Run &run, const unsigned int step) const;
+    /** Prints the progress line after @p step. */
+    void
+    log_progress(Run &              run,
+                 const unsigned int step,
+                 const unsigned int first_step,
+                 const unsigned int end_step,
+                 const double       lr) const;
+    /** Saves a checkpoint after @p completed_steps (if there is a checkpoint directory). */
+    void
+    write_checkpoint(Run &run, const unsigned int completed_steps, const double recent_loss) const;
+
     ScoreModel<dim> &              model;
     const CovarianceOperator<dim> &noise;
     std::string                    network_name;
