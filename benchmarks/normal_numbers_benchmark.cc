@@ -1,6 +1,6 @@
 // Standard normal numbers for the exact FE white noise, side by side: the
-// ziggurat of ddo::WhiteNoise against Boost.Random's normal_distribution (a
-// ziggurat too) and std::normal_distribution, all driven by the same
+// generator of ddo::WhiteNoise (Boost.Random's normal_distribution, a
+// ziggurat) against std::normal_distribution, all driven by the same
 // counter-based engine, in short streams (one per cell, as the white noise
 // draws them). Rounds alternate between the generators; the medians are
 // printed with their ratios.
@@ -54,7 +54,7 @@ main(int argc, char **argv)
   double                 sink = 0;
 
   const std::vector<std::pair<const char *, std::function<void(std::uint64_t)>>> generators = {
-    {"ddo::WhiteNoise ziggurat",
+    {"ddo::WhiteNoise::standard_normal",
      [&](const std::uint64_t key) {
        ddo::WhiteNoise<2>::standard_normal(key, z);
        sink += z[0];
