@@ -9,6 +9,7 @@
 #include <ddo/torch/torch_bridge.h>
 #include <ddo/covariance/white_noise.h>
 
+#include <chrono>
 #include <cmath>
 #include <iomanip>
 #include <sstream>
@@ -17,6 +18,57 @@ namespace ddo
 {
   template class PluginRegistry<Sampler<2>>;
   template class PluginRegistry<Sampler<3>>;
+
+
+  template <int dim>
+  torch::Tensor
+  Sampler<dim>::sample(const ScoreFunction &           score,
+                       const FunctionSpace<dim> &      space,
+                       const CovarianceOperator<dim> &noise,
+                       const NoiseRange &              range,
+                       const unsigned int              n_samples,
+                       const std::uint64_t             seed,
+                       const unsigned int              first_sample_index,
+                       SamplerReport *                 report) const
+  {
+    const auto start = std::chrono::steady_clock::now();
+    range.check();
+    check_settings(range);
+    const unsigned int batch_size = samples_per_batch();
+    AssertThrow(batch_size > 0, ExcMessage("Sampler: the batch size must be positive."));
+    const sampler_tools::MassNorm<dim> norm(space);
+    Run run{score, space, noise, range, seed, space.get_mpi_communicator(), norm, {}, 0, 0};
+
+    const std::int64_t n_local = space.locally_owned_dofs().n_elements();
+    torch::Tensor      result  = torch::empty({static_cast<std::int64_t>(n_samples), n_local},
+                                        torch::TensorOptions().dtype(torch::kFloat64));
+    for (unsigned int offset = 0; offset < n_samples; offset += batch_size)
+      {
+        const unsigned int size = std::min(batch_size, n_samples - offset);
+        result.narrow(0, offset, size).copy_(sample_batch(run, first_sample_index + offset, size));
+      }
+
+    if (report != nullptr)
+      {
+        report->n_samples             = n_samples;
+        report->n_network_evaluations = run.counter.n_calls();
+        report->n_sample_evaluations  = run.counter.n_sample_evaluations();
+        report->n_steps_accepted      = run.n_steps_accepted;
+        report->n_steps_rejected      = run.n_steps_rejected;
+        report->wall_time = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      }
+    return result;
+  }
+
+
+  template <int dim>
+  void
+  Sampler<dim>::check_settings(const NoiseRange &) const
+  {}
+
+
+  template class Sampler<2>;
+  template class Sampler<3>;
 
 
   torch::Tensor

@@ -105,63 +105,38 @@ namespace ddo
 
 
   template <int dim>
-  torch::Tensor
-  LangevinSampler<dim>::sample(const ScoreFunction &           score,
-                               const FunctionSpace<dim> &      space,
-                               const CovarianceOperator<dim> &noise,
-                               const NoiseRange &              range,
-                               const unsigned int              n_samples,
-                               const std::uint64_t             seed,
-                               const unsigned int              first_sample_index,
-                               SamplerReport *                 report) const
+  unsigned int
+  LangevinSampler<dim>::samples_per_batch() const
   {
-    const auto                     start  = std::chrono::steady_clock::now();
-    const std::vector<double>      levels = sampler_tools::geometric_levels(range, n_levels);
-    const MPI_Comm                 comm   = space.get_mpi_communicator();
-    const sampler_tools::MassNorm<dim> norm(space);
-    ScoreEvaluationCounter         counter;
+    return batch_size;
+  }
 
-    sampler_tools::NoiseDraws<dim> noise_draws(preconditioned_noise ? &noise : nullptr, space);
 
-    const std::int64_t n_local = space.locally_owned_dofs().n_elements();
-    torch::Tensor      result  = torch::empty({static_cast<std::int64_t>(n_samples), n_local},
-                                        torch::TensorOptions().dtype(torch::kFloat64));
+  template <int dim>
+  torch::Tensor
+  LangevinSampler<dim>::sample_batch(typename Sampler<dim>::Run &run,
+                                     const unsigned int          first,
+                                     const unsigned int          size) const
+  {
+    const std::vector<double>      levels = sampler_tools::geometric_levels(run.range, n_levels);
+    sampler_tools::NoiseDraws<dim> noise_draws(preconditioned_noise ? &run.noise : nullptr, run.space);
 
-    for (unsigned int offset = 0; offset < n_samples; offset += batch_size)
+    torch::Tensor v = run.range.sigma_max * noise_draws.draw(size, Sampler<dim>::initial_noise_seed(run.seed), first);
+    // Guard against a zero initial state (a degenerate noise model).
+    torch::Tensor limit = divergence_factor * run.norm(v).clamp_min(1e-300);
+    Batch batch{run.score, run.counter, noise_draws, run.norm, run.comm, run.seed, first, size, std::move(v), std::move(limit)};
+
+    for (unsigned int level = 0; level < n_levels; ++level)
       {
-        const unsigned int size  = std::min(batch_size, n_samples - offset);
-        const unsigned int first = first_sample_index + offset;
-
-        torch::Tensor v =
-          range.sigma_max * noise_draws.draw(size, Sampler<dim>::initial_noise_seed(seed), first);
-        // Guard against a zero initial state (a degenerate noise model).
-        torch::Tensor limit = divergence_factor * norm(v).clamp_min(1e-300);
-        Batch batch{score, counter, noise_draws, norm, comm, seed, first, size, std::move(v), std::move(limit)};
-
-        for (unsigned int level = 0; level < n_levels; ++level)
-          {
-            if (flow_predictor && level > 0)
-              predict(batch, level, levels[level - 1], levels[level]);
-            correct(batch, level, levels[level], range.sigma_min);
-          }
-        if (final_denoising)
-          denoise(batch, range.sigma_min);
-        result.narrow(0, offset, size).copy_(batch.v);
+        if (flow_predictor && level > 0)
+          predict(batch, level, levels[level - 1], levels[level]);
+        correct(batch, level, levels[level], run.range.sigma_min);
       }
-
-    if (report != nullptr)
-      {
-        report->n_samples             = n_samples;
-        report->n_network_evaluations = counter.n_calls();
-        report->n_sample_evaluations  = counter.n_sample_evaluations();
-        report->n_steps_accepted =
-          static_cast<std::uint64_t>(n_samples) *
-          (n_levels * steps_per_level + (flow_predictor ? n_levels - 1 : 0));
-        report->n_steps_rejected = 0;
-        report->wall_time =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      }
-    return result;
+    if (final_denoising)
+      denoise(batch, run.range.sigma_min);
+    run.n_steps_accepted +=
+      static_cast<std::uint64_t>(size) * (n_levels * steps_per_level + (flow_predictor ? n_levels - 1 : 0));
+    return batch.v;
   }
 
 

@@ -288,84 +288,64 @@ namespace ddo
 
 
   template <int dim>
-  torch::Tensor
-  ProbabilityFlowSampler<dim>::sample(const ScoreFunction &           score,
-                                      const FunctionSpace<dim> &      space,
-                                      const CovarianceOperator<dim> &noise,
-                                      const NoiseRange &              range,
-                                      const unsigned int              n_samples,
-                                      const std::uint64_t             seed,
-                                      const unsigned int              first_sample_index,
-                                      SamplerReport *                 report) const
+  void
+  ProbabilityFlowSampler<dim>::check_settings(const NoiseRange &) const
   {
-    const auto start = std::chrono::steady_clock::now();
-    range.check();
+    AssertThrow(!adaptive || !make_tableau(method).e.empty(),
+                ExcMessage("probability_flow: Method " + method + " has no error estimator; use Step control = fixed."));
+  }
+
+
+  template <int dim>
+  unsigned int
+  ProbabilityFlowSampler<dim>::samples_per_batch() const
+  {
+    return batch_size;
+  }
+
+
+  template <int dim>
+  torch::Tensor
+  ProbabilityFlowSampler<dim>::sample_batch(typename Sampler<dim>::Run &run,
+                                            const unsigned int          first,
+                                            const unsigned int          size) const
+  {
     const Tableau tableau = make_tableau(method);
-    AssertThrow(!adaptive || !tableau.e.empty(),
-                ExcMessage("probability_flow: Method " + method +
-                           " has no error estimator; use Step control = fixed."));
-    const double       s_begin  = -std::log(range.sigma_max);
-    const double       s_end    = -std::log(range.sigma_min);
-    const double       length   = s_end - s_begin;
-    const MPI_Comm     comm     = space.get_mpi_communicator();
-    const sampler_tools::MassNorm<dim> norm(space);
-    ScoreEvaluationCounter             counter;
-    std::uint64_t                      total_accepted = 0, total_rejected = 0;
+    const double  s_begin = -std::log(run.range.sigma_max);
+    const double  s_end   = -std::log(run.range.sigma_min);
+    const double  length  = s_end - s_begin;
 
-    const auto options = torch::TensorOptions().dtype(torch::kFloat64);
-    const std::int64_t n_local = space.locally_owned_dofs().n_elements();
-    torch::Tensor      result  = torch::empty({static_cast<std::int64_t>(n_samples), n_local}, options);
+    torch::Tensor v = run.range.sigma_max * sampler_tools::draw_noise(run.noise, run.space, size,
+                                                                      Sampler<dim>::initial_noise_seed(run.seed), first);
+    torch::Tensor k1 = torch::zeros_like(v);
+    Batch         batch{run.score,
+                run.counter,
+                tableau,
+                run.norm,
+                run.comm,
+                s_end,
+                length,
+                first,
+                size,
+                std::move(v),
+                std::vector<double>(size, s_begin),
+                std::vector<double>(size, adaptive ? initial_step : length / n_fixed_steps),
+                std::vector<unsigned int>(size, 0),
+                std::vector<unsigned int>(size, 0),
+                std::vector<bool>(size, false),
+                std::vector<bool>(size, false),
+                std::vector<bool>(size, false),
+                std::move(k1)};
 
-    for (unsigned int offset = 0; offset < n_samples; offset += batch_size)
+    integrate(batch);
+    if (final_denoising)
+      denoise(batch, run.range.sigma_min);
+    for (unsigned int b = 0; b < size; ++b)
       {
-        const unsigned int size  = std::min(batch_size, n_samples - offset);
-        const unsigned int first = first_sample_index + offset;
-
-        torch::Tensor v =
-          range.sigma_max *
-          sampler_tools::draw_noise(noise, space, size, Sampler<dim>::initial_noise_seed(seed), first);
-        torch::Tensor k1 = torch::zeros_like(v);
-        Batch batch{score,
-                    counter,
-                    tableau,
-                    norm,
-                    comm,
-                    s_end,
-                    length,
-                    first,
-                    size,
-                    std::move(v),
-                    std::vector<double>(size, s_begin),
-                    std::vector<double>(size, adaptive ? initial_step : length / n_fixed_steps),
-                    std::vector<unsigned int>(size, 0),
-                    std::vector<unsigned int>(size, 0),
-                    std::vector<bool>(size, false),
-                    std::vector<bool>(size, false),
-                    std::vector<bool>(size, false),
-                    std::move(k1)};
-
-        integrate(batch);
-        if (final_denoising)
-          denoise(batch, range.sigma_min);
-        result.narrow(0, offset, size).copy_(batch.v);
-        for (unsigned int b = 0; b < size; ++b)
-          {
-            total_accepted += batch.accepted[b];
-            total_rejected += batch.rejected[b];
-          }
+        run.n_steps_accepted += batch.accepted[b];
+        run.n_steps_rejected += batch.rejected[b];
       }
-
-    if (report != nullptr)
-      {
-        report->n_samples             = n_samples;
-        report->n_network_evaluations = counter.n_calls();
-        report->n_sample_evaluations  = counter.n_sample_evaluations();
-        report->n_steps_accepted      = total_accepted;
-        report->n_steps_rejected      = total_rejected;
-        report->wall_time =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      }
-    return result;
+    return batch.v;
   }
 
 

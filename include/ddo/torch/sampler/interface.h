@@ -102,7 +102,20 @@ namespace ddo
    *
    * Failures (a non-finite score or state, divergence, too many ODE steps)
    * throw an ExcMessage that names the step and the noise level.
+   *
+   * sample() is a template method: it checks the range and the settings,
+   * splits the samples into batches, asks the plugin for the final states of
+   * each batch (sample_batch()) and fills the report. A sampler plugin
+   * implements samples_per_batch() and sample_batch(), and check_settings()
+   * if some settings can only be checked against the noise range.
    */
+  namespace sampler_tools
+  {
+    template <int dim>
+    class MassNorm;
+  } // namespace sampler_tools
+
+
   template <int dim>
   class Sampler
   {
@@ -144,7 +157,7 @@ namespace ddo
      *
      * Collective on distributed spaces.
      */
-    virtual torch::Tensor
+    torch::Tensor
     sample(const ScoreFunction &           score,
            const FunctionSpace<dim> &      space,
            const CovarianceOperator<dim> &noise,
@@ -152,7 +165,7 @@ namespace ddo
            const unsigned int              n_samples,
            const std::uint64_t             seed,
            const unsigned int              first_sample_index,
-           SamplerReport *                 report = nullptr) const = 0;
+           SamplerReport *                 report = nullptr) const;
 
     /** The noise stream of the initial states, see the class documentation. */
     static std::uint64_t
@@ -167,6 +180,39 @@ namespace ddo
     {
       return hashing::combine(hashing::combine(hashing::mix(seed), 0x57e9ULL), step);
     }
+
+  protected:
+    /** What the batches of one call of sample() share. */
+    struct Run
+    {
+      const ScoreFunction &               score;
+      const FunctionSpace<dim> &          space;
+      const CovarianceOperator<dim> &     noise;
+      const NoiseRange &                  range;
+      const std::uint64_t                 seed;
+      const MPI_Comm                      comm;
+      const sampler_tools::MassNorm<dim> &norm;
+      /** Evaluations of the score, over all batches. */
+      ScoreEvaluationCounter counter;
+      /** Steps over all samples, for the report. */
+      std::uint64_t n_steps_accepted = 0, n_steps_rejected = 0;
+    };
+
+    /** Throws if a setting does not fit @p range (called once per sample(); default: nothing). */
+    virtual void
+    check_settings(const NoiseRange &range) const;
+
+    /** The largest number of samples of one batch. */
+    virtual unsigned int
+    samples_per_batch() const = 0;
+
+    /**
+     * The final states `[size, n_local]` of samples @p first, ...,
+     * @p first + @p size - 1 of the stream @p run.seed; adds the steps it
+     * took to @p run.
+     */
+    virtual torch::Tensor
+    sample_batch(Run &run, const unsigned int first, const unsigned int size) const = 0;
   };
 
   /** The registry of samplers in dimension @p dim. */

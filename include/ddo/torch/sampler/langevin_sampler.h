@@ -77,15 +77,13 @@ namespace ddo
     void
     parse_parameters(ParameterHandler &prm) override;
 
+  protected:
+    unsigned int
+    samples_per_batch() const override;
+
+    /** The annealed chains (and predictor steps) of one batch, then the Tweedie step. */
     torch::Tensor
-    sample(const ScoreFunction &           score,
-           const FunctionSpace<dim> &      space,
-           const CovarianceOperator<dim> &noise,
-           const NoiseRange &              range,
-           const unsigned int              n_samples,
-           const std::uint64_t             seed,
-           const unsigned int              first_sample_index,
-           SamplerReport *                 report = nullptr) const override;
+    sample_batch(typename Sampler<dim>::Run &run, const unsigned int first, const unsigned int size) const override;
 
   private:
     /** One batch of samples (defined in the .cc). */

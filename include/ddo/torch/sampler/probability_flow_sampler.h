@@ -93,19 +93,21 @@ namespace ddo
     void
     parse_parameters(ParameterHandler &prm) override;
 
-    torch::Tensor
-    sample(const ScoreFunction &           score,
-           const FunctionSpace<dim> &      space,
-           const CovarianceOperator<dim> &noise,
-           const NoiseRange &              range,
-           const unsigned int              n_samples,
-           const std::uint64_t             seed,
-           const unsigned int              first_sample_index,
-           SamplerReport *                 report = nullptr) const override;
-
     /** The names `Method` accepts, '|'-separated. */
     static std::string
     method_names();
+
+  protected:
+    /** Throws if `Step control = adaptive` is asked of a method without an error estimator. */
+    void
+    check_settings(const NoiseRange &range) const override;
+
+    unsigned int
+    samples_per_batch() const override;
+
+    /** The ODE from sigma_max to sigma_min for one batch, then the Tweedie step. */
+    torch::Tensor
+    sample_batch(typename Sampler<dim>::Run &run, const unsigned int first, const unsigned int size) const override;
 
   private:
     /** The integration of one batch of samples (defined in the .cc). */
