@@ -1,6 +1,7 @@
 # Runs `ddo info PRM` in WORKDIR (with mpirun if NRANKS > 1) and compares its
 # standard output with EXPECTED using numdiff (relative tolerance 1e-8), or,
-# with EXPECT_FAILURE, checks that it fails and prints its error message.
+# with EXPECT_FAILURE, checks that it fails (non-zero exit code) with an error
+# message that matches EXPECT_REGEX. Either failure makes this script fail.
 file(REMOVE_RECURSE ${WORKDIR})
 file(MAKE_DIRECTORY ${WORKDIR})
 separate_arguments(_mpi UNIX_COMMAND "${MPIEXEC}")
@@ -15,8 +16,10 @@ if(EXPECT_FAILURE)
   if(_result EQUAL 0)
     message(FATAL_ERROR "ddo succeeded on a parameter file it must reject:\n${_output}")
   endif()
-  # PASS_REGULAR_EXPRESSION of the test checks the message.
-  message("${_error}")
+  if(NOT "${_error}${_output}" MATCHES "${EXPECT_REGEX}")
+    message(FATAL_ERROR "ddo failed (${_result}) without the expected message <${EXPECT_REGEX}>:\n${_output}\n${_error}")
+  endif()
+  message("ddo failed as expected (exit code ${_result}):\n${_error}")
   return()
 endif()
 if(NOT _result EQUAL 0)
