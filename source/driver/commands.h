@@ -34,16 +34,6 @@ namespace ddo
     Preamble
     read_preamble(const std::string &prm_text, const std::string &source_name);
 
-    /** @p value with all 17 significant digits (it reads back exactly). */
-    inline std::string
-    exact_string(const double value)
-    {
-      std::ostringstream out;
-      out.precision(17);
-      out << value;
-      return out.str();
-    }
-
     /** Declares `Dimension` and `Plugin libraries`. */
     void
     declare_common(ParameterHandler &prm);
@@ -88,11 +78,6 @@ namespace ddo
       /** The `Mesh` and `Finite element` sections (ddo::SpaceDescription text). */
       std::string space_description;
     };
-
-    /** Declares subsection `Noise`: a covariance model. */
-    template <int dim>
-    void
-    declare_noise(ParameterHandler &prm);
 
     /** Declares subsection `Network`: a score network and its eigenbasis. */
     template <int dim>

@@ -7,6 +7,7 @@
 #include <ddo/generator/interface.h>
 #include <ddo/torch/sampler/interface.h>
 #include <ddo/torch/network/interface.h>
+#include <ddo/torch/model/trained_model.h>
 #include <ddo/torch/training/trainer.h>
 
 #include "commands.h"
@@ -51,19 +52,6 @@ namespace ddo
       std::ostringstream out;
       prm.print_parameters(out, ParameterHandler::ShortPRM);
       return out.str();
-    }
-
-
-    template <int dim>
-    void
-    declare_noise(ParameterHandler &prm)
-    {
-      prm.enter_subsection("Noise");
-      CovarianceRegistry<dim>::instance().declare_parameters(
-        prm, "Model", "matern",
-        "The covariance model of the noise xi ~ N(0, C) of training and sampling, in the "
-        "units of the normalized data.");
-      prm.leave_subsection();
     }
 
 
@@ -213,7 +201,7 @@ namespace ddo
                         "The training data set (HDF5, see `ddo generate`), on the mesh of this file.");
       prm.leave_subsection();
 
-      declare_noise<dim>(prm);
+      declare_noise_section<dim>(prm);
       declare_network<dim>(prm);
 
       prm.enter_subsection("Training");
@@ -252,7 +240,5 @@ namespace ddo
     template struct CommandContext<3>;
     template void declare_all<2>(ParameterHandler &);
     template void declare_all<3>(ParameterHandler &);
-    template void declare_noise<2>(ParameterHandler &);
-    template void declare_noise<3>(ParameterHandler &);
   } // namespace driver
 } // namespace ddo

@@ -98,7 +98,7 @@ namespace ddo
       record.mesh_n_dofs      = space->n_dofs();
       record.n_modes          = n_modes;
       record.noise_model      = noise_name;
-      record.noise_parameters = extract_subsections(prm_text, source_name, declare_noise<dim>);
+      record.noise_parameters = extract_subsections(prm_text, source_name, declare_noise_section<dim>);
       record.data_file        = data_file;
       record.data_n_samples   = n_samples;
       record.normalization    = normalization;

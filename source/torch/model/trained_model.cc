@@ -46,9 +46,7 @@ namespace ddo
     build_noise(const std::string &noise_parameters, const std::string &source, const FunctionSpace<dim> &space)
     {
       ParameterHandler prm;
-      prm.enter_subsection("Noise");
-      CovarianceRegistry<dim>::instance().declare_parameters(prm, "Model", "matern", "The noise covariance.");
-      prm.leave_subsection();
+      declare_noise_section<dim>(prm);
       try
         {
           prm.parse_input_from_string(noise_parameters, source, true);
@@ -64,6 +62,19 @@ namespace ddo
       return noise;
     }
   } // namespace
+
+
+  template <int dim>
+  void
+  declare_noise_section(ParameterHandler &prm)
+  {
+    prm.enter_subsection("Noise");
+    CovarianceRegistry<dim>::instance().declare_parameters(
+      prm, "Model", "matern",
+      "The covariance model of the noise xi ~ N(0, C) of training and sampling, in the "
+      "units of the normalized data.");
+    prm.leave_subsection();
+  }
 
 
   ModelRecord
@@ -277,6 +288,10 @@ namespace ddo
   }
 
 
+  template void
+  declare_noise_section<2>(ParameterHandler &);
+  template void
+  declare_noise_section<3>(ParameterHandler &);
   template class TrainedModel<2>;
   template class TrainedModel<3>;
 } // namespace ddo

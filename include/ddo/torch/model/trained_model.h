@@ -80,6 +80,16 @@ namespace ddo
 
 
   /**
+   * Declares subsection `Noise` (a covariance model chosen by `Model`): the
+   * section a checkpoint records as ModelRecord::noise_parameters and from
+   * which TrainedModel::bind() rebuilds the noise on another mesh.
+   */
+  template <int dim>
+  void
+  declare_noise_section(ParameterHandler &prm);
+
+
+  /**
    * A trained model (one checkpoint, or an ensemble of checkpoints trained on
    * the same data, mesh and noise, whose score is the mean of the members'),
    * with the averaged weights sampling uses. Bind it to any mesh of the
