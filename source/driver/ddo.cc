@@ -10,6 +10,8 @@
 
 #include "commands.h"
 
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -32,7 +34,9 @@ namespace
   const char *usage = R"(Usage: ddo [COMMAND] [FILE.prm]
 
 Commands:
-  (none)            run the built-in default job (prints what it does)
+  (none)            the main job: the shipped Navier-Stokes model sampled on its training
+                    mesh and, zero-shot, on h/2, judged against its test set (metrics over
+                    every resolved scale); results in ./ddo_main_job/output
   info FILE.prm     describe the mesh and function space of FILE.prm, write it as VTU
   generate FILE.prm write a data set made by the selected data generator (HDF5)
   train FILE.prm    train a score network on a data set (resumes from its checkpoint)
@@ -40,7 +44,8 @@ Commands:
   metrics FILE.prm  compare samples with a test set: density, spectrum, mean, variance,
                     correlation, against the test-vs-test floor and a Gaussian baseline
   list [FILE.prm]   list the registered plugins (after loading FILE.prm's plugin libraries)
-  default-prm       print the parameter file of the built-in default job
+  mesh-demo         the built-in mesh demo (a periodic unstructured triangle mesh, as VTU)
+  default-prm       print the parameter file of the mesh demo
   help              this text
 )";
 
@@ -52,6 +57,63 @@ Commands:
     std::ostringstream text;
     text << in.rdbuf();
     return text.str();
+  }
+
+
+  /**
+   * The folder of the shipped Navier-Stokes experiment: $DDO_EXAMPLE_DIR,
+   * else the source tree ddo was built from, else the installed copy.
+   */
+  std::filesystem::path
+  main_job_directory()
+  {
+    std::vector<std::filesystem::path> candidates;
+    if (const char *variable = std::getenv("DDO_EXAMPLE_DIR"))
+      candidates.emplace_back(variable);
+    candidates.emplace_back(DDO_SOURCE_EXAMPLE_DIR);
+    candidates.emplace_back(DDO_INSTALLED_EXAMPLE_DIR);
+    for (const auto &candidate : candidates)
+      if (std::filesystem::exists(candidate / "navier_stokes.prm") && std::filesystem::exists(candidate / "model"))
+        return candidate;
+    AssertThrow(false, dealii::ExcMessage("The main job needs the shipped Navier-Stokes experiment (navier_stokes.prm, "
+                                          "model/, data/); it is in neither <" DDO_SOURCE_EXAMPLE_DIR "> nor <"
+                                          DDO_INSTALLED_EXAMPLE_DIR ">. Set DDO_EXAMPLE_DIR to its folder."));
+    return {};
+  }
+
+
+  /**
+   * `ddo` without a command: sample and metrics of the shipped model on its
+   * training mesh and on h/2, in ./ddo_main_job (the parameter files name
+   * the model and the test set relative to the working directory).
+   */
+  void
+  run_main_job(const bool root)
+  {
+    const std::filesystem::path example = main_job_directory();
+    const std::filesystem::path work    = std::filesystem::absolute("ddo_main_job");
+    if (root)
+      {
+        std::cout << "ddo: no command given, running the main job: the Navier-Stokes model of <" << example.string()
+                  << "> sampled on its training mesh and, zero-shot, on h/2, with metrics against its test set.\n"
+                  << "Results in <" << (work / "output").string() << ">. ('ddo help' lists the commands.)\n\n";
+        std::filesystem::create_directories(work);
+        for (const std::string link : {"model", "data"})
+          {
+            std::filesystem::remove(work / link);
+            std::filesystem::create_directory_symlink(std::filesystem::canonical(example / link), work / link);
+          }
+      }
+    MPI_Barrier(MPI_COMM_WORLD);
+    std::filesystem::current_path(work);
+    for (const std::string mesh : {"", "_h2"})
+      {
+        const std::string prm  = (example / ("navier_stokes" + mesh + ".prm")).string();
+        const std::string text = read_file(prm);
+        ddo::driver::read_preamble(text, prm); // loads the generator plugin the file names
+        ddo::driver::run_sample<2>(text, prm);
+        ddo::driver::run_metrics<2>(text, prm);
+      }
   }
 } // namespace
 
@@ -78,14 +140,19 @@ main(int argc, char **argv)
           return 0;
         }
 
-      std::string text, source;
       if (command.empty())
+        {
+          run_main_job(root);
+          return 0;
+        }
+
+      std::string text, source;
+      if (command == "mesh-demo")
         {
           text   = ddo::driver::default_parameters();
           source = "built-in default";
           if (root)
-            std::cout << "ddo: no command given, running the built-in default job "
-                         "('ddo default-prm' prints its parameters)\n\n";
+            std::cout << "ddo: the built-in mesh demo ('ddo default-prm' prints its parameters)\n\n";
         }
       else if (command == "info" || command == "list" || command == "generate" || command == "train" ||
                command == "sample" || command == "metrics")

@@ -5,11 +5,14 @@
 
 #include <deal.II/base/conditional_ostream.h>
 #include <deal.II/base/timer.h>
+#include <deal.II/grid/grid_tools.h>
+#include <deal.II/grid/grid_tools_cache.h>
 
 #include <ddo/dataset/function_dataset.h>
 #include <ddo/function_space/function_transfer.h>
 #include <ddo/metrics/fourier_metrics.h>
 #include <ddo/metrics/metrics_report.h>
+#include <ddo/metrics/spectral_bands.h>
 #include <ddo/base/output.h>
 #include <ddo/mesh/space_description.h>
 
@@ -67,7 +70,8 @@ namespace ddo
 
       /** gnuplot script for the three data files; returns whether it ran. */
       bool
-      plot(const std::string &directory, const std::vector<std::string> &names, const double spectrum_floor)
+      plot(const std::string &directory, const std::vector<std::string> &names, const double spectrum_floor,
+           const bool whole_spectrum)
       {
         std::ostringstream script;
         script << "set terminal pngcairo size 900,600 noenhanced\nset key outside right\nset grid\n";
@@ -88,7 +92,31 @@ namespace ddo
                << ":*]\nplot " << curves("spectrum.dat", "2")
                << '\n'
                << "unset logscale y\nset output 'correlation.png'\nset title 'two-point correlation'\n"
-               << "set xlabel 'distance'\nplot " << curves("correlation.dat", "1") << '\n';
+               << "set xlabel 'distance'\nplot " << curves("correlation.dat", "1") << '\n'
+               << "set output 'gradient_density.png'\nset title 'density of |grad u| (Gaussian KDE)'\n"
+               << "set xlabel '|grad u|'\nset logscale y\nstats 'gradient_density.dat' using 2 nooutput\n"
+               << "set yrange [1e-4*STATS_max:*]\nplot "
+               << curves("gradient_density.dat", "1") << "\nunset logscale y\nset yrange [*:*]\n";
+        if (whole_spectrum)
+          {
+            // Energy per band on log-log axes, and each set over the reference.
+            auto band_curves = [&](const bool ratio) {
+              std::ostringstream c;
+              c << "'bands.dat' using 4:" << (ratio ? "($5/$5)" : "5")
+                << " with linespoints lw 3 lc rgb 'black' title 'reference (test half B)'";
+              for (unsigned int r = 0; r < names.size(); ++r)
+                c << ", '' using 4:" << (ratio ? "($" + std::to_string(6 + r) + "/$5)" : std::to_string(6 + r))
+                  << " with linespoints lw 2 title '" << names[r] << "'";
+              return c.str();
+            };
+            script << "set output 'bands.png'\nset title 'energy per band over the whole spectrum of the mesh'\n"
+                   << "set xlabel 'sqrt(lambda) (band centre)'\nset ylabel 'energy'\nset logscale xy\n"
+                   << "set format y '10^{%L}'\nset terminal pngcairo size 900,600 enhanced\nplot "
+                   << band_curves(false) << '\n'
+                   << "set output 'band_ratios.png'\nset title 'energy per band over the reference'\n"
+                   << "set ylabel 'ratio'\nset format y '%g'\nset yrange [0.1:*]\nplot " << band_curves(true)
+                   << ", 0.85 dt 2 lc rgb 'gray' notitle, 1.15 dt 2 lc rgb 'gray' notitle\n";
+          }
         std::string text = script.str();
         {
           std::ofstream out((std::filesystem::path(directory) / "plots.gp").string());
@@ -102,7 +130,9 @@ namespace ddo
 
       /**
        * A PNG of the first three functions of the reference and of each
-       * candidate (2D: colored support points), for a look at the fields.
+       * candidate (2D), drawn as filled functions: interpolated onto a
+       * uniform grid of the bounding box (about 160 points along its longer
+       * side), points outside the mesh (holes) left blank.
        */
       template <int dim>
       bool
@@ -113,7 +143,6 @@ namespace ddo
       {
         if (dim != 2)
           return false;
-        const auto &      points = space.locally_owned_support_points();
         const std::size_t n_dofs = space.n_dofs();
         std::vector<std::pair<std::string, const std::vector<double> *>> sets = {{"test set", &reference}};
         for (const auto &c : candidates)
@@ -125,20 +154,63 @@ namespace ddo
             low  = std::min(low, v);
             high = std::max(high, v);
           }
+
+        // The grid, and which of its points lie in the mesh.
+        const auto         box   = GridTools::compute_bounding_box(space.get_triangulation());
+        const double       width = box.side_length(0), height = box.side_length(1);
+        const unsigned int nx    = width >= height ? 160 : std::max(8., 160 * width / height);
+        const unsigned int ny    = height >= width ? 160 : std::max(8., 160 * height / width);
+        std::vector<Point<dim>> grid;
+        for (unsigned int j = 0; j < ny; ++j)
+          for (unsigned int i = 0; i < nx; ++i)
+            {
+              Point<dim> p;
+              p[0] = box.lower_bound(0) + width * (i + 0.5) / nx;
+              p[1] = box.lower_bound(1) + height * (j + 0.5) / ny;
+              grid.push_back(p);
+            }
+        GridTools::Cache<dim> cache(space.get_triangulation(), space.get_mapping());
+        const auto            missing = std::get<3>(GridTools::compute_point_locations_try_all(cache, grid));
+        std::vector<bool>     inside(grid.size(), true);
+        for (const unsigned int m : missing)
+          inside[m] = false;
+        std::vector<Point<dim>>   inside_points;
+        std::vector<unsigned int> inside_index(grid.size(), numbers::invalid_unsigned_int);
+        for (unsigned int g = 0; g < grid.size(); ++g)
+          if (inside[g])
+            {
+              inside_index[g] = inside_points.size();
+              inside_points.push_back(grid[g]);
+            }
+        const auto rows = point_evaluation_rows(space, inside_points);
+
         {
           std::ofstream out((std::filesystem::path(directory) / "fields.dat").string());
-          out.precision(6);
-          out << "# x y, then " << n_show << " functions of each set:";
+          out.precision(5);
+          out << "# x y, then " << n_show << " functions of each set on a " << nx << " x " << ny
+              << " grid (NaN outside the mesh):";
           for (const auto &set : sets)
             out << " \"" << set.first << '"';
           out << '\n';
-          for (std::size_t i = 0; i < n_dofs; ++i)
+          for (unsigned int g = 0; g < grid.size(); ++g)
             {
-              out << points[i][0] << ' ' << points[i][1];
+              out << grid[g][0] << ' ' << grid[g][1];
               for (const auto &set : sets)
                 for (unsigned int f = 0; f < n_show; ++f)
-                  out << ' ' << ((f + 1) * n_dofs <= set.second->size() ? (*set.second)[f * n_dofs + i] : 0.);
+                  {
+                    if (!inside[g] || (f + 1) * n_dofs > set.second->size())
+                      {
+                        out << " NaN";
+                        continue;
+                      }
+                    double value = 0;
+                    for (const auto &entry : rows[inside_index[g]])
+                      value += entry.second * (*set.second)[f * n_dofs + entry.first];
+                    out << ' ' << value;
+                  }
               out << '\n';
+              if ((g + 1) % nx == 0)
+                out << '\n';
             }
         }
         std::ofstream script((std::filesystem::path(directory) / "fields.gp").string());
@@ -149,7 +221,7 @@ namespace ddo
         for (unsigned int s = 0; s < sets.size(); ++s)
           for (unsigned int f = 0; f < n_show; ++f)
             script << "set title '" << sets[s].first << ' ' << f << "'\nplot 'fields.dat' using 1:2:"
-                   << 3 + s * n_show + f << " with points pt 5 ps 0.6 palette\n";
+                   << 3 + s * n_show + f << " with image\n";
         script << "unset multiplot\n";
         script.close();
         const std::string command = "cd '" + directory + "' && gnuplot fields.gp > /dev/null 2>&1";
@@ -162,6 +234,7 @@ namespace ddo
         std::vector<std::string> files, labels;
         std::string              reference, directory, cache;
         unsigned int             n_modes, n_splits, ffm_grid;
+        typename SpectralBands<2>::Settings bands;
         double                   bandwidth;
         bool                     gaussian;
         MetricSettings           settings;
@@ -189,6 +262,13 @@ namespace ddo
           Utilities::split_string_list(prm.get("Correlation distances")));
         c.settings.seed = prm.get_integer("Seed");
         c.ffm_grid      = prm.get_integer("FFM grid size");
+        c.bands.n_bands = prm.get_integer("Spectrum bands");
+        const std::string method = prm.get("Spectrum method");
+        c.bands.method  = method == "dense"     ? SpectralBands<2>::Method::dense :
+                          method == "chebyshev" ? SpectralBands<2>::Method::chebyshev :
+                                                  SpectralBands<2>::Method::automatic;
+        c.bands.chebyshev_degree = prm.get_integer("Chebyshev degree");
+        c.bands.cache_directory  = c.cache;
         AssertThrow(!c.files.empty(), ExcMessage("Metrics: 'Samples files' is empty."));
         AssertThrow(c.labels.empty() || c.labels.size() == c.files.size(),
                     ExcMessage("Metrics: give one label per samples file (or none)."));
@@ -318,11 +398,23 @@ namespace ddo
         TimerOutput::Scope scope(timer, "eigenbasis");
         basis = std::make_unique<SpectralBasis<dim>>(*space, n_modes, command.cache);
       }
+      std::unique_ptr<SpectralBands<dim>> bands;
+      if (command.bands.n_bands > 0)
+        {
+          TimerOutput::Scope scope(timer, "whole-spectrum bands");
+          typename SpectralBands<dim>::Settings band_settings;
+          band_settings.n_bands          = command.bands.n_bands;
+          band_settings.method           = static_cast<typename SpectralBands<dim>::Method>(command.bands.method);
+          band_settings.chebyshev_degree = command.bands.chebyshev_degree;
+          band_settings.cache_directory  = command.bands.cache_directory;
+          bands = std::make_unique<SpectralBands<dim>>(*space, band_settings);
+          pcout << "Energy spectrum: " << bands->summary() << '\n';
+        }
       MetricsReport report;
       {
         TimerOutput::Scope scope(timer, "metrics");
         report = compare_with_reference(*space, *basis, settings, command.bandwidth, candidates, reference_values,
-                                        command.gaussian, settings.seed, command.n_splits);
+                                        command.gaussian, settings.seed, command.n_splits, bands.get());
       }
 
       TimerOutput::Scope scope(timer, "write results");
@@ -332,9 +424,17 @@ namespace ddo
             << report.rows.front().n_samples << " functions, KDE bandwidth " << report.settings.bandwidth << ", "
             << settings.n_bands << " bands of " << n_modes << " modes):\n\n"
             << table << '\n';
+      const std::string band_table = report.band_table();
+      if (!band_table.empty())
+        pcout << "Energy per band of sqrt(lambda) over the whole spectrum of the mesh, each set over the "
+                 "reference (test half B):\n\n"
+              << band_table << '\n';
       {
         std::ofstream out((std::filesystem::path(directory) / "metrics.md").string());
         out << table;
+        if (!band_table.empty())
+          out << "\nEnergy per band of sqrt(lambda) over the whole spectrum of the mesh, over the reference:\n\n"
+              << band_table;
         std::ofstream kv((std::filesystem::path(directory) / "metrics.txt").string());
         kv << report.key_values();
       }
@@ -355,8 +455,9 @@ namespace ddo
       // energies (1e-6 of the total), so that empty bands do not squash it.
       const double total_energy =
         std::accumulate(report.reference.band_energy.begin(), report.reference.band_energy.end(), 0.);
-      if (plot(directory, names, 1e-6 * total_energy))
-        pcout << "wrote: " << directory << "/{density,spectrum,correlation}.png\n";
+      if (plot(directory, names, 1e-6 * total_energy, !report.band_edges.empty()))
+        pcout << "wrote: " << directory << "/{density,spectrum,correlation,gradient_density"
+              << (report.band_edges.empty() ? "" : ",bands,band_ratios") << "}.png\n";
       if (command.ffm_grid > 0)
         {
           TimerOutput::Scope ffm_scope(timer, "FFM metrics");

@@ -173,6 +173,16 @@ namespace ddo
                           "(split 0 in file order, the others random), and the ratios to the floor "
                           "are given with their range over the splits. 100 functions per half make "
                           "the floor itself uncertain by a factor ~2; 20 splits steady it.");
+        prm.declare_entry("Spectrum bands", "12", Patterns::Integer(0),
+                          "Log-spaced bands of sqrt(lambda) over the whole spectrum of the mesh's "
+                          "M^-1 K, from its smallest positive to its largest eigenvalue: the energy per "
+                          "band of every set over the reference's, every resolved scale (0: off).");
+        prm.declare_entry("Spectrum method", "automatic", Patterns::Selection("automatic|dense|chebyshev"),
+                          "How the band energies are computed: dense (all eigenpairs, exact; automatic up "
+                          "to 5000 free DoFs) or chebyshev (Jackson-damped Chebyshev band filters of "
+                          "M^-1 K, linear cost in the DoFs; see ddo::SpectralBands).");
+        prm.declare_entry("Chebyshev degree", "0", Patterns::Integer(0),
+                          "Degree of the Chebyshev band filters (0: enough to resolve the narrowest band).");
         prm.leave_subsection();
       }
     } // namespace

@@ -136,7 +136,8 @@ namespace ddo
   {
     const auto n_free = n_free_dofs(space);
     AssertThrow(n_modes > 0, ExcMessage("SpectralBasis: the number of modes must be positive."));
-    AssertThrow(n_modes < n_free,
+    // All eigenpairs (n_modes = n_free) only with the dense method.
+    AssertThrow(n_modes < n_free || (n_modes == n_free && method == Method::dense),
                 ExcMessage("SpectralBasis: " + std::to_string(n_modes) +
                            " modes requested, but the space has only " + std::to_string(n_free) +
                            " free DoFs; use fewer modes or a finer mesh."));

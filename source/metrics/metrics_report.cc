@@ -92,6 +92,10 @@ namespace ddo
           mean.mean_error += d.mean_error / n;
           mean.variance_error += d.variance_error / n;
           mean.correlation_error += d.correlation_error / n;
+          mean.gradient_density_mse += d.gradient_density_mse / n;
+          mean.band_ratios.resize(d.band_ratios.size(), 0.);
+          for (std::size_t b = 0; b < d.band_ratios.size(); ++b)
+            mean.band_ratios[b] += d.band_ratios[b] / n;
         }
       return mean;
     }
@@ -130,9 +134,9 @@ namespace ddo
   {
     const MetricComparison &floor = rows.front().distance;
     std::ostringstream      out;
-    out << "| set | n | density MSE | spectrum MSE | density / floor | spectrum / floor | mean error | "
-           "variance error | correlation error | skewness | excess kurtosis |\n"
-        << "|---|---|---|---|---|---|---|---|---|---|---|\n";
+    out << "| set | n | density MSE | spectrum MSE | density / floor | spectrum / floor | |∇u| density / floor | "
+           "mean error | variance error | correlation error | skewness | excess kurtosis |\n"
+        << "|---|---|---|---|---|---|---|---|---|---|---|---|\n";
     out << std::setprecision(3);
     const auto &floor_splits = rows.front().split_distances;
     // "mean ratio (min-max over the splits)" with several splits.
@@ -160,11 +164,12 @@ namespace ddo
           const MetricComparison *d = &row->distance;
           out << d->density_mse << " | " << d->spectrum_mse << " | "
               << ratio(*row, &MetricComparison::density_mse) << " | "
-              << ratio(*row, &MetricComparison::spectrum_mse) << " | " << d->mean_error << " | "
+              << ratio(*row, &MetricComparison::spectrum_mse) << " | "
+              << ratio(*row, &MetricComparison::gradient_density_mse) << " | " << d->mean_error << " | "
               << d->variance_error << " | " << d->correlation_error;
         }
       else
-        out << "- | - | - | - | - | - | -";
+        out << "- | - | - | - | - | - | - | -";
       out << " | " << s.skewness << " | " << s.excess_kurtosis << " |\n";
     };
     line("reference (test half B)", reference.n_samples, nullptr, reference);
@@ -174,6 +179,48 @@ namespace ddo
       out << "\nDistances: means over " << n_splits
           << " A/B splits of the reference; ratios: mean distance / mean floor, in brackets "
              "the range of the per-split ratios. Statistics (n, skewness, kurtosis): split 0.\n";
+    return out.str();
+  }
+
+
+  std::string
+  MetricsReport::band_table() const
+  {
+    if (band_edges.empty())
+      return "";
+    std::ostringstream out;
+    out << std::setprecision(3) << "| √λ band |";
+    for (std::size_t b = 0; b + 1 < band_edges.size(); ++b)
+      out << ' ' << band_edges[b] << "–" << band_edges[b + 1] << " |";
+    out << "\n|---|";
+    for (std::size_t b = 0; b + 1 < band_edges.size(); ++b)
+      out << "---|";
+    out << "\n| reference energy |";
+    for (const double e : reference.spectrum_band_energy)
+      out << ' ' << e << " |";
+    out << '\n';
+    for (const auto &r : rows)
+      {
+        out << "| " << r.name << " / reference |";
+        for (std::size_t b = 0; b < r.distance.band_ratios.size(); ++b)
+          {
+            out << ' ' << r.distance.band_ratios[b];
+            if (r.split_distances.size() > 1)
+              {
+                double low = std::numeric_limits<double>::max(), high = 0;
+                for (const auto &split : r.split_distances)
+                  {
+                    low  = std::min(low, split.band_ratios[b]);
+                    high = std::max(high, split.band_ratios[b]);
+                  }
+                out << " (" << low << "–" << high << ")";
+              }
+            out << " |";
+          }
+        out << '\n';
+      }
+    if (n_splits > 1)
+      out << "\nRatios: means over the " << n_splits << " A/B splits, in brackets their range.\n";
     return out.str();
   }
 
@@ -202,8 +249,11 @@ namespace ddo
             << k << ".mean_error = " << r.distance.mean_error << '\n'
             << k << ".variance_error = " << r.distance.variance_error << '\n'
             << k << ".correlation_error = " << r.distance.correlation_error << '\n'
+            << k << ".gradient_density_mse = " << r.distance.gradient_density_mse << '\n'
             << k << ".skewness = " << r.statistics.skewness << '\n'
             << k << ".excess_kurtosis = " << r.statistics.excess_kurtosis << '\n';
+        for (std::size_t b = 0; b < r.distance.band_ratios.size(); ++b)
+          out << k << ".band_ratio_" << b << " = " << r.distance.band_ratios[b] << '\n';
       }
     return out.str();
   }
@@ -254,6 +304,32 @@ namespace ddo
         correlation << '\n';
       }
     files.push_back(write_file(directory, "correlation.dat", correlation.str()));
+
+    std::ostringstream gradient;
+    gradient << std::setprecision(8) << "# |grad u|" << header.str();
+    for (std::size_t i = 0; i < gradient_grid.size(); ++i)
+      {
+        gradient << gradient_grid[i] << ' ' << reference.gradient_density[i];
+        for (const auto &r : rows)
+          gradient << ' ' << r.statistics.gradient_density[i];
+        gradient << '\n';
+      }
+    files.push_back(write_file(directory, "gradient_density.dat", gradient.str()));
+
+    if (!band_edges.empty())
+      {
+        std::ostringstream bands;
+        bands << std::setprecision(8) << "# band lower_sqrt_lambda upper_sqrt_lambda centre" << header.str();
+        for (std::size_t b = 0; b + 1 < band_edges.size(); ++b)
+          {
+            bands << b << ' ' << band_edges[b] << ' ' << band_edges[b + 1] << ' '
+                  << std::sqrt(band_edges[b] * band_edges[b + 1]) << ' ' << reference.spectrum_band_energy[b];
+            for (const auto &r : rows)
+              bands << ' ' << r.statistics.spectrum_band_energy[b];
+            bands << '\n';
+          }
+        files.push_back(write_file(directory, "bands.dat", bands.str()));
+      }
     return files;
   }
 
@@ -268,7 +344,8 @@ namespace ddo
                          const std::vector<double> &                                     reference,
                          const bool                                                      gaussian_baseline,
                          const unsigned int                                              seed,
-                         const unsigned int                                              n_splits)
+                         const unsigned int                                              n_splits,
+                         const SpectralBands<dim> *                                      bands)
   {
     const std::size_t n_dofs = space.n_dofs();
     AssertThrow(reference.size() % n_dofs == 0 && reference.size() / n_dofs >= 4,
@@ -297,8 +374,13 @@ namespace ddo
     report.n_splits = n_splits;
     settings.fit_density_grid(gather(orders[0], n_a, n_b), relative_bandwidth);
     report.settings = settings;
-    const SampleMetrics<dim> metrics(space, basis, settings);
-    report.density_grid = metrics.density_grid();
+    SampleMetrics<dim> metrics(space, basis, settings, bands);
+    metrics.fit_gradient_grid(gather(orders[0], n_a, n_b), n_b, relative_bandwidth);
+    report.settings      = metrics.get_settings();
+    report.density_grid  = metrics.density_grid();
+    report.gradient_grid = metrics.gradient_grid();
+    if (bands != nullptr)
+      report.band_edges = bands->edges();
 
     // Rows: the floor, the candidates, the baseline; their statistics are
     // those of split 0 (only the floor's and the baseline's depend on it).
@@ -358,10 +440,10 @@ namespace ddo
   compare_with_reference<2>(const FunctionSpace<2> &, const SpectralBasis<2> &, MetricSettings, const double,
                             const std::vector<std::pair<std::string, std::vector<double>>> &,
                             const std::vector<double> &, const bool, const unsigned int,
-                            const unsigned int);
+                            const unsigned int, const SpectralBands<2> *);
   template MetricsReport
   compare_with_reference<3>(const FunctionSpace<3> &, const SpectralBasis<3> &, MetricSettings, const double,
                             const std::vector<std::pair<std::string, std::vector<double>>> &,
                             const std::vector<double> &, const bool, const unsigned int,
-                            const unsigned int);
+                            const unsigned int, const SpectralBands<3> *);
 } // namespace ddo

@@ -1,3 +1,4 @@
+#include <deal.II/fe/fe_values.h>
 #include <deal.II/grid/grid_tools.h>
 
 #include <ddo/base/hashing.h>
@@ -9,6 +10,42 @@
 
 namespace ddo
 {
+  namespace
+  {
+    /**
+     * Gaussian kernel density on @p grid of @p values with @p weights
+     * (summing to one): through a fine histogram (bin width bandwidth/20),
+     * exact up to the bin width.
+     */
+    std::vector<double>
+    kernel_density(const std::vector<double> &values, const std::vector<double> &weights,
+                   const std::vector<double> &grid, const double bandwidth)
+    {
+      const double        bin_width = bandwidth / 20;
+      const double        low       = grid.front() - 6 * bandwidth;
+      const std::size_t   n_bins    = std::ceil((grid.back() - low + 6 * bandwidth) / bin_width) + 1;
+      std::vector<double> histogram(n_bins, 0.);
+      for (std::size_t i = 0; i < values.size(); ++i)
+        {
+          const long bin = std::lround((values[i] - low) / bin_width);
+          if (bin >= 0 && bin < static_cast<long>(n_bins))
+            histogram[bin] += weights[i];
+        }
+      std::vector<double> density(grid.size(), 0.);
+      const double        norm = 1. / (std::sqrt(2 * M_PI) * bandwidth);
+      for (unsigned int g = 0; g < grid.size(); ++g)
+        for (std::size_t b = 0; b < n_bins; ++b)
+          if (histogram[b] != 0.)
+            {
+              const double z = (grid[g] - (low + b * bin_width)) / bandwidth;
+              if (std::abs(z) < 8)
+                density[g] += histogram[b] * norm * std::exp(-0.5 * z * z);
+            }
+      return density;
+    }
+  } // namespace
+
+
   void
   MetricSettings::fit_density_grid(const std::vector<double> &values, const double relative_bandwidth)
   {
@@ -29,10 +66,11 @@ namespace ddo
 
   template <int dim>
   SampleMetrics<dim>::SampleMetrics(const FunctionSpace<dim> &space, const SpectralBasis<dim> &basis,
-                                    const MetricSettings &settings)
+                                    const MetricSettings &settings, const SpectralBands<dim> *bands)
     : space(space)
     , basis(basis)
     , settings(settings)
+    , bands(bands)
   {
     AssertThrow(!space.is_distributed(), ExcMessage("SampleMetrics works on serial (replicated) meshes."));
     AssertThrow(settings.density_points >= 2 && settings.density_max > settings.density_min &&
@@ -89,6 +127,86 @@ namespace ddo
           list.emplace_back(rows_a[j], rows_b[j]);
         pairs.push_back(list);
       }
+
+    // Shape gradients at the quadrature points, for the |grad u| density.
+    FEValues<dim> fe_values(space.get_mapping(), space.get_fe(), space.get_quadrature(),
+                            update_gradients | update_JxW_values);
+    dofs_per_point = space.get_fe().n_dofs_per_cell();
+    std::vector<types::global_dof_index> cell_dofs(dofs_per_point);
+    for (const auto &cell : space.get_dof_handler().active_cell_iterators())
+      {
+        fe_values.reinit(cell);
+        cell->get_dof_indices(cell_dofs);
+        for (const unsigned int q : fe_values.quadrature_point_indices())
+          {
+            gradient_weights.push_back(fe_values.JxW(q) / space.volume());
+            for (unsigned int i = 0; i < dofs_per_point; ++i)
+              {
+                gradient_dofs.push_back(cell_dofs[i]);
+                shape_gradients.push_back(fe_values.shape_grad(i, q));
+              }
+          }
+      }
+  }
+
+
+  template <int dim>
+  std::pair<std::vector<double>, std::vector<double>>
+  SampleMetrics<dim>::gradient_norms(const std::vector<double> &values, const unsigned int n_samples) const
+  {
+    const std::size_t   n = space.n_dofs(), n_points = gradient_weights.size();
+    std::vector<double> norms(n_samples * n_points), weights(n_samples * n_points);
+    for (unsigned int s = 0; s < n_samples; ++s)
+      for (std::size_t q = 0; q < n_points; ++q)
+        {
+          Tensor<1, dim> gradient;
+          for (unsigned int i = 0; i < dofs_per_point; ++i)
+            gradient += values[s * n + gradient_dofs[q * dofs_per_point + i]] * shape_gradients[q * dofs_per_point + i];
+          norms[s * n_points + q]   = gradient.norm();
+          weights[s * n_points + q] = gradient_weights[q] / n_samples;
+        }
+    return {norms, weights};
+  }
+
+
+  template <int dim>
+  void
+  SampleMetrics<dim>::fit_gradient_grid(const std::vector<double> &values, const unsigned int n_samples,
+                                        const double relative_bandwidth)
+  {
+    AssertThrow(n_samples > 0 && values.size() == n_samples * space.n_dofs(),
+                ExcMessage("fit_gradient_grid: need n_samples full coefficient vectors of the space."));
+    const auto norms = gradient_norms(values, n_samples);
+    double     mean = 0, second = 0, largest = 0;
+    for (std::size_t i = 0; i < norms.first.size(); ++i)
+      {
+        mean += norms.second[i] * norms.first[i];
+        second += norms.second[i] * norms.first[i] * norms.first[i];
+        largest = std::max(largest, norms.first[i]);
+      }
+    settings.gradient_bandwidth = std::max(relative_bandwidth * std::sqrt(std::max(second - mean * mean, 0.)), 1e-12);
+    settings.gradient_max       = largest + 4 * settings.gradient_bandwidth;
+  }
+
+
+  template <int dim>
+  std::vector<double>
+  SampleMetrics<dim>::gradient_grid() const
+  {
+    std::vector<double> grid(settings.density_points);
+    for (unsigned int g = 0; g < grid.size(); ++g)
+      grid[g] = settings.gradient_max * g / (grid.size() - 1.);
+    return grid;
+  }
+
+
+  template <int dim>
+  void
+  SampleMetrics<dim>::add_gradient_density(const std::vector<double> &values, const unsigned int n_samples,
+                                           SampleStatistics &result) const
+  {
+    const auto norms        = gradient_norms(values, n_samples);
+    result.gradient_density = kernel_density(norms.first, norms.second, gradient_grid(), settings.gradient_bandwidth);
   }
 
 
@@ -124,6 +242,9 @@ namespace ddo
     add_mean_and_variance(values, n_samples, result);
     add_band_energy(values, n_samples, result);
     add_correlations(values, n_samples, result);
+    add_gradient_density(values, n_samples, result);
+    if (bands != nullptr)
+      result.spectrum_band_energy = bands->mean_energies(values, n_samples);
     return result;
   }
 
@@ -139,45 +260,27 @@ namespace ddo
     const double      volume = space.volume();
 
     // Pointwise density: every nodal value weighted by its share w_i/|Omega|
-    // of the domain, through a fine histogram and then the Gaussian kernel
-    // (exact up to the bin width, bandwidth/20).
-    const double       bin_width = settings.bandwidth / 20;
-    const double       low       = settings.density_min - 6 * settings.bandwidth;
-    const std::size_t  n_bins    = std::ceil((settings.density_max - low + 6 * settings.bandwidth) / bin_width) + 1;
-    std::vector<double> histogram(n_bins, 0.);
+    // of the domain.
+    std::vector<double> weights(n * n_samples);
     double              m1 = 0, m2 = 0, m3 = 0, m4 = 0;
     for (unsigned int s = 0; s < n_samples; ++s)
       for (std::size_t i = 0; i < n; ++i)
         {
-          const double u      = values[s * n + i];
-          const double weight = w[i] / (volume * n_samples);
-          const long   bin    = std::lround((u - low) / bin_width);
-          if (bin >= 0 && bin < static_cast<long>(n_bins))
-            histogram[bin] += weight;
-          m1 += weight * u;
+          weights[s * n + i] = w[i] / (volume * n_samples);
+          m1 += weights[s * n + i] * values[s * n + i];
         }
     for (unsigned int s = 0; s < n_samples; ++s)
       for (std::size_t i = 0; i < n; ++i)
         {
           const double d      = values[s * n + i] - m1;
-          const double weight = w[i] / (volume * n_samples);
+          const double weight = weights[s * n + i];
           m2 += weight * d * d;
           m3 += weight * d * d * d;
           m4 += weight * d * d * d * d;
         }
     result.skewness        = m3 / std::pow(m2, 1.5);
     result.excess_kurtosis = m4 / (m2 * m2) - 3;
-    const auto grid        = density_grid();
-    result.density.assign(grid.size(), 0.);
-    const double norm = 1. / (std::sqrt(2 * M_PI) * settings.bandwidth);
-    for (unsigned int g = 0; g < grid.size(); ++g)
-      for (std::size_t b = 0; b < n_bins; ++b)
-        if (histogram[b] != 0.)
-          {
-            const double z = (grid[g] - (low + b * bin_width)) / settings.bandwidth;
-            if (std::abs(z) < 8)
-              result.density[g] += histogram[b] * norm * std::exp(-0.5 * z * z);
-          }
+    result.density         = kernel_density(values, weights, density_grid(), settings.bandwidth);
   }
 
 
@@ -308,6 +411,13 @@ namespace ddo
                                       std::max(space.l2_inner_product(b.variance, b.variance), 1e-300));
     for (unsigned int d = 0; d < a.correlation.size(); ++d)
       result.correlation_error = std::max(result.correlation_error, std::abs(a.correlation[d] - b.correlation[d]));
+    AssertThrow(a.gradient_density.size() == b.gradient_density.size() &&
+                  a.spectrum_band_energy.size() == b.spectrum_band_energy.size(),
+                ExcMessage("SampleMetrics::compare: statistics of different settings or meshes."));
+    for (unsigned int g = 0; g < a.gradient_density.size(); ++g)
+      result.gradient_density_mse += std::pow(a.gradient_density[g] - b.gradient_density[g], 2) / a.gradient_density.size();
+    for (unsigned int k = 0; k < a.spectrum_band_energy.size(); ++k)
+      result.band_ratios.push_back(a.spectrum_band_energy[k] / std::max(b.spectrum_band_energy[k], 1e-300));
     return result;
   }
 

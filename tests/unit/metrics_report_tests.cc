@@ -139,11 +139,17 @@ TEST(MetricsReport, WritesDataFilesAndRejectsBadInput)
   MetricSettings   settings;
   settings.n_bands = 4;
   const auto values = matern_samples(*space, 8, 1);
-  const auto report = compare_with_reference(*space, basis, settings, 0.1, {{"same", values}}, values, true, 1);
+  typename SpectralBands<2>::Settings band_settings;
+  band_settings.n_bands = 6;
+  const SpectralBands<2> bands(*space, band_settings);
+  const auto report =
+    compare_with_reference(*space, basis, settings, 0.1, {{"same", values}}, values, true, 1, 1, &bands);
   const std::string directory = "metrics_report_test_output";
   std::filesystem::remove_all(directory);
   const auto files = report.write_data_files(directory);
-  ASSERT_EQ(files.size(), 3u);
+  ASSERT_EQ(files.size(), 5u); // density, spectrum, correlation, gradient density, bands
+  EXPECT_NE(report.band_table().find("same / reference"), std::string::npos);
+  EXPECT_EQ(report.row("same").distance.band_ratios.size(), 6u);
   for (const auto &file : files)
     EXPECT_GT(std::filesystem::file_size(file), 100u) << file;
   EXPECT_NE(report.table().find("Gaussian baseline"), std::string::npos);

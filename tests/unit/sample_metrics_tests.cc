@@ -119,3 +119,37 @@ TEST(SampleMetrics, MomentsAndCorrelationsOfKnownFields)
   EXPECT_LT(5 * floor.spectrum_mse, far.spectrum_mse);
   EXPECT_LT(floor.variance_error, 0.5 * far.variance_error);
 }
+
+
+TEST(SampleMetrics, GradientDensityOfLinearFieldsIsAtTheirSlopes)
+{
+  // u = x and u = 2y are exact in P1 on any mesh: |grad u| is 1 on every
+  // point of the first and 2 on every point of the second, so the density
+  // of |grad u| has half its mass near 1 and half near 2.
+  const auto       space = test_support::make_space<2>(square, 1, MPI_COMM_SELF);
+  SpectralBasis<2> basis(*space, 10);
+  const auto &     points = space->locally_owned_support_points();
+  std::vector<double> values;
+  for (const auto &p : points)
+    values.push_back(p[0]);
+  for (const auto &p : points)
+    values.push_back(2 * p[1]);
+  MetricSettings settings;
+  settings.fit_density_grid(values);
+  SampleMetrics<2> metrics(*space, basis, settings);
+  metrics.fit_gradient_grid(values, 2, 0.05);
+  const auto statistics = metrics.compute(values, 2);
+  const auto grid       = metrics.gradient_grid();
+  double     below = 0, above = 0;
+  for (unsigned int g = 0; g + 1 < grid.size(); ++g)
+    {
+      const double mass = 0.5 * (statistics.gradient_density[g] + statistics.gradient_density[g + 1]) *
+                          (grid[g + 1] - grid[g]);
+      (grid[g] < 1.5 ? below : above) += mass;
+      if (std::abs(grid[g] - 1) > 0.3 && std::abs(grid[g] - 2) > 0.3)
+        EXPECT_LT(statistics.gradient_density[g], 1e-6) << "at " << grid[g];
+    }
+  EXPECT_NEAR(below, 0.5, 1e-3);
+  EXPECT_NEAR(above, 0.5, 1e-3);
+  EXPECT_EQ(metrics.compare(statistics, statistics).gradient_density_mse, 0.);
+}

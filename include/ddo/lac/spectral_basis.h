@@ -60,7 +60,8 @@ namespace ddo
     /**
      * Computes (or loads from @p cache_directory, if not empty) the
      * @p n_modes smallest eigenpairs. Throws if @p n_modes is zero or not
-     * smaller than the number of free DoFs. Collective.
+     * smaller than the number of free DoFs (equal to it, i.e. all
+     * eigenpairs, only with Method::dense). Collective.
      */
     SpectralBasis(const FunctionSpace<dim> &space,
                   const unsigned int        n_modes,

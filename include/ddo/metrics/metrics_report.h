@@ -54,6 +54,10 @@ namespace ddo
     MetricSettings settings;
     /** The density grid. */
     std::vector<double> density_grid;
+    /** The grid of the |∇u| density. */
+    std::vector<double> gradient_grid;
+    /** Edges in \f$\sqrt\lambda\f$ of the bands over the whole spectrum (empty without them). */
+    std::vector<double> band_edges;
     /** Statistics of the reference half B (of split 0). */
     SampleStatistics reference;
     /** Number of A/B splits of the reference the distances are averaged over. */
@@ -75,14 +79,23 @@ namespace ddo
     std::string
     table() const;
 
+    /**
+     * A Markdown table of the energy per band over the whole spectrum of
+     * the mesh, each row over the reference (means over the splits), with
+     * the reference's energies and the band edges; empty without bands.
+     */
+    std::string
+    band_table() const;
+
     /** The same numbers as `key = value` lines (for scripts). */
     std::string
     key_values() const;
 
     /**
      * Writes `density.dat` (grid, reference, rows), `spectrum.dat` (band,
-     * band centre √λ, reference, rows) and `correlation.dat` into
-     * @p directory; returns the file names.
+     * band centre √λ, reference, rows), `correlation.dat`,
+     * `gradient_density.dat` and (with bands) `bands.dat` (band, edges,
+     * centre, reference, rows) into @p directory; returns the file names.
      */
     std::vector<std::string>
     write_data_files(const std::string &directory) const;
@@ -97,7 +110,9 @@ namespace ddo
    * the bandwidth @p relative_bandwidth times the pointwise standard
    * deviation (half B of split 0; the grid is the same for all splits).
    * @p n_splits: see the file description; the baseline of split k is
-   * drawn from its half A with seed @p seed + k.
+   * drawn from its half A with seed @p seed + k. @p bands (optional) adds
+   * the energy per band over the whole spectrum of the mesh. The grid of
+   * the |∇u| density is fitted to half B of split 0 like the density's.
    */
   template <int dim>
   MetricsReport
@@ -109,7 +124,8 @@ namespace ddo
                          const std::vector<double> &                                     reference,
                          const bool                                                      gaussian_baseline,
                          const unsigned int                                              seed,
-                         const unsigned int                                              n_splits = 1);
+                         const unsigned int                                              n_splits = 1,
+                         const SpectralBands<dim> *                                      bands    = nullptr);
 } // namespace ddo
 
 #endif

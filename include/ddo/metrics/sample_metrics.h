@@ -16,6 +16,7 @@
 #include <ddo/function_space/function_space.h>
 #include <ddo/function_space/function_transfer.h>
 #include <ddo/lac/spectral_basis.h>
+#include <ddo/metrics/spectral_bands.h>
 
 #include <string>
 #include <vector>
@@ -41,6 +42,9 @@ namespace ddo
     unsigned int n_pairs = 400;
     /** Seed of the point pairs. */
     unsigned int seed = 1;
+    /** Grid and bandwidth of the density of the gradient norm |∇u| (see SampleMetrics::fit_gradient_grid()). */
+    double gradient_max       = 1;
+    double gradient_bandwidth = 0.02;
 
     /**
      * A density grid that covers @p values (padded by 4 bandwidths) with a
@@ -67,6 +71,13 @@ namespace ddo
     std::vector<double> correlation;
     /** Quadrature-weighted skewness and excess kurtosis of pointwise values. */
     double skewness = 0, excess_kurtosis = 0;
+    /**
+     * Mean energy per band over the whole spectrum of the mesh
+     * (SpectralBands; empty without them).
+     */
+    std::vector<double> spectrum_band_energy;
+    /** Kernel density of |∇u(x)|, x uniform in the domain (quadrature points). */
+    std::vector<double> gradient_density;
   };
 
   /** Distances between two SampleStatistics on the same mesh. */
@@ -82,6 +93,10 @@ namespace ddo
     double variance_error = 0;
     /** Largest difference of the two-point correlations. */
     double correlation_error = 0;
+    /** Mean over the grid of the squared difference of the |∇u| densities. */
+    double gradient_density_mse = 0;
+    /** Energy of a over energy of b in each band of the whole spectrum. */
+    std::vector<double> band_ratios;
   };
 
   /**
@@ -95,8 +110,27 @@ namespace ddo
      * @p basis gives the eigenvalue bands of the spectrum (bands split the
      * basis' eigenvalue range evenly in \f$\sqrt\lambda\f$); the point
      * pairs of the correlation are drawn in the domain once, here.
+     * @p bands (optional, kept by reference) adds the energy spectrum over
+     * the whole spectrum of the mesh.
      */
-    SampleMetrics(const FunctionSpace<dim> &space, const SpectralBasis<dim> &basis, const MetricSettings &settings);
+    SampleMetrics(const FunctionSpace<dim> & space,
+                  const SpectralBasis<dim> & basis,
+                  const MetricSettings &     settings,
+                  const SpectralBands<dim> *bands = nullptr);
+
+    /**
+     * Fits the grid of the |∇u| density to @p n_samples functions
+     * @p values (from 0 to the largest gradient norm plus 4 bandwidths;
+     * bandwidth @p relative_bandwidth times the norms' standard deviation).
+     * Call it once, on the reference set.
+     */
+    void
+    fit_gradient_grid(const std::vector<double> &values, const unsigned int n_samples,
+                      const double relative_bandwidth = 0.05);
+
+    /** The grid of the |∇u| density. */
+    std::vector<double>
+    gradient_grid() const;
 
     /** Statistics of @p n_samples row-major coefficient vectors @p values. */
     SampleStatistics
@@ -129,6 +163,14 @@ namespace ddo
     add_band_energy(const std::vector<double> &values,
                     const unsigned int         n_samples,
                     SampleStatistics &         result) const;
+    /** compute(): the kernel density of |∇u| at the quadrature points. */
+    void
+    add_gradient_density(const std::vector<double> &values,
+                         const unsigned int         n_samples,
+                         SampleStatistics &         result) const;
+    /** |∇u| at every quadrature point of every function, and the points' weights (sum 1). */
+    std::pair<std::vector<double>, std::vector<double>>
+    gradient_norms(const std::vector<double> &values, const unsigned int n_samples) const;
     /** compute(): the two-point correlation at each distance. */
     void
     add_correlations(const std::vector<double> &values,
@@ -138,6 +180,15 @@ namespace ddo
     const FunctionSpace<dim> & space;
     const SpectralBasis<dim> & basis;
     MetricSettings             settings;
+    const SpectralBands<dim> * bands;
+    /**
+     * Gradients at the quadrature points: for point q, weight[q] (JxW over
+     * the volume) and the dofs_per_point DoFs with their shape gradients.
+     */
+    std::vector<double>                  gradient_weights;
+    std::vector<types::global_dof_index> gradient_dofs;
+    std::vector<Tensor<1, dim>>          shape_gradients;
+    unsigned int                         dofs_per_point = 0;
     /** For each distance: the interpolation rows of the pair's points. */
     std::vector<std::vector<std::pair<std::vector<std::pair<unsigned int, double>>,
                                       std::vector<std::pair<unsigned int, double>>>>>
