@@ -1,3 +1,4 @@
+#include <ddo/lac/lumped_operator.h>
 #include <ddo/torch/network/network_geometry.h>
 #include <ddo/torch/torch_bridge.h>
 
@@ -92,6 +93,17 @@ namespace ddo
     result.modes           = modes.index_select(0, permutation);
     result.mass_modes      = mass_modes.index_select(0, permutation);
     result.mass_modes_transposed = result.mass_modes.t().contiguous();
+    if (lumped_operator.defined())
+      {
+        // Row and column i of the result are row and column permutation[i].
+        torch::Tensor inverse = torch::empty_like(permutation);
+        inverse.index_put_({permutation}, torch::arange(permutation.size(0), permutation.options()));
+        torch::Tensor indices = lumped_operator._indices();
+        result.lumped_operator =
+          torch::sparse_coo_tensor(inverse.index_select(0, indices.flatten()).view({2, -1}),
+                                   lumped_operator._values(), lumped_operator.sizes())
+            .coalesce();
+      }
     return result;
   }
 
@@ -106,6 +118,8 @@ namespace ddo
     result.mass_modes      = mass_modes.to(dtype);
     result.eigenvalues     = eigenvalues.to(dtype);
     result.mass_modes_transposed = mass_modes_transposed.to(dtype);
+    if (lumped_operator.defined())
+      result.lumped_operator = lumped_operator.to(dtype);
     return result;
   }
 
@@ -146,6 +160,19 @@ namespace ddo
     geometry->mass_modes_transposed = geometry->mass_modes.t().contiguous();
     geometry->eigenvalues =
       torch::tensor(std::vector<double>(basis.eigenvalues()), torch::kFloat64).to(dtype);
+    if (!space.is_distributed())
+      {
+        const LumpedOperator lumped = make_lumped_operator(space);
+        const auto           nnz    = static_cast<std::int64_t>(lumped.values.size());
+        torch::Tensor        indices = torch::empty({2, nnz}, torch::kInt64);
+        std::copy(lumped.rows.begin(), lumped.rows.end(), indices.data_ptr<std::int64_t>());
+        std::copy(lumped.columns.begin(), lumped.columns.end(), indices.data_ptr<std::int64_t>() + nnz);
+        geometry->lumped_operator =
+          torch::sparse_coo_tensor(indices, torch::tensor(lumped.values, torch::kFloat64), {n, n})
+            .coalesce()
+            .to(dtype);
+        geometry->lumped_eigenvalue_bound = lumped.eigenvalue_bound;
+      }
     return geometry;
   }
 

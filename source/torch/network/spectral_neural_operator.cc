@@ -1,4 +1,5 @@
 #include <ddo/torch/network/spectral_neural_operator.h>
+#include <ddo/torch/network/whole_spectrum_skip.h>
 
 #include <sstream>
 
@@ -22,6 +23,17 @@ namespace ddo
                       "replaced by the exact denoiser of a Gaussian with the data's and the "
                       "noise's per-eigenmode variances (measured by the trainer), so the "
                       "network learns only the non-Gaussian rest.");
+    prm.declare_entry("Skip spectrum", "modes", Patterns::Selection("modes|whole"),
+                      "Where the Gaussian skip acts as the exact Gaussian denoiser. modes: on the "
+                      "K eigenmodes; every mode above them gets the ratio of the K-th. whole: on "
+                      "every mode of the mesh, above the K modes as a Chebyshev polynomial of the "
+                      "lumped operator M_L^-1 K (sparse products, no eigenvectors) with the data's "
+                      "and the noise's variances over the training mesh's whole spectrum "
+                      "(measured by the trainer; training meshes of at most 5000 free DoFs; "
+                      "serial meshes).");
+    prm.declare_entry("Skip polynomial degree", "0", Patterns::Integer(0),
+                      "Degree of that polynomial (0: 2 pi sqrt(mu_max) / sqrt(lambda_K), which "
+                      "resolves a quarter of the K-th mode's scale; it grows like 1/h).");
     prm.declare_entry("Skip table size", "32", Patterns::Integer(2),
                       "Grid points in sqrt(lambda) of the Gaussian skip's tables of the "
                       "data's and the noise's per-mode variances (kernel smoothing over one "
@@ -50,6 +62,10 @@ namespace ddo
     s.data_scale        = prm.get_double("Data scale");
     s.gaussian_skip     = prm.get("Skip connection") == "gaussian";
     s.skip_table_size   = prm.get_integer("Skip table size");
+    s.whole_spectrum_skip    = prm.get("Skip spectrum") == "whole";
+    s.skip_polynomial_degree = prm.get_integer("Skip polynomial degree");
+    AssertThrow(!s.whole_spectrum_skip || s.gaussian_skip,
+                ExcMessage("spectral_operator: 'Skip spectrum = whole' needs 'Skip connection = gaussian'."));
     s.blended_mass_eigenvalues = prm.get("Eigenvalue correction") == "blended mass";
     s.seed              = prm.get_integer("Seed");
     s.precision         = prm.get("Precision") == "float64" ? torch::kFloat64 : torch::kFloat32;
@@ -107,6 +123,14 @@ namespace ddo
           this->register_buffer("skip_log_noise_variance",
                                 torch::zeros({int64_t(settings.skip_table_size)}));
         skip_tables_set = this->register_buffer("skip_tables_set", torch::zeros({1}));
+      }
+    if (settings.whole_spectrum_skip)
+      {
+        const int64_t T = whole_table_size();
+        skip_whole_log_data  = this->register_buffer("skip_whole_log_data", torch::zeros({T}));
+        skip_whole_log_noise = this->register_buffer("skip_whole_log_noise", torch::zeros({T}));
+        // [omega_max of the tables, 1 once set]
+        skip_whole_state = this->register_buffer("skip_whole_state", torch::zeros({2}));
       }
     this->to(dtype);
   }
@@ -277,12 +301,32 @@ namespace ddo
     torch::Tensor noise_variance = torch::exp(at_modes(skip_log_noise_variance)); // [K,1]
     torch::Tensor ratio =
       data_variance / (data_variance + noise_variance * (sigma * sigma).view({1, -1})); // [K,B]
+    torch::Tensor coefficients =
+      all_reduce_sum(torch::mm(geometry->mass_modes_transposed, v_transposed), geometry->communicator);
+    if (settings.whole_spectrum_skip)
+      {
+        // Above the modes: the Wiener ratio of every mode, as a polynomial of
+        // the lumped operator applied to the rest of v.
+        AssertThrow(skip_whole_state[1].item<double>() != 0.,
+                    ExcMessage("spectral_operator: 'Skip spectrum = whole' needs the data's and the noise's "
+                               "variances over the whole spectrum. The trainer sets them before its first "
+                               "step, and checkpoints store them."));
+        const double omega_floor = std::sqrt(std::max(spectral_eigenvalues.max().item<double>(), 0.));
+        const unsigned int degree =
+          settings.skip_polynomial_degree > 0 ?
+            settings.skip_polynomial_degree :
+            whole_spectrum::automatic_degree(geometry->lumped_eigenvalue_bound, omega_floor);
+        torch::Tensor rest = v_transposed - torch::mm(geometry->modes, coefficients);
+        torch::Tensor high = whole_spectrum::apply_wiener_polynomial(*geometry, rest, sigma.flatten(),
+                                                                     skip_whole_log_data, skip_whole_log_noise,
+                                                                     skip_whole_state[0].item<double>(),
+                                                                     omega_floor, degree);
+        return torch::addmm(high, geometry->modes, ratio * coefficients);
+      }
     // The part of v outside the modes is scaled by the ratio of the largest
     // bound eigenvalue.
     torch::Tensor residual_ratio =
       ratio.select(0, spectral_eigenvalues.argmax().item<int64_t>()).unsqueeze(0); // [1,B]
-    torch::Tensor coefficients =
-      all_reduce_sum(torch::mm(geometry->mass_modes_transposed, v_transposed), geometry->communicator);
     return torch::addmm(residual_ratio * v_transposed, geometry->modes, (ratio - residual_ratio) * coefficients);
   }
 
@@ -333,23 +377,58 @@ namespace ddo
     // Nadaraya-Watson smoothing of log s and log c in omega with a Gaussian
     // kernel of one grid spacing; a grid point with no mode near it takes the
     // nearest mode's value.
-    const int64_t T       = settings.skip_table_size;
-    const double  spacing = frequency_scale.item<double>() / double(T - 1);
-    torch::Tensor omega   = torch::sqrt(torch::clamp_min(lambda, 0.));
-    torch::Tensor grid    = torch::arange(T, torch::kFloat64) * spacing;                  // [T]
-    torch::Tensor distance = (grid.unsqueeze(1) - omega.unsqueeze(0)) / spacing;          // [T,K]
-    torch::Tensor weights  = torch::exp(-0.5 * distance * distance);
-    torch::Tensor total    = weights.sum(1);                                              // [T]
-    torch::Tensor nearest  = distance.abs().argmin(1);                                    // [T]
-    const auto    smooth   = [&](const torch::Tensor &values) {
-      torch::Tensor logs     = torch::log(values);
-      torch::Tensor averaged = torch::mv(weights, logs) / torch::clamp_min(total, 1e-300);
-      return torch::where(total > 1e-6, averaged, logs.index_select(0, nearest));
-    };
+    const int64_t      T     = settings.skip_table_size;
+    torch::Tensor      omega = torch::sqrt(torch::clamp_min(lambda, 0.));
     torch::NoGradGuard no_grad;
-    skip_log_data_variance.copy_(smooth(s));
-    skip_log_noise_variance.copy_(smooth(c));
+    skip_log_data_variance.copy_(whole_spectrum::smooth_log_table(omega, s, T, frequency_scale.item<double>()));
+    skip_log_noise_variance.copy_(whole_spectrum::smooth_log_table(omega, c, T, frequency_scale.item<double>()));
     skip_tables_set.fill_(1.);
+  }
+
+
+  template <int dim>
+  bool
+  SpectralNeuralOperator<dim>::uses_spectrum_variances() const
+  {
+    return settings.whole_spectrum_skip;
+  }
+
+
+  template <int dim>
+  std::int64_t
+  SpectralNeuralOperator<dim>::whole_table_size() const
+  {
+    return 4 * static_cast<std::int64_t>(settings.skip_table_size);
+  }
+
+
+  template <int dim>
+  void
+  SpectralNeuralOperator<dim>::set_spectrum_variances(const torch::Tensor &eigenvalues,
+                                                      const torch::Tensor &data_variance,
+                                                      const torch::Tensor &noise_variance)
+  {
+    if (!settings.whole_spectrum_skip)
+      return;
+    const int64_t n = eigenvalues.numel();
+    AssertThrow(n > 1 && data_variance.numel() == n && noise_variance.numel() == n,
+                ExcMessage("spectral_operator: set_spectrum_variances() needs one data and one noise variance "
+                           "per eigenvalue."));
+    torch::Tensor lambda = torch::clamp_min(eigenvalues.to(torch::kFloat64).flatten(), 0.);
+    torch::Tensor s      = data_variance.to(torch::kFloat64).flatten();
+    torch::Tensor c      = noise_variance.to(torch::kFloat64).flatten();
+    AssertThrow(torch::isfinite(s).all().item<bool>() && torch::isfinite(c).all().item<bool>() &&
+                  (c > 0).all().item<bool>() && (s >= 0).all().item<bool>(),
+                ExcMessage("spectral_operator: the variances over the spectrum must be finite, the noise's "
+                           "positive and the data's non-negative."));
+    s = torch::clamp_min(s, 1e-12 * s.max().item<double>() + 1e-300);
+    const double  omega_max = std::sqrt(lambda.max().item<double>());
+    torch::Tensor omega     = torch::sqrt(lambda);
+    torch::NoGradGuard no_grad;
+    skip_whole_log_data.copy_(whole_spectrum::smooth_log_table(omega, s, whole_table_size(), omega_max));
+    skip_whole_log_noise.copy_(whole_spectrum::smooth_log_table(omega, c, whole_table_size(), omega_max));
+    skip_whole_state[0].fill_(omega_max);
+    skip_whole_state[1].fill_(1.);
   }
 
 
@@ -366,6 +445,10 @@ namespace ddo
         // Only when not the default, so that checkpoints written before the
         // option existed keep their architecture text.
         << (settings.gaussian_skip ? "Skip connection = gaussian\n" : "")
+        << (settings.whole_spectrum_skip ? "Skip spectrum = whole\n" : "")
+        << (settings.skip_polynomial_degree > 0 ?
+              "Skip polynomial degree = " + std::to_string(settings.skip_polynomial_degree) + "\n" :
+              "")
         << (settings.skip_table_size != 32 ?
               "Skip table size = " + std::to_string(settings.skip_table_size) + "\n" :
               std::string())

@@ -4,6 +4,7 @@
 
 #include <ddo/base/hashing.h>
 #include <ddo/torch/torch_bridge.h>
+#include <ddo/lac/lumped_operator.h>
 #include <ddo/torch/training/trainer.h>
 
 #include <chrono>
@@ -431,6 +432,27 @@ namespace ddo
                                      torch_bridge::to_tensor(pointers, torch::kFloat64)));
     run.out << "Gaussian skip: per-mode variances of " << n_data << " data functions and "
             << noise_samples.size() << " noise samples\n";
+    if (run.network.uses_spectrum_variances())
+      {
+        // The same second moments over the whole spectrum: in every
+        // eigenpair of the lumped operator of the training mesh (dense).
+        AssertThrow(!model.space().is_distributed(),
+                    ExcMessage("'Skip spectrum = whole' trains on serial meshes (the variances over the whole "
+                               "spectrum come from a dense eigendecomposition)."));
+        std::vector<double> eigenvalues;
+        FullMatrix<double>  projector;
+        lumped_eigenpairs(model.space(), eigenvalues, projector);
+        torch::Tensor p = torch::empty({std::int64_t(projector.m()), std::int64_t(projector.n())}, torch::kFloat64);
+        std::copy(&projector(0, 0), &projector(0, 0) + projector.m() * projector.n(), p.data_ptr<double>());
+        const auto second_moments = [&](const torch::Tensor &rows) {
+          return torch::mm(rows.to(torch::kFloat64), p.t()).square().mean(0);
+        };
+        run.network.set_spectrum_variances(torch::tensor(eigenvalues, torch::kFloat64),
+                                           second_moments(data.slice(0, 0, n_data)),
+                                           second_moments(torch_bridge::to_tensor(pointers, torch::kFloat64)));
+        run.out << "Gaussian skip over the whole spectrum: variances in all " << eigenvalues.size()
+                << " eigenpairs of the lumped operator\n";
+      }
   }
 
 

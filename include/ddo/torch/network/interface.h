@@ -93,6 +93,29 @@ namespace ddo
                        const torch::Tensor & /*data_variance*/,
                        const torch::Tensor & /*noise_variance*/)
     {}
+
+    /**
+     * Whether forward() also needs the data's and the noise's variances over
+     * the whole spectrum of the training mesh, in the eigenpairs of the
+     * lumped operator \f$M_L^{-1}K\f$ (ddo::lumped_eigenpairs()), which
+     * set_spectrum_variances() provides.
+     */
+    virtual bool
+    uses_spectrum_variances() const
+    {
+      return false;
+    }
+
+    /**
+     * Second moments of the data and the noise in every eigenpair of the
+     * lumped operator of the training mesh, at its @p eigenvalues (all
+     * `[n_free]`, float64).
+     */
+    virtual void
+    set_spectrum_variances(const torch::Tensor & /*eigenvalues*/,
+                           const torch::Tensor & /*data_variance*/,
+                           const torch::Tensor & /*noise_variance*/)
+    {}
   };
 
 

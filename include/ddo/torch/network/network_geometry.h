@@ -46,6 +46,14 @@ namespace ddo
     /** \f$(M\Phi)^T\f$ `[K, n_local]`, contiguous, for project(). */
     torch::Tensor mass_modes_transposed;
     double        volume = 0;
+    /**
+     * The lumped operator \f$M_L^{-1}K\f$ on constraint-satisfying rows
+     * (ddo::LumpedOperator) as a sparse `[n_local, n_local]` tensor, and an
+     * upper bound of its eigenvalues; for the whole-spectrum filters of a
+     * network. Serial meshes only (undefined on distributed ones).
+     */
+    torch::Tensor lumped_operator;
+    double        lumped_eigenvalue_bound = 0;
     /** Polynomial degree of the finite element (the eigenvalue correction
      * of blended_mass_eigenvalues() is for degree 1). */
     unsigned int fe_degree = 1;

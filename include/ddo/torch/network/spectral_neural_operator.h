@@ -99,6 +99,10 @@ namespace ddo
       bool         blended_mass_eigenvalues = false;
       /** Grid points of the Gaussian skip's tables in omega. */
       unsigned int skip_table_size   = 32;
+      /** The Gaussian skip on every mode of the mesh (see the parameter `Skip spectrum`). */
+      bool         whole_spectrum_skip    = false;
+      /** Its polynomial degree (0: automatic). */
+      unsigned int skip_polynomial_degree = 0;
       unsigned int seed              = 1;
       torch::Dtype precision         = torch::kFloat32;
     };
@@ -125,6 +129,14 @@ namespace ddo
                        const torch::Tensor &data_variance,
                        const torch::Tensor &noise_variance) override;
 
+    bool
+    uses_spectrum_variances() const override;
+    /** Fills the whole-spectrum tables of the Gaussian skip (4 × `Skip table size` points). */
+    void
+    set_spectrum_variances(const torch::Tensor &eigenvalues,
+                           const torch::Tensor &data_variance,
+                           const torch::Tensor &noise_variance) override;
+
     /** The settings in use. */
     const Settings &
     get_settings() const;
@@ -150,6 +162,11 @@ namespace ddo
     /** Buffers of the Gaussian skip: log s and log c on the omega grid, and
      * whether they were set (1) or not (0). */
     torch::Tensor skip_log_data_variance, skip_log_noise_variance, skip_tables_set;
+    /** Buffers of the whole-spectrum skip: log s and log c on the omega grid
+     * of the training mesh's whole spectrum, and [omega_max, set]. */
+    torch::Tensor skip_whole_log_data, skip_whole_log_noise, skip_whole_state;
+    std::int64_t
+    whole_table_size() const;
   };
 } // namespace ddo
 

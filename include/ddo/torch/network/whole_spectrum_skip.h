@@ -1,0 +1,75 @@
+#ifndef ddo_whole_spectrum_skip_h
+#define ddo_whole_spectrum_skip_h
+
+/**
+ * @file
+ * The Gaussian (Wiener) denoiser on every mode of a mesh, as a polynomial of
+ * the lumped operator \f$M_L^{-1}K\f$: what the Gaussian skip connection of
+ * a spectral network applies above its K eigenmodes, at the cost of one
+ * sparse product per degree, with no eigenvectors.
+ *
+ * @ingroup network
+ */
+
+#include <ddo/torch/network/network_geometry.h>
+
+#include <torch/torch.h>
+
+namespace ddo
+{
+  namespace whole_spectrum
+  {
+    /**
+     * log of @p values (at @p omega = \f$\sqrt\mu\f$, float64) smoothed
+     * onto the uniform grid \f$\omega_t = t\,\omega_{\max}/(T-1)\f$, t = 0..T-1:
+     * Nadaraya–Watson with a Gaussian kernel of one grid spacing; a grid
+     * point with no value near it takes the nearest value's log.
+     */
+    torch::Tensor
+    smooth_log_table(const torch::Tensor &omega, const torch::Tensor &values, const std::int64_t n_points,
+                     const double omega_max);
+
+    /**
+     * The table (from smooth_log_table()) at @p omega: linear interpolation
+     * on the grid; below 0 the first value; beyond \f$\omega_{\max}\f$ a
+     * straight line in \f$\log\omega\f$ through the table's last eighth (the
+     * power law of the finest scales the training mesh resolved, continued
+     * to finer meshes).
+     */
+    torch::Tensor
+    lookup(const torch::Tensor &table, const double omega_max, const torch::Tensor &omega);
+
+    /**
+     * \f$p_\sigma(A)\,r\f$ for the lumped operator A of @p geometry and each
+     * column of @p rest `[N, B]`: the Jackson-damped Chebyshev interpolant of
+     * degree @p degree on \f$[0, \mu_{\max}]\f$ (the geometry's eigenvalue
+     * bound) of the Wiener ratio
+     * \f[
+     *   r(\mu, \sigma_b) = \frac{s(\mu)}{s(\mu) + \sigma_b^2\,c(\mu)},
+     * \f]
+     * with log s and log c from the tables @p log_data and @p log_noise
+     * (grid up to @p omega_max), and \f$\sqrt\mu\f$ raised to at least
+     * @p omega_floor (the modes below it are handled elsewhere; this keeps
+     * the polynomial smooth there). @p sigma `[B]`.
+     */
+    torch::Tensor
+    apply_wiener_polynomial(const NetworkGeometry &geometry,
+                            const torch::Tensor &  rest,
+                            const torch::Tensor &  sigma,
+                            const torch::Tensor &  log_data,
+                            const torch::Tensor &  log_noise,
+                            const double           omega_max,
+                            const double           omega_floor,
+                            const unsigned int     degree);
+
+    /**
+     * The degree that resolves \f$\Delta\sqrt\mu = \omega_{\text{floor}}/4\f$
+     * near the bottom of the spectrum: \f$\lceil 2\pi\sqrt{\mu_{\max}}/\omega_{\text{floor}}\rceil\f$,
+     * in [16, 2000].
+     */
+    unsigned int
+    automatic_degree(const double eigenvalue_bound, const double omega_floor);
+  } // namespace whole_spectrum
+} // namespace ddo
+
+#endif

@@ -1,0 +1,112 @@
+#include <ddo/torch/network/whole_spectrum_skip.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace ddo
+{
+  namespace whole_spectrum
+  {
+    torch::Tensor
+    smooth_log_table(const torch::Tensor &omega_in, const torch::Tensor &values_in, const std::int64_t n_points,
+                     const double omega_max)
+    {
+      torch::NoGradGuard no_grad;
+      const torch::Tensor omega    = omega_in.to(torch::kFloat64).flatten();
+      const torch::Tensor logs     = torch::log(values_in.to(torch::kFloat64).flatten());
+      const double        spacing  = omega_max / double(n_points - 1);
+      const torch::Tensor grid     = torch::arange(n_points, torch::kFloat64) * spacing;    // [T]
+      const torch::Tensor distance = (grid.unsqueeze(1) - omega.unsqueeze(0)) / spacing;    // [T,n]
+      const torch::Tensor weights  = torch::exp(-0.5 * distance * distance);
+      const torch::Tensor total    = weights.sum(1);
+      const torch::Tensor averaged = torch::mv(weights, logs) / torch::clamp_min(total, 1e-300);
+      return torch::where(total > 1e-6, averaged, logs.index_select(0, distance.abs().argmin(1)));
+    }
+
+
+    torch::Tensor
+    lookup(const torch::Tensor &table, const double omega_max, const torch::Tensor &omega)
+    {
+      const std::int64_t T        = table.size(0);
+      const double       spacing  = omega_max / double(T - 1);
+      torch::Tensor      position = torch::clamp(omega / spacing, 0., double(T - 1));
+      torch::Tensor      lower    = torch::floor(position).clamp_max(double(T - 2));
+      torch::Tensor      index    = lower.to(torch::kInt64);
+      torch::Tensor      inside   = torch::lerp(table.index_select(0, index), table.index_select(0, index + 1),
+                                         position - lower);
+      // Beyond the grid: the slope in log(omega) of the last eighth.
+      const std::int64_t first = std::max<std::int64_t>(1, T - 1 - std::max<std::int64_t>(T / 8, 1));
+      const double       omega_first = first * spacing;
+      torch::Tensor      slope = (table[T - 1] - table[first]) / std::log(omega_max / omega_first);
+      torch::Tensor      beyond = table[T - 1] + slope * torch::log(torch::clamp_min(omega, omega_max) / omega_max);
+      return torch::where(omega > omega_max, beyond, inside);
+    }
+
+
+    unsigned int
+    automatic_degree(const double eigenvalue_bound, const double omega_floor)
+    {
+      const double degree = std::ceil(2 * M_PI * std::sqrt(eigenvalue_bound) / std::max(omega_floor, 1e-12));
+      return static_cast<unsigned int>(std::clamp(degree, 16., 2000.));
+    }
+
+
+    torch::Tensor
+    apply_wiener_polynomial(const NetworkGeometry &geometry,
+                            const torch::Tensor &  rest,
+                            const torch::Tensor &  sigma,
+                            const torch::Tensor &  log_data,
+                            const torch::Tensor &  log_noise,
+                            const double           omega_max,
+                            const double           omega_floor,
+                            const unsigned int     degree)
+    {
+      AssertThrow(geometry.lumped_operator.defined() && geometry.lumped_eigenvalue_bound > 0,
+                  ExcMessage("The whole-spectrum skip needs the lumped operator of the mesh, which serial "
+                             "meshes have (distributed meshes are not supported by it yet)."));
+      torch::NoGradGuard no_grad;
+      const double       bound = geometry.lumped_eigenvalue_bound;
+      const std::int64_t J     = degree;
+
+      // Chebyshev nodes mu_m on [0, bound] and the ratio there, [B, J+1].
+      const torch::Tensor m     = torch::arange(J + 1, torch::kFloat64);
+      const torch::Tensor theta = M_PI * (m + 0.5) / double(J + 1);
+      const torch::Tensor mu    = 0.5 * bound * (torch::cos(theta) + 1.);
+      const torch::Tensor omega = torch::clamp_min(torch::sqrt(mu), omega_floor);
+      const torch::Tensor log_ratio_noise_data =
+        lookup(log_noise.to(torch::kFloat64), omega_max, omega) - lookup(log_data.to(torch::kFloat64), omega_max, omega);
+      const torch::Tensor s2    = (sigma.to(torch::kFloat64) * sigma.to(torch::kFloat64)).view({-1, 1});
+      const torch::Tensor ratio = 1. / (1. + s2 * torch::exp(log_ratio_noise_data).view({1, -1}));
+
+      // Interpolation coefficients c_j = (2 - delta_j0)/(J+1) sum_m r_m cos(j theta_m),
+      // damped with the Jackson kernel (no overshoot: the ratio stays in [0, 1]).
+      const torch::Tensor j       = torch::arange(J + 1, torch::kFloat64);
+      const torch::Tensor cosines = torch::cos(theta.view({-1, 1}) * j.view({1, -1}));          // [m, j]
+      const double        q       = M_PI / double(J + 2);
+      const torch::Tensor jackson =
+        ((double(J + 2) - j) * torch::cos(q * j) + torch::sin(q * j) / std::tan(q)) / double(J + 2);
+      torch::Tensor coefficients = torch::mm(ratio, cosines) * (2. / double(J + 1)) * jackson.view({1, -1});
+      coefficients.select(1, 0).mul_(0.5);
+      coefficients = coefficients.to(rest.scalar_type()); // [B, J+1]
+
+      // Three-term recurrence T_{j+1} = 2 X T_j - T_{j-1} with X = 2 A / bound - I.
+      const auto apply = [&](const torch::Tensor &x) {
+        return torch::mm(geometry.lumped_operator, x) * (2. / bound) - x;
+      };
+      torch::Tensor previous = rest;
+      torch::Tensor result   = rest * coefficients.select(1, 0).view({1, -1});
+      if (J == 0)
+        return result;
+      torch::Tensor current = apply(rest);
+      result.add_(current * coefficients.select(1, 1).view({1, -1}));
+      for (std::int64_t k = 2; k <= J; ++k)
+        {
+          torch::Tensor next = 2. * apply(current) - previous;
+          result.add_(next * coefficients.select(1, k).view({1, -1}));
+          previous = std::move(current);
+          current  = std::move(next);
+        }
+      return result;
+    }
+  } // namespace whole_spectrum
+} // namespace ddo

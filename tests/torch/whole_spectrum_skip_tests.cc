@@ -1,0 +1,145 @@
+// The Gaussian skip over the whole spectrum of the mesh
+// (`Skip spectrum = whole`): the Chebyshev polynomial of the lumped operator
+// against the Wiener filter applied exactly in its eigenpairs, and, on a
+// Gaussian target, the skip of a network with few modes against the exact
+// score above those modes.
+
+#include <ddo/covariance/matern.h>
+#include <ddo/covariance/matern_spde.h>
+#include <ddo/lac/lumped_operator.h>
+#include <ddo/torch/model/gaussian_score.h>
+#include <ddo/torch/network/score_model.h>
+#include <ddo/torch/network/spectral_neural_operator.h>
+#include <ddo/torch/network/whole_spectrum_skip.h>
+#include <ddo/torch/torch_bridge.h>
+#include <ddo/torch/training/trainer.h>
+
+#include <gtest/gtest.h>
+
+#include "../network_test_utilities.h"
+
+#include <cmath>
+
+using namespace ddo;
+
+namespace
+{
+  const std::string square = "set Geometry = box\nsubsection box\nset Subdivisions = 8\nend\n"
+                             "set Cell type = simplex\nset Distortion = 0.2\nset Periodic directions = 0, 1\n";
+} // namespace
+
+
+TEST(WholeSpectrumSkip, PolynomialAppliesTheWienerRatioOfEveryLumpedMode)
+{
+  const test_support::BoundSpace<2> bound(square, 8, MPI_COMM_SELF);
+  std::vector<double>               mu;
+  FullMatrix<double>                projector;
+  lumped_eigenpairs(*bound.space, mu, projector);
+  ASSERT_GT(bound.geometry->lumped_eigenvalue_bound, mu.back() * (1 - 1e-12));
+
+  // Steep data and noise spectra, as tables on the whole spectrum.
+  torch::Tensor lambda = torch::clamp_min(torch::tensor(mu, torch::kFloat64), 0.);
+  torch::Tensor s      = torch::pow(1. + lambda / 100., -4.);
+  torch::Tensor c      = torch::pow(1. + lambda / 400., -2.);
+  const double  omega_max = std::sqrt(mu.back());
+  torch::Tensor log_s = whole_spectrum::smooth_log_table(torch::sqrt(lambda), s, 256, omega_max);
+  torch::Tensor log_c = whole_spectrum::smooth_log_table(torch::sqrt(lambda), c, 256, omega_max);
+
+  // Functions with energy in every mode: coefficients a_i in the
+  // D-orthonormal eigenvectors; psi_i = D^-1 P_i^T, so u = sum a_i psi_i
+  // has projector * u = a (the rows of the projector are D-orthonormal).
+  const std::int64_t n_free = mu.size(), N = bound.space->n_dofs();
+  torch::Tensor      p      = torch::empty({n_free, N}, torch::kFloat64);
+  std::copy(&projector(0, 0), &projector(0, 0) + n_free * N, p.data_ptr<double>());
+  torch::Tensor w = torch_bridge::to_tensor(bound.space->quadrature_weights(), torch::kFloat64)[0];
+  // The condensed lumped mass: psi = (rows of p) / D, distributed by the
+  // constraints; here computed as the least-squares inverse of p.
+  torch::manual_seed(3);
+  torch::Tensor a = torch::randn({n_free, 3}, torch::kFloat64) * torch::sqrt(s).view({-1, 1});
+  torch::Tensor u = std::get<0>(torch::linalg::lstsq(p, a, {}, {}));         // [N, 3], p u = a
+  ASSERT_LT((torch::mm(p, u) - a).abs().max().item<double>(), 1e-8);
+
+  for (const double sigma : {0.01, 0.1, 1.})
+    {
+      torch::Tensor sigmas = torch::full({3}, sigma, torch::kFloat64);
+      torch::Tensor result = whole_spectrum::apply_wiener_polynomial(*bound.geometry, u, sigmas, log_s, log_c,
+                                                                    omega_max, 0., 400);
+      // Exact: coefficient i times the ratio at mu_i (from the same tables).
+      torch::Tensor omega  = torch::sqrt(lambda);
+      torch::Tensor ratio  = 1. / (1. + sigma * sigma *
+                                          torch::exp(whole_spectrum::lookup(log_c, omega_max, omega) -
+                                                     whole_spectrum::lookup(log_s, omega_max, omega)));
+      torch::Tensor exact  = a * ratio.view({-1, 1});
+      torch::Tensor error  = torch::mm(p, result) - exact;
+      const double  relative = std::sqrt(error.square().sum().item<double>() / exact.square().sum().item<double>());
+      EXPECT_LT(relative, 0.02) << "sigma " << sigma;
+    }
+}
+
+
+TEST(WholeSpectrumSkip, ItsScoreIsCloseToTheExactGaussianScoreAboveTheNetworksModes)
+{
+  // Target and noise: Matérn fields (SPDE, Neumann), diagonal in the
+  // (consistent) eigenbasis; a network with only 8 modes, untrained but
+  // for the variances the trainer measures (one step). At small sigma the
+  // network's part vanishes (c_out ~ sigma^2), so the score above the 8
+  // modes is the skip's: the whole-spectrum skip is close to the exact
+  // score there, the mode skip (the 8th mode's ratio for all) is not.
+  const std::string tiny = "set Geometry = box\nsubsection box\nset Subdivisions = 4\nend\n"
+                           "set Cell type = simplex\nset Distortion = 0.2\n";
+  const auto        space = test_support::make_space<2>(tiny, 1, MPI_COMM_SELF);
+  MaternSPDE<2>::Parameters noise_parameters, target_parameters;
+  noise_parameters.correlation_length  = 0.3;
+  target_parameters.correlation_length = 0.5;
+  target_parameters.smoothness         = 2;
+  noise_parameters.direct_precision = target_parameters.direct_precision = "double";
+  MaternSPDE<2> noise(noise_parameters), target(target_parameters);
+  noise.initialize(*space);
+  target.initialize(*space);
+  const SpectralBasis<2> all(*space, space->n_dofs() - 1, "", SpectralBasis<2>::Method::dense);
+  const auto             s_law = MaternScales::from_user_parameters(2, 1., 0.5, 2.);
+  const auto             c_law = MaternScales::from_user_parameters(2, 1., 0.3, 1.);
+  const GaussianScore<2> exact(all, [&](const double l) { return s_law.spectral_density(l); },
+                               [&](const double l) { return c_law.spectral_density(l); });
+  std::vector<VectorType> samples(512, space->create_vector());
+  target.sample(samples, 5, 0);
+  std::vector<const VectorType *> pointers;
+  for (const auto &v : samples)
+    pointers.push_back(&v);
+  const torch::Tensor data = torch_bridge::to_tensor(pointers, torch::kFloat64);
+
+  const auto score_error_above = [&](const bool whole) {
+    auto network = std::shared_ptr<ScoreNetwork<2>>(
+      ScoreNetworkRegistry<2>::instance().create("spectral_operator").release());
+    SpectralNeuralOperator<2>::Settings settings;
+    settings.width               = 8;
+    settings.blocks              = 2;
+    settings.gaussian_skip       = true;
+    settings.whole_spectrum_skip = whole;
+    dynamic_cast<SpectralNeuralOperator<2> &>(*network).set_settings(settings);
+    network->build(torch::kFloat64);
+    ScoreModel<2>    model(network, *space, 8);
+    TrainingSettings t;
+    t.n_steps      = 1;
+    t.batch_size   = 4;
+    t.ema_decay    = 0;
+    t.sigma_min    = 0.01;
+    t.sigma_max    = 10;
+    t.log_interval = 1;
+    Trainer<2>(model, noise, "spectral_operator", t, {}, MPI_COMM_SELF).train(data, false);
+    const double        sigma = 0.02;
+    const unsigned int  n     = 64;
+    const torch::Tensor v     = exact.sample(exact.noisy_variances(sigma), n, 77);
+    const torch::Tensor sg    = torch::full({n}, sigma, torch::kFloat64);
+    const torch::Tensor truth = exact.project(exact(v, sg)).slice(1, 8);
+    const torch::Tensor error = exact.project(model.evaluate(v, sg).to(torch::kFloat64)).slice(1, 8) - truth;
+    return std::sqrt(error.square().sum().item<double>() / truth.square().sum().item<double>());
+  };
+  const double whole = score_error_above(true), modes = score_error_above(false);
+  std::cout << "  relative score error above the 8 modes at sigma = 0.02: whole spectrum " << whole
+            << ", modes " << modes << std::endl;
+  // Measured: 0.22 against 0.76 (the lumped and the consistent eigenvectors
+  // differ on this 25-DoF mesh).
+  EXPECT_LT(whole, 0.3);
+  EXPECT_LT(whole, 0.4 * modes);
+}
