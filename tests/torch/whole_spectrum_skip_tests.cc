@@ -14,6 +14,8 @@
 #include <ddo/torch/torch_bridge.h>
 #include <ddo/torch/training/trainer.h>
 
+#include <deal.II/lac/vector.h>
+
 #include <gtest/gtest.h>
 
 #include "../network_test_utilities.h"
@@ -45,19 +47,36 @@ TEST(WholeSpectrumSkip, PolynomialAppliesTheWienerRatioOfEveryLumpedMode)
   torch::Tensor log_s = whole_spectrum::smooth_log_table(torch::sqrt(lambda), s, 256, omega_max);
   torch::Tensor log_c = whole_spectrum::smooth_log_table(torch::sqrt(lambda), c, 256, omega_max);
 
-  // Functions with energy in every mode: coefficients a_i in the
-  // D-orthonormal eigenvectors; psi_i = D^-1 P_i^T, so u = sum a_i psi_i
-  // has projector * u = a (the rows of the projector are D-orthonormal).
+  // Functions with energy in every mode: u = sum_i a_i psi_i with the
+  // D-orthonormal eigenvectors psi_i = P (row_i / D) (rows of the
+  // projector divided by the condensed lumped mass, distributed by the
+  // constraints), so that projector * u = a.
   const std::int64_t n_free = mu.size(), N = bound.space->n_dofs();
   torch::Tensor      p      = torch::empty({n_free, N}, torch::kFloat64);
   std::copy(&projector(0, 0), &projector(0, 0) + n_free * N, p.data_ptr<double>());
-  torch::Tensor w = torch_bridge::to_tensor(bound.space->quadrature_weights(), torch::kFloat64)[0];
-  // The condensed lumped mass: psi = (rows of p) / D, distributed by the
-  // constraints; here computed as the least-squares inverse of p.
+  const auto &   constraints = bound.space->get_constraints();
+  Vector<double> w(N);
+  for (std::int64_t j = 0; j < N; ++j)
+    w[j] = bound.space->quadrature_weights()[j];
+  constraints.condense(w);
   torch::manual_seed(3);
   torch::Tensor a = torch::randn({n_free, 3}, torch::kFloat64) * torch::sqrt(s).view({-1, 1});
-  torch::Tensor u = std::get<0>(torch::linalg::lstsq(p, a, {}, {}));         // [N, 3], p u = a
-  ASSERT_LT((torch::mm(p, u) - a).abs().max().item<double>(), 1e-8);
+  torch::Tensor u  = torch::zeros({N, 3}, torch::kFloat64);
+  auto          pa = p.accessor<double, 2>();
+  auto          aa = a.accessor<double, 2>();
+  auto          ua = u.accessor<double, 2>();
+  for (std::int64_t column = 0; column < 3; ++column)
+    {
+      Vector<double> v(N);
+      for (std::int64_t j = 0; j < N; ++j)
+        if (!constraints.is_constrained(j))
+          for (std::int64_t i = 0; i < n_free; ++i)
+            v[j] += pa[i][j] / w[j] * aa[i][column];
+      constraints.distribute(v);
+      for (std::int64_t j = 0; j < N; ++j)
+        ua[j][column] = v[j];
+    }
+  ASSERT_LT((torch::mm(p, u) - a).abs().max().item<double>(), 1e-8 * a.abs().max().item<double>());
 
   for (const double sigma : {0.01, 0.1, 1.})
     {

@@ -93,7 +93,10 @@ namespace ddo
     result.modes           = modes.index_select(0, permutation);
     result.mass_modes      = mass_modes.index_select(0, permutation);
     result.mass_modes_transposed = result.mass_modes.t().contiguous();
-    if (lumped_operator.defined())
+    // The lumped operator follows a renumbering of all rows; a selection of
+    // rows (a part of the mesh) has none.
+    result.lumped_operator = torch::Tensor();
+    if (lumped_operator.defined() && permutation.size(0) == lumped_operator.size(0))
       {
         // Row and column i of the result are row and column permutation[i].
         torch::Tensor inverse = torch::empty_like(permutation);
