@@ -59,12 +59,12 @@ namespace
   /**
    * The exact Gaussian denoiser v -> Phi diag(r) Phi^T M v on the first
    * @p n_modes modes of @p exact, r_k = s_k / (s_k + sigma^2 c_k); above
-   * them @p residual_ratio(sigma) times the rest of v. Returned as a score
-   * (D - v) / sigma^2.
+   * them the ratio of the last of those modes times the rest of v (what the
+   * 64-mode skip does). Returned as a score (D - v) / sigma^2.
    */
   ScoreFunction
   truncated_gaussian_denoiser(const GaussianScore<2> &exact, const torch::Tensor &mass_modes_t,
-                              const torch::Tensor &modes, const unsigned int n_modes, const bool residual_of_top_mode)
+                              const torch::Tensor &modes, const unsigned int n_modes)
   {
     const auto   opt = torch::TensorOptions().dtype(torch::kFloat64);
     torch::Tensor s  = torch::tensor(exact.target_variances(), opt).slice(0, 0, n_modes);
@@ -76,8 +76,7 @@ namespace
       torch::Tensor coefficients = torch::mm(v, pt.t());                         // [B,K]
       torch::Tensor low          = torch::mm(ratio * coefficients, p.t());       // [B,N]
       torch::Tensor rest         = v - torch::mm(coefficients, p.t());
-      torch::Tensor top          = residual_of_top_mode ? ratio.select(1, n_modes - 1).view({-1, 1}) :
-                                                          torch::zeros_like(s2);
+      torch::Tensor top          = ratio.select(1, n_modes - 1).view({-1, 1});
       return (low + top * rest - v) / s2;
     };
   }
@@ -164,7 +163,7 @@ main(int argc, char **argv)
       std::cout << "eigenpairs and variances: " << timer.wall_time() << " s\n";
 
       const ScoreFunction whole = exact.score_function();
-      const ScoreFunction skip_k = truncated_gaussian_denoiser(exact, mass_modes_t, modes, K, true);
+      const ScoreFunction skip_k = truncated_gaussian_denoiser(exact, mass_modes_t, modes, K);
       const ScoreFunction network = model.score();
       const ScoreFunction network_whole = [&](const torch::Tensor &v, const torch::Tensor &sigma) {
         return network(v, sigma) + whole(v, sigma) - skip_k(v, sigma);
@@ -179,16 +178,18 @@ main(int argc, char **argv)
         rows.emplace_back("Gaussian, exact draws", bands.mean_energies(rows_of(exact.sample_target(n, 7)), n));
       }
       const auto with_denoising = probability_flow(true), without_denoising = probability_flow(false);
-      const auto run = [&](const std::string &name, const ScoreFunction &score, const Sampler<2> &sampler) {
+      const auto run = [&](const std::string &name, const ScoreFunction &score, const Sampler<2> &sampler,
+                           const CovarianceOperator<2> &noise, const NoiseRange &range) {
         Timer         t;
         SamplerReport report;
-        torch::Tensor samples =
-          sampler.sample(score, *space, model.noise(), model.record().range, n, 1, 0, &report);
+        torch::Tensor samples = sampler.sample(score, *space, noise, range, n, 1, 0, &report);
         rows.emplace_back(name, bands.mean_energies(rows_of(samples), n));
         std::cout << name << ": " << report.summary() << " (" << t.wall_time() << " s)" << std::endl;
       };
-      run("Gaussian, exact score, PF-ODE", whole, *with_denoising);
-      run("Gaussian, exact score, PF-ODE without final denoising", whole, *without_denoising);
+      const NoiseRange &training_range = model.record().range;
+      run("Gaussian, exact score, PF-ODE", whole, *with_denoising, model.noise(), training_range);
+      run("Gaussian, exact score, PF-ODE without final denoising", whole, *without_denoising, model.noise(),
+          training_range);
       // The exact score with smoother noise (Matern nu = 2, 3, same
       // correlation length) and smaller sigma_min.
       for (const double nu : {1., 2., 3.})
@@ -204,20 +205,18 @@ main(int argc, char **argv)
             for (unsigned int k = 0; k < n_all; ++k)
               c_nu[k] = 1. / smooth_noise.cameron_martin_norm_squared(all.eigenvectors()[k]);
             const GaussianScore<2> exact_nu(all, s, c_nu);
-            NoiseRange             range = model.record().range;
+            NoiseRange             range = training_range;
             range.sigma_min              = sigma_min;
-            Timer         t;
-            SamplerReport report;
             std::ostringstream name;
             name << "Gaussian, exact score, Matern noise nu = " << nu << ", sigma_min = " << sigma_min;
-            torch::Tensor samples =
-              with_denoising->sample(exact_nu.score_function(), *space, smooth_noise, range, n, 1, 0, &report);
-            rows.emplace_back(name.str(), bands.mean_energies(rows_of(samples), n));
-            std::cout << name.str() << ": " << report.summary() << " (" << t.wall_time() << " s)" << std::endl;
+            run(name.str(), exact_nu.score_function(), *with_denoising, smooth_noise, range);
           }
-      run("Gaussian skip of K modes (top-mode ratio above), no network", skip_k, *with_denoising);
-      run("trained model", network, *with_denoising);
-      run("trained model, whole-spectrum Gaussian skip", network_whole, *with_denoising);
+      run("Gaussian skip of K modes (top-mode ratio above), no network", skip_k, *with_denoising, model.noise(),
+          training_range);
+      run("trained model", network, *with_denoising, model.noise(), training_range);
+      // (Meaningful for a model trained with the 64-mode skip only.)
+      run("trained model, whole-spectrum Gaussian skip", network_whole, *with_denoising, model.noise(),
+          training_range);
 
       std::ostringstream table;
       table << std::setprecision(3) << "| energy per band / test set | ";

@@ -5,6 +5,33 @@
 
 namespace ddo
 {
+  namespace
+  {
+    /**
+     * The data's and the noise's second moments of @p what (one per
+     * eigenvalue, @p n of them) as float64 vectors, checked (finite, the
+     * noise's positive, the data's non-negative); modes with (almost) no
+     * data variance (e.g. the constant of mean-free data) get a floor of
+     * 1e-12 of the largest, so that log s is finite.
+     */
+    std::pair<torch::Tensor, torch::Tensor>
+    checked_variances(const torch::Tensor &data_variance, const torch::Tensor &noise_variance,
+                      const std::int64_t n, const std::string &what)
+    {
+      AssertThrow(n > 0 && data_variance.numel() == n && noise_variance.numel() == n,
+                  ExcMessage("spectral_operator: " + what + " needs one data and one noise variance per "
+                             "eigenvalue."));
+      torch::Tensor s = data_variance.to(torch::kFloat64).flatten();
+      torch::Tensor c = noise_variance.to(torch::kFloat64).flatten();
+      AssertThrow(torch::isfinite(s).all().item<bool>() && torch::isfinite(c).all().item<bool>() &&
+                    (c > 0).all().item<bool>() && (s >= 0).all().item<bool>(),
+                  ExcMessage("spectral_operator: the variances of " + what +
+                             " must be finite, the noise's positive and the data's non-negative."));
+      return {torch::clamp_min(s, 1e-12 * s.max().item<double>() + 1e-300), c};
+    }
+  } // namespace
+
+
   template <int dim>
   void
   SpectralNeuralOperator<dim>::declare_parameters(ParameterHandler &prm)
@@ -350,9 +377,7 @@ namespace ddo
     AssertThrow(frequency_scale.item<double>() > 0.,
                 ExcMessage("spectral_operator: bind() before set_mode_variances()."));
     const int64_t K = eigenvalues.numel();
-    AssertThrow(K > 0 && data_variance.numel() == K && noise_variance.numel() == K,
-                ExcMessage("spectral_operator: set_mode_variances() needs one data and one noise "
-                           "variance per eigenvalue."));
+    const auto [s, c] = checked_variances(data_variance, noise_variance, K, "set_mode_variances()");
     // The tables are functions of the network's spectral variable: with the
     // blended-mass correction, that of the bound geometry's modes, which
     // are the modes the variances were measured in.
@@ -365,15 +390,6 @@ namespace ddo
                                "bound geometry."));
         lambda = spectral_eigenvalues.to(torch::kFloat64);
       }
-    torch::Tensor s = data_variance.to(torch::kFloat64).flatten();
-    torch::Tensor c = noise_variance.to(torch::kFloat64).flatten();
-    AssertThrow(torch::isfinite(s).all().item<bool>() && torch::isfinite(c).all().item<bool>() &&
-                  (c > 0).all().item<bool>() && (s >= 0).all().item<bool>(),
-                ExcMessage("spectral_operator: the per-mode variances must be finite, the noise's "
-                           "positive and the data's non-negative."));
-    // Modes with (almost) no data variance (e.g. the constant of mean-free
-    // data) get a floor of 1e-12 of the largest, so that log s is finite.
-    s = torch::clamp_min(s, 1e-12 * s.max().item<double>() + 1e-300);
     // Nadaraya-Watson smoothing of log s and log c in omega with a Gaussian
     // kernel of one grid spacing; a grid point with no mode near it takes the
     // nearest mode's value.
@@ -410,18 +426,9 @@ namespace ddo
   {
     if (!settings.whole_spectrum_skip)
       return;
-    const int64_t n = eigenvalues.numel();
-    AssertThrow(n > 1 && data_variance.numel() == n && noise_variance.numel() == n,
-                ExcMessage("spectral_operator: set_spectrum_variances() needs one data and one noise variance "
-                           "per eigenvalue."));
+    const auto [s, c] =
+      checked_variances(data_variance, noise_variance, eigenvalues.numel(), "set_spectrum_variances()");
     torch::Tensor lambda = torch::clamp_min(eigenvalues.to(torch::kFloat64).flatten(), 0.);
-    torch::Tensor s      = data_variance.to(torch::kFloat64).flatten();
-    torch::Tensor c      = noise_variance.to(torch::kFloat64).flatten();
-    AssertThrow(torch::isfinite(s).all().item<bool>() && torch::isfinite(c).all().item<bool>() &&
-                  (c > 0).all().item<bool>() && (s >= 0).all().item<bool>(),
-                ExcMessage("spectral_operator: the variances over the spectrum must be finite, the noise's "
-                           "positive and the data's non-negative."));
-    s = torch::clamp_min(s, 1e-12 * s.max().item<double>() + 1e-300);
     const double  omega_max = std::sqrt(lambda.max().item<double>());
     torch::Tensor omega     = torch::sqrt(lambda);
     torch::NoGradGuard no_grad;
