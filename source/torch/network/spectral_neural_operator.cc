@@ -426,6 +426,9 @@ namespace ddo
   {
     if (!settings.whole_spectrum_skip)
       return;
+    AssertThrow(eigenvalues.numel() > 1,
+                ExcMessage("spectral_operator: set_spectrum_variances() needs the whole spectrum (more than one "
+                           "eigenvalue)."));
     const auto [s, c] =
       checked_variances(data_variance, noise_variance, eigenvalues.numel(), "set_spectrum_variances()");
     torch::Tensor lambda = torch::clamp_min(eigenvalues.to(torch::kFloat64).flatten(), 0.);
