@@ -61,6 +61,12 @@ namespace ddo
     prm.declare_entry("Skip polynomial degree", "0", Patterns::Integer(0),
                       "Degree of that polynomial (0: 2 pi sqrt(mu_max) / sqrt(lambda_K), which "
                       "resolves a quarter of the K-th mode's scale; it grows like 1/h).");
+    prm.declare_entry("Network output above modes", "wiener", Patterns::Selection("wiener|free"),
+                      "With 'Skip spectrum = whole': what becomes of the network's output above "
+                      "the K modes. wiener: it passes through the same Wiener polynomial as v, "
+                      "so that a mode whose data variance is far below the noise's gets "
+                      "(almost) nothing from the network either; free: it is added as it is "
+                      "(doc/navier_stokes_results.md, Ablations).");
     prm.declare_entry("Skip table size", "32", Patterns::Integer(2),
                       "Grid points in sqrt(lambda) of the Gaussian skip's tables of the "
                       "data's and the noise's per-mode variances (kernel smoothing over one "
@@ -91,6 +97,7 @@ namespace ddo
     s.skip_table_size   = prm.get_integer("Skip table size");
     s.whole_spectrum_skip    = prm.get("Skip spectrum") == "whole";
     s.skip_polynomial_degree = prm.get_integer("Skip polynomial degree");
+    s.wiener_filtered_output = prm.get("Network output above modes") == "wiener";
     AssertThrow(!s.whole_spectrum_skip || s.gaussian_skip,
                 ExcMessage("spectral_operator: 'Skip spectrum = whole' needs 'Skip connection = gaussian'."));
     s.blended_mass_eigenvalues = prm.get("Eigenvalue correction") == "blended mass";
@@ -295,8 +302,8 @@ namespace ddo
         h = h + torch::gelu(y);
       }
     torch::Tensor net = project_out(torch::gelu(project_hidden(h))).view({n, batch}); // [N,B]
-    torch::Tensor denoised =
-      settings.gaussian_skip ? gaussian_skip(v.t(), s).t() + c_out * net.t() : c_skip * v + c_out * net.t();
+    torch::Tensor denoised = settings.gaussian_skip ? gaussian_skip(v.t(), s, net * c_out.t()).t() :
+                                                      c_skip * v + c_out * net.t();
     return ((denoised - v) / (s * s)).contiguous();
   }
 
@@ -304,7 +311,8 @@ namespace ddo
   template <int dim>
   torch::Tensor
   SpectralNeuralOperator<dim>::gaussian_skip(const torch::Tensor &v_transposed,
-                                             const torch::Tensor &sigma) const
+                                             const torch::Tensor &sigma,
+                                             const torch::Tensor &network_transposed) const
   {
     AssertThrow(skip_tables_set.item<double>() != 0.,
                 ExcMessage("spectral_operator: 'Skip connection = gaussian' needs the per-mode "
@@ -343,18 +351,33 @@ namespace ddo
           settings.skip_polynomial_degree > 0 ?
             settings.skip_polynomial_degree :
             whole_spectrum::automatic_degree(geometry->lumped_eigenvalue_bound, omega_floor);
-        torch::Tensor rest = v_transposed - torch::mm(geometry->modes, coefficients);
+        // With the filtered output, the network's output takes the same
+        // path as v: kept on the modes, the Wiener polynomial above them (one
+        // application serves both, the polynomial is linear).
+        torch::Tensor mode_part = ratio * coefficients;
+        torch::Tensor rest      = v_transposed - torch::mm(geometry->modes, coefficients);
+        if (settings.wiener_filtered_output)
+          {
+            const torch::Tensor network_coefficients =
+              all_reduce_sum(torch::mm(geometry->mass_modes_transposed, network_transposed), geometry->communicator);
+            mode_part = mode_part + network_coefficients;
+            rest      = rest + network_transposed - torch::mm(geometry->modes, network_coefficients);
+          }
         torch::Tensor high = whole_spectrum::apply_wiener_polynomial(*geometry, rest, sigma.flatten(),
                                                                      skip_whole_log_data, skip_whole_log_noise,
                                                                      skip_whole_state[0].item<double>(),
                                                                      omega_floor, degree);
-        return torch::addmm(high, geometry->modes, ratio * coefficients);
+        if (!settings.wiener_filtered_output)
+          high = high + network_transposed;
+        return torch::addmm(high, geometry->modes, mode_part);
       }
     // The part of v outside the modes is scaled by the ratio of the largest
     // bound eigenvalue.
     torch::Tensor residual_ratio =
       ratio.select(0, spectral_eigenvalues.argmax().item<int64_t>()).unsqueeze(0); // [1,B]
-    return torch::addmm(residual_ratio * v_transposed, geometry->modes, (ratio - residual_ratio) * coefficients);
+    return torch::addmm(torch::addcmul(network_transposed, residual_ratio, v_transposed),
+                        geometry->modes,
+                        (ratio - residual_ratio) * coefficients);
   }
 
 
@@ -456,6 +479,8 @@ namespace ddo
         // option existed keep their architecture text.
         << (settings.gaussian_skip ? "Skip connection = gaussian\n" : "")
         << (settings.whole_spectrum_skip ? "Skip spectrum = whole\n" : "")
+        << (settings.whole_spectrum_skip && !settings.wiener_filtered_output ? "Network output above modes = free\n" :
+                                                                               "")
         << (settings.skip_polynomial_degree > 0 ?
               "Skip polynomial degree = " + std::to_string(settings.skip_polynomial_degree) + "\n" :
               "")

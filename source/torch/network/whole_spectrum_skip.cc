@@ -51,6 +51,43 @@ namespace ddo
     }
 
 
+    namespace
+    {
+      /** The Jackson-damped Chebyshev coefficients of the Wiener ratio per sigma, `[B, J+1]` (float64). */
+      torch::Tensor
+      wiener_coefficients(const double         bound,
+                          const torch::Tensor &sigma,
+                          const torch::Tensor &log_data,
+                          const torch::Tensor &log_noise,
+                          const double         omega_max,
+                          const double         omega_floor,
+                          const std::int64_t   J)
+      {
+        torch::NoGradGuard no_grad;
+        // Chebyshev nodes mu_m on [0, bound] and the ratio there, [B, J+1].
+        const torch::Tensor m     = torch::arange(J + 1, torch::kFloat64);
+        const torch::Tensor theta = M_PI * (m + 0.5) / double(J + 1);
+        const torch::Tensor mu    = 0.5 * bound * (torch::cos(theta) + 1.);
+        const torch::Tensor omega = torch::clamp_min(torch::sqrt(mu), omega_floor);
+        const torch::Tensor log_ratio_noise_data =
+          lookup(log_noise.to(torch::kFloat64), omega_max, omega) - lookup(log_data.to(torch::kFloat64), omega_max, omega);
+        const torch::Tensor s2    = (sigma.to(torch::kFloat64) * sigma.to(torch::kFloat64)).view({-1, 1});
+        const torch::Tensor ratio = 1. / (1. + s2 * torch::exp(log_ratio_noise_data).view({1, -1}));
+
+        // Interpolation coefficients c_j = (2 - delta_j0)/(J+1) sum_m r_m cos(j theta_m),
+        // damped with the Jackson kernel (no overshoot: the ratio stays in [0, 1]).
+        const torch::Tensor j       = torch::arange(J + 1, torch::kFloat64);
+        const torch::Tensor cosines = torch::cos(theta.view({-1, 1}) * j.view({1, -1}));          // [m, j]
+        const double        q       = M_PI / double(J + 2);
+        const torch::Tensor jackson =
+          ((double(J + 2) - j) * torch::cos(q * j) + torch::sin(q * j) / std::tan(q)) / double(J + 2);
+        torch::Tensor coefficients = torch::mm(ratio, cosines) * (2. / double(J + 1)) * jackson.view({1, -1});
+        coefficients.select(1, 0).mul_(0.5);
+        return coefficients;
+      }
+    } // namespace
+
+
     torch::Tensor
     apply_wiener_polynomial(const NetworkGeometry &geometry,
                             const torch::Tensor &  rest,
@@ -64,30 +101,12 @@ namespace ddo
       AssertThrow(geometry.lumped_operator.defined() && geometry.lumped_eigenvalue_bound > 0,
                   ExcMessage("The whole-spectrum skip needs the lumped operator of the mesh, which serial "
                              "meshes have (distributed meshes are not supported by it yet)."));
-      torch::NoGradGuard no_grad;
       const double       bound = geometry.lumped_eigenvalue_bound;
       const std::int64_t J     = degree;
-
-      // Chebyshev nodes mu_m on [0, bound] and the ratio there, [B, J+1].
-      const torch::Tensor m     = torch::arange(J + 1, torch::kFloat64);
-      const torch::Tensor theta = M_PI * (m + 0.5) / double(J + 1);
-      const torch::Tensor mu    = 0.5 * bound * (torch::cos(theta) + 1.);
-      const torch::Tensor omega = torch::clamp_min(torch::sqrt(mu), omega_floor);
-      const torch::Tensor log_ratio_noise_data =
-        lookup(log_noise.to(torch::kFloat64), omega_max, omega) - lookup(log_data.to(torch::kFloat64), omega_max, omega);
-      const torch::Tensor s2    = (sigma.to(torch::kFloat64) * sigma.to(torch::kFloat64)).view({-1, 1});
-      const torch::Tensor ratio = 1. / (1. + s2 * torch::exp(log_ratio_noise_data).view({1, -1}));
-
-      // Interpolation coefficients c_j = (2 - delta_j0)/(J+1) sum_m r_m cos(j theta_m),
-      // damped with the Jackson kernel (no overshoot: the ratio stays in [0, 1]).
-      const torch::Tensor j       = torch::arange(J + 1, torch::kFloat64);
-      const torch::Tensor cosines = torch::cos(theta.view({-1, 1}) * j.view({1, -1}));          // [m, j]
-      const double        q       = M_PI / double(J + 2);
-      const torch::Tensor jackson =
-        ((double(J + 2) - j) * torch::cos(q * j) + torch::sin(q * j) / std::tan(q)) / double(J + 2);
-      torch::Tensor coefficients = torch::mm(ratio, cosines) * (2. / double(J + 1)) * jackson.view({1, -1});
-      coefficients.select(1, 0).mul_(0.5);
-      coefficients = coefficients.to(rest.scalar_type()); // [B, J+1]
+      // The coefficients are constants of training; the recurrence is not:
+      // with the filtered network output, gradients flow through it.
+      torch::Tensor coefficients = wiener_coefficients(bound, sigma, log_data, log_noise, omega_max, omega_floor, J)
+                                     .to(rest.scalar_type()); // [B, J+1]
 
       // Three-term recurrence T_{j+1} = 2 X T_j - T_{j-1} with X = 2 A / bound - I.
       const auto apply = [&](const torch::Tensor &x) {

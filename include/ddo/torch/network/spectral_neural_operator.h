@@ -103,6 +103,10 @@ namespace ddo
       bool         whole_spectrum_skip    = false;
       /** Its polynomial degree (0: automatic). */
       unsigned int skip_polynomial_degree = 0;
+      /** With the whole-spectrum skip: the network's output above the K modes
+       * passes through the same Wiener polynomial as v (see the parameter
+       * `Network output above modes`). */
+      bool         wiener_filtered_output = true;
       unsigned int seed              = 1;
       torch::Dtype precision         = torch::kFloat32;
     };
@@ -144,9 +148,12 @@ namespace ddo
   private:
     torch::Tensor
     filter_basis(const torch::Tensor &eigenvalues) const;
-    /** The Gaussian skip's part of D for v^T `[N, B]` and sigma `[B, 1]`: `[N, B]`. */
+    /** D^T `[N, B]` with the Gaussian skip, for v^T `[N, B]`, sigma `[B, 1]`
+     * and the network's scaled output c_out Net^T `[N, B]`. */
     torch::Tensor
-    gaussian_skip(const torch::Tensor &v_transposed, const torch::Tensor &sigma) const;
+    gaussian_skip(const torch::Tensor &v_transposed,
+                  const torch::Tensor &sigma,
+                  const torch::Tensor &network_transposed) const;
 
     Settings                               settings;
     std::shared_ptr<const NetworkGeometry> geometry;
