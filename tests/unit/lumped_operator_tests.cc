@@ -1,6 +1,7 @@
 // The lumped operator M_L^-1 K on constraint-satisfying functions, and its
 // dense eigenpairs (ddo::make_lumped_operator, ddo::lumped_eigenpairs).
 
+#include <deal.II/lac/lapack_full_matrix.h>
 #include <deal.II/lac/vector.h>
 
 #include <ddo/lac/lumped_operator.h>
@@ -9,6 +10,7 @@
 
 #include "../test_utilities.h"
 
+#include <algorithm>
 #include <cmath>
 
 using namespace ddo;
@@ -60,4 +62,59 @@ TEST(LumpedOperator, EigenpairsSatisfyTheOperatorAndApproximateTheTorusSpectrum)
       EXPECT_GT(mu[k], 0.95 * 4 * M_PI * M_PI) << k;
       EXPECT_LT(mu[k], 1.0 * 4 * M_PI * M_PI) << k;
     }
+}
+
+
+TEST(LumpedOperator, LumpedMassOperatorSpectrumLiesInItsBoundsAndAttainsThem)
+{
+  // B = M_L^-1 M: eigenvalues in [1/(dim+2), 1] on linear simplices and in
+  // [3^-dim, 1] on affine multilinear cells (cell by cell, exactly); 1 is
+  // attained by the constants, and the lower end nearly on a fine mesh.
+  // Dense generalized eigenvalues of (M, M_L) on meshes without constraints.
+  const auto spectrum = [](const auto &space, const LumpedOperator &b) {
+    const unsigned int     n = space.n_dofs();
+    LAPACKFullMatrix<double> m(n, n), m_lumped(n, n);
+    for (std::size_t e = 0; e < b.values.size(); ++e)
+      m(b.rows[e], b.columns[e]) = b.values[e] * space.quadrature_weights()[b.rows[e]];
+    for (unsigned int i = 0; i < n; ++i)
+      m_lumped(i, i) = space.quadrature_weights()[i];
+    std::vector<Vector<double>> unused(n, Vector<double>(n));
+    m.compute_generalized_eigenvalues_symmetric(m_lumped, unused);
+    std::vector<double> values;
+    for (unsigned int i = 0; i < n; ++i)
+      values.push_back(m.eigenvalue(i).real());
+    return std::make_pair(*std::min_element(values.begin(), values.end()),
+                          *std::max_element(values.begin(), values.end()));
+  };
+  {
+    const auto space = test_support::make_space<2>("set Geometry = box\nsubsection box\nset Subdivisions = 6\nend\n"
+                                                   "set Cell type = simplex\nset Distortion = 0.25\n",
+                                                   1, MPI_COMM_SELF);
+    const LumpedOperator b = make_lumped_mass_operator(*space);
+    const auto [lowest, highest] = spectrum(*space, b);
+    EXPECT_DOUBLE_EQ(b.eigenvalue_lower_bound, 0.25);
+    EXPECT_GE(lowest, 0.25 * (1 - 1e-10));
+    EXPECT_LT(lowest, 0.3);
+    EXPECT_NEAR(highest, 1., 1e-10);
+  }
+  {
+    const auto space = test_support::make_space<3>("set Geometry = box\nsubsection box\nset Subdivisions = 3\nend\n"
+                                                   "set Cell type = simplex\nset Distortion = 0.2\n",
+                                                   1, MPI_COMM_SELF);
+    const LumpedOperator b = make_lumped_mass_operator(*space);
+    const auto [lowest, highest] = spectrum(*space, b);
+    EXPECT_DOUBLE_EQ(b.eigenvalue_lower_bound, 0.2);
+    EXPECT_GE(lowest, 0.2 * (1 - 1e-10));
+    EXPECT_NEAR(highest, 1., 1e-10);
+  }
+  {
+    const auto space = test_support::make_space<2>("set Geometry = box\nsubsection box\nset Subdivisions = 6\nend\n"
+                                                   "set Cell type = hypercube\n",
+                                                   1, MPI_COMM_SELF);
+    const LumpedOperator b = make_lumped_mass_operator(*space);
+    const auto [lowest, highest] = spectrum(*space, b);
+    EXPECT_GE(lowest, b.eigenvalue_lower_bound);
+    EXPECT_GE(lowest, 1. / 9 * (1 - 1e-10));
+    EXPECT_NEAR(highest, 1., 1e-10);
+  }
 }

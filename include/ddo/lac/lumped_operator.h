@@ -38,12 +38,26 @@ namespace ddo
     std::int64_t size = 0;
     /** An upper bound of its eigenvalues (Gershgorin: the largest absolute row sum of the free rows). */
     double eigenvalue_bound = 0;
+    /** A lower bound of its eigenvalues (0 where none is known). */
+    double eigenvalue_lower_bound = 0;
   };
 
   /** The lumped operator of the serial @p space. */
   template <int dim>
   LumpedOperator
   make_lumped_operator(const FunctionSpace<dim> &space);
+
+  /**
+   * The same construction with the mass matrix in place of K: B with
+   * \f$B u = P\,D^{-1}P^TMP\,u_f\f$, whose eigenvalues lie in
+   * [`eigenvalue_lower_bound`, 1] (1/(dim+2) for linear simplices). Then
+   * \f$M^{-1}K = B^{-1}A\f$ on the free DoFs, and a polynomial of B that
+   * approximates \f$B^{-1}\f$ turns A into the consistent operator to
+   * that accuracy, with sparse products only. Degree 1 only.
+   */
+  template <int dim>
+  LumpedOperator
+  make_lumped_mass_operator(const FunctionSpace<dim> &space);
 
   /**
    * All eigenpairs of the pencil \f$(P^TKP, D)\f$ of the serial @p space

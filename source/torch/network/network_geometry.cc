@@ -93,20 +93,21 @@ namespace ddo
     result.modes           = modes.index_select(0, permutation);
     result.mass_modes      = mass_modes.index_select(0, permutation);
     result.mass_modes_transposed = result.mass_modes.t().contiguous();
-    // The lumped operator follows a renumbering of all rows; a selection of
+    // The lumped operators follow a renumbering of all rows; a selection of
     // rows (a part of the mesh) has none.
-    result.lumped_operator = torch::Tensor();
-    if (lumped_operator.defined() && permutation.size(0) == lumped_operator.size(0))
-      {
-        // Row and column i of the result are row and column permutation[i].
-        torch::Tensor inverse = torch::empty_like(permutation);
-        inverse.index_put_({permutation}, torch::arange(permutation.size(0), permutation.options()));
-        torch::Tensor indices = lumped_operator._indices();
-        result.lumped_operator =
-          torch::sparse_coo_tensor(inverse.index_select(0, indices.flatten()).view({2, -1}),
-                                   lumped_operator._values(), lumped_operator.sizes())
-            .coalesce();
-      }
+    const auto renumbered = [&](const torch::Tensor &matrix) {
+      if (!matrix.defined() || permutation.size(0) != matrix.size(0))
+        return torch::Tensor();
+      // Row and column i of the result are row and column permutation[i].
+      torch::Tensor inverse = torch::empty_like(permutation);
+      inverse.index_put_({permutation}, torch::arange(permutation.size(0), permutation.options()));
+      torch::Tensor indices = matrix._indices();
+      return torch::sparse_coo_tensor(inverse.index_select(0, indices.flatten()).view({2, -1}), matrix._values(),
+                                      matrix.sizes())
+        .coalesce();
+    };
+    result.lumped_operator      = renumbered(lumped_operator);
+    result.lumped_mass_operator = renumbered(lumped_mass_operator);
     return result;
   }
 
@@ -123,6 +124,8 @@ namespace ddo
     result.mass_modes_transposed = mass_modes_transposed.to(dtype);
     if (lumped_operator.defined())
       result.lumped_operator = lumped_operator.to(dtype);
+    if (lumped_mass_operator.defined())
+      result.lumped_mass_operator = lumped_mass_operator.to(dtype);
     return result;
   }
 
@@ -165,16 +168,24 @@ namespace ddo
       torch::tensor(std::vector<double>(basis.eigenvalues()), torch::kFloat64).to(dtype);
     if (!space.is_distributed())
       {
-        const LumpedOperator lumped = make_lumped_operator(space);
-        const auto           nnz    = static_cast<std::int64_t>(lumped.values.size());
-        torch::Tensor        indices = torch::empty({2, nnz}, torch::kInt64);
-        std::copy(lumped.rows.begin(), lumped.rows.end(), indices.data_ptr<std::int64_t>());
-        std::copy(lumped.columns.begin(), lumped.columns.end(), indices.data_ptr<std::int64_t>() + nnz);
-        geometry->lumped_operator =
-          torch::sparse_coo_tensor(indices, torch::tensor(lumped.values, torch::kFloat64), {n, n})
+        const auto to_sparse = [&](const LumpedOperator &lumped) {
+          const auto    nnz     = static_cast<std::int64_t>(lumped.values.size());
+          torch::Tensor indices = torch::empty({2, nnz}, torch::kInt64);
+          std::copy(lumped.rows.begin(), lumped.rows.end(), indices.data_ptr<std::int64_t>());
+          std::copy(lumped.columns.begin(), lumped.columns.end(), indices.data_ptr<std::int64_t>() + nnz);
+          return torch::sparse_coo_tensor(indices, torch::tensor(lumped.values, torch::kFloat64), {n, n})
             .coalesce()
             .to(dtype);
+        };
+        const LumpedOperator lumped       = make_lumped_operator(space);
+        geometry->lumped_operator         = to_sparse(lumped);
         geometry->lumped_eigenvalue_bound = lumped.eigenvalue_bound;
+        if (space.get_fe().degree == 1)
+          {
+            const LumpedOperator mass             = make_lumped_mass_operator(space);
+            geometry->lumped_mass_operator        = to_sparse(mass);
+            geometry->mass_eigenvalue_lower_bound = mass.eigenvalue_lower_bound;
+          }
       }
     return geometry;
   }

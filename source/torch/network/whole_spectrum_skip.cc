@@ -88,6 +88,57 @@ namespace ddo
     } // namespace
 
 
+    SpectrumOperator::SpectrumOperator(const NetworkGeometry &geometry, const unsigned int mass_iterations)
+      : geometry(geometry)
+      , mass_iterations(mass_iterations)
+    {
+      AssertThrow(geometry.lumped_operator.defined() && geometry.lumped_eigenvalue_bound > 0,
+                  ExcMessage("The whole-spectrum skip needs the lumped operator of the mesh, which serial "
+                             "meshes have (distributed meshes are not supported by it yet)."));
+      AssertThrow(mass_iterations == 0 ||
+                    (geometry.lumped_mass_operator.defined() && geometry.mass_eigenvalue_lower_bound > 0),
+                  ExcMessage("The mass-corrected whole-spectrum skip needs the lumped mass operator, which "
+                             "serial meshes with elements of degree 1 have."));
+    }
+
+
+    double
+    SpectrumOperator::eigenvalue_bound() const
+    {
+      if (mass_iterations == 0)
+        return geometry.lumped_eigenvalue_bound;
+      const double a       = geometry.mass_eigenvalue_lower_bound;
+      const double epsilon = 1. / std::cosh(mass_iterations * std::acosh((1. + a) / (1. - a)));
+      return geometry.lumped_eigenvalue_bound * (1. + epsilon) / a;
+    }
+
+
+    torch::Tensor
+    SpectrumOperator::operator()(const torch::Tensor &x) const
+    {
+      const torch::Tensor y = torch::mm(geometry.lumped_operator, x);
+      if (mass_iterations == 0)
+        return y;
+      // Chebyshev iteration for B z = y on [a, 1] from z = 0 (Saad,
+      // Iterative Methods for Sparse Linear Systems, Alg. 12.1): linear in y.
+      const double  a = geometry.mass_eigenvalue_lower_bound, theta = 0.5 * (1. + a), delta = 0.5 * (1. - a);
+      const double  sigma1   = theta / delta;
+      double        rho      = 1. / sigma1;
+      torch::Tensor residual = y;
+      torch::Tensor step     = y / theta;
+      torch::Tensor z        = step;
+      for (unsigned int k = 1; k < mass_iterations; ++k)
+        {
+          residual               = residual - torch::mm(geometry.lumped_mass_operator, step);
+          const double rho_next = 1. / (2. * sigma1 - rho);
+          step                  = (rho_next * rho) * step + (2. * rho_next / delta) * residual;
+          rho                   = rho_next;
+          z                     = z + step;
+        }
+      return z;
+    }
+
+
     torch::Tensor
     apply_wiener_polynomial(const NetworkGeometry &geometry,
                             const torch::Tensor &  rest,
@@ -96,12 +147,11 @@ namespace ddo
                             const torch::Tensor &  log_noise,
                             const double           omega_max,
                             const double           omega_floor,
-                            const unsigned int     degree)
+                            const unsigned int     degree,
+                            const unsigned int     mass_iterations)
     {
-      AssertThrow(geometry.lumped_operator.defined() && geometry.lumped_eigenvalue_bound > 0,
-                  ExcMessage("The whole-spectrum skip needs the lumped operator of the mesh, which serial "
-                             "meshes have (distributed meshes are not supported by it yet)."));
-      const double       bound = geometry.lumped_eigenvalue_bound;
+      const SpectrumOperator spectrum_operator(geometry, mass_iterations);
+      const double           bound = spectrum_operator.eigenvalue_bound();
       const std::int64_t J     = degree;
       // The coefficients are constants of training; the recurrence is not:
       // with the filtered network output, gradients flow through it.
@@ -110,7 +160,7 @@ namespace ddo
 
       // Three-term recurrence T_{j+1} = 2 X T_j - T_{j-1} with X = 2 A / bound - I.
       const auto apply = [&](const torch::Tensor &x) {
-        return torch::mm(geometry.lumped_operator, x) * (2. / bound) - x;
+        return spectrum_operator(x) * (2. / bound) - x;
       };
       torch::Tensor previous = rest;
       torch::Tensor result   = rest * coefficients.select(1, 0).view({1, -1});

@@ -5,6 +5,7 @@
 #include <ddo/base/hashing.h>
 #include <ddo/torch/torch_bridge.h>
 #include <ddo/lac/lumped_operator.h>
+#include <ddo/lac/spectral_basis.h>
 #include <ddo/torch/training/trainer.h>
 
 #include <chrono>
@@ -15,6 +16,46 @@
 
 namespace ddo
 {
+  namespace
+  {
+    /**
+     * Every eigenpair of the serial @p space, of the lumped operator or (with
+     * @p consistent) of the pencil (K, M), dense: the eigenvalues, and the
+     * projector `[n_free, N]` whose row i maps a function to its
+     * coefficient in eigenvector i.
+     */
+    template <int dim>
+    torch::Tensor
+    whole_spectrum_projector(const FunctionSpace<dim> &space, const bool consistent,
+                             std::vector<double> &eigenvalues)
+    {
+      if (!consistent)
+        {
+          FullMatrix<double> projector;
+          lumped_eigenpairs(space, eigenvalues, projector);
+          torch::Tensor p =
+            torch::empty({std::int64_t(projector.m()), std::int64_t(projector.n())}, torch::kFloat64);
+          std::copy(&projector(0, 0), &projector(0, 0) + projector.m() * projector.n(), p.data_ptr<double>());
+          return p;
+        }
+      const auto n_free = n_free_dofs(space);
+      AssertThrow(n_free <= 5000,
+                  ExcMessage("The whole-spectrum skip measures the variances in every eigenpair of the training "
+                             "mesh (dense): at most 5000 free DoFs, this mesh has " + std::to_string(n_free) + "."));
+      const SpectralBasis<dim> all(space, n_free, "", SpectralBasis<dim>::Method::dense);
+      eigenvalues = all.eigenvalues();
+      std::vector<VectorType>         mass_modes(all.n_modes(), space.create_vector());
+      std::vector<const VectorType *> pointers;
+      for (unsigned int k = 0; k < all.n_modes(); ++k)
+        {
+          space.mass_matrix().vmult(mass_modes[k], all.eigenvectors()[k]);
+          pointers.push_back(&mass_modes[k]);
+        }
+      return torch_bridge::to_tensor(pointers, torch::kFloat64);
+    }
+  } // namespace
+
+
   namespace
   {
     // Independent random streams of a training run, one per purpose.
@@ -439,11 +480,9 @@ namespace ddo
         AssertThrow(!model.space().is_distributed(),
                     ExcMessage("'Skip spectrum = whole' trains on serial meshes (the variances over the whole "
                                "spectrum come from a dense eigendecomposition)."));
+        const bool          consistent = run.network.spectrum_variances_in_consistent_modes();
         std::vector<double> eigenvalues;
-        FullMatrix<double>  projector;
-        lumped_eigenpairs(model.space(), eigenvalues, projector);
-        torch::Tensor p = torch::empty({std::int64_t(projector.m()), std::int64_t(projector.n())}, torch::kFloat64);
-        std::copy(&projector(0, 0), &projector(0, 0) + projector.m() * projector.n(), p.data_ptr<double>());
+        const torch::Tensor p = whole_spectrum_projector(model.space(), consistent, eigenvalues);
         const auto second_moments = [&](const torch::Tensor &rows) {
           return torch::mm(rows.to(torch::kFloat64), p.t()).square().mean(0);
         };
@@ -451,7 +490,7 @@ namespace ddo
                                            second_moments(data.slice(0, 0, n_data)),
                                            second_moments(torch_bridge::to_tensor(pointers, torch::kFloat64)));
         run.out << "Gaussian skip over the whole spectrum: variances in all " << eigenvalues.size()
-                << " eigenpairs of the lumped operator\n";
+                << " eigenpairs of the " << (consistent ? "consistent pencil (K, M)" : "lumped operator") << "\n";
       }
   }
 

@@ -116,6 +116,17 @@ namespace ddo
                            const torch::Tensor & /*data_variance*/,
                            const torch::Tensor & /*noise_variance*/)
     {}
+
+    /**
+     * Whether those variances are wanted in the eigenpairs of the
+     * consistent pencil (K, M) instead of the lumped operator's (a network
+     * whose polynomials act on the mass-corrected operator).
+     */
+    virtual bool
+    spectrum_variances_in_consistent_modes() const
+    {
+      return false;
+    }
   };
 
 

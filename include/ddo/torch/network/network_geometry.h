@@ -54,6 +54,15 @@ namespace ddo
      */
     torch::Tensor lumped_operator;
     double        lumped_eigenvalue_bound = 0;
+    /**
+     * The lumped-mass preconditioned mass matrix \f$M_L^{-1}M\f$ in the
+     * same form (ddo::make_lumped_mass_operator()) and a lower bound of its
+     * eigenvalues (its upper bound is 1): polynomials of it approximate
+     * \f$M^{-1}M_L\f$, which turns the lumped operator into the consistent
+     * \f$M^{-1}K\f$. Serial meshes with elements of degree 1 only.
+     */
+    torch::Tensor lumped_mass_operator;
+    double        mass_eigenvalue_lower_bound = 0;
     /** Polynomial degree of the finite element (the eigenvalue correction
      * of blended_mass_eigenvalues() is for degree 1). */
     unsigned int fe_degree = 1;

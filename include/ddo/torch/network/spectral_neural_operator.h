@@ -107,6 +107,9 @@ namespace ddo
        * passes through the same Wiener polynomial as v (see the parameter
        * `Network output above modes`). */
       bool         wiener_filtered_output = true;
+      /** With the whole-spectrum skip: Chebyshev iterations of the mass
+       * correction (0: the lumped operator; see the parameter `Skip mass iterations`). */
+      unsigned int skip_mass_iterations = 0;
       unsigned int seed              = 1;
       torch::Dtype precision         = torch::kFloat32;
     };
@@ -135,6 +138,8 @@ namespace ddo
 
     bool
     uses_spectrum_variances() const override;
+    bool
+    spectrum_variances_in_consistent_modes() const override;
     /** Fills the whole-spectrum tables of the Gaussian skip (4 × `Skip table size` points). */
     void
     set_spectrum_variances(const torch::Tensor &eigenvalues,

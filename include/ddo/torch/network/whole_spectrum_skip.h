@@ -40,17 +40,46 @@ namespace ddo
     lookup(const torch::Tensor &table, const double omega_max, const torch::Tensor &omega);
 
     /**
-     * \f$p_\sigma(A)\,r\f$ for the lumped operator A of @p geometry and each
-     * column of @p rest `[N, B]`: the Jackson-damped Chebyshev interpolant of
-     * degree @p degree on \f$[0, \mu_{\max}]\f$ (the geometry's eigenvalue
-     * bound) of the Wiener ratio
+     * The operator the polynomials act on: the lumped operator
+     * \f$A = M_L^{-1}K\f$ of @p geometry (@p mass_iterations = 0), or, with
+     * m > 0, \f$q_m(B)\,A\f$ where B is the geometry's lumped-mass operator
+     * \f$M_L^{-1}M\f$ and \f$q_m(B)\f$ is m steps of the Chebyshev
+     * iteration for \f$B z = y\f$ from z = 0 on B's eigenvalue interval:
+     * \f$q_m(B) \approx B^{-1}\f$ to \f$\epsilon_m = 1/T_m((1+a)/(1-a))\f$
+     * (a: B's lower bound; 0.025 for m = 4 on linear triangles), so the
+     * operator is the consistent \f$M^{-1}K\f$ to that accuracy, its
+     * eigenvectors the consistent modes, at m + 1 sparse products.
+     */
+    struct SpectrumOperator
+    {
+      SpectrumOperator(const NetworkGeometry &geometry, const unsigned int mass_iterations);
+
+      /** The operator applied to each column of @p x `[N, B]`. */
+      torch::Tensor
+      operator()(const torch::Tensor &x) const;
+
+      /** An upper bound of its eigenvalues: that of A, times \f$(1+\epsilon_m)/a\f$ with the correction. */
+      double
+      eigenvalue_bound() const;
+
+      const NetworkGeometry &geometry;
+      const unsigned int     mass_iterations;
+    };
+
+    /**
+     * \f$p_\sigma(A)\,r\f$ for the SpectrumOperator A of @p geometry with
+     * @p mass_iterations and each column of @p rest `[N, B]`: the
+     * Jackson-damped Chebyshev interpolant of degree @p degree on
+     * \f$[0, \mu_{\max}]\f$ (the operator's eigenvalue bound) of the
+     * Wiener ratio
      * \f[
      *   r(\mu, \sigma_b) = \frac{s(\mu)}{s(\mu) + \sigma_b^2\,c(\mu)},
      * \f]
      * with log s and log c from the tables @p log_data and @p log_noise
      * (grid up to @p omega_max), and \f$\sqrt\mu\f$ raised to at least
      * @p omega_floor (the modes below it are handled elsewhere; this keeps
-     * the polynomial smooth there). @p sigma `[B]`.
+     * the polynomial smooth there). @p sigma `[B]`. Differentiable in
+     * @p rest.
      */
     torch::Tensor
     apply_wiener_polynomial(const NetworkGeometry &geometry,
@@ -60,8 +89,8 @@ namespace ddo
                             const torch::Tensor &  log_noise,
                             const double           omega_max,
                             const double           omega_floor,
-                            const unsigned int     degree);
-
+                            const unsigned int     degree,
+                            const unsigned int     mass_iterations = 0);
     /**
      * The degree that resolves \f$\Delta\sqrt\mu = \omega_{\text{floor}}/4\f$
      * near the bottom of the spectrum: \f$\lceil 2\pi\sqrt{\mu_{\max}}/\omega_{\text{floor}}\rceil\f$,
