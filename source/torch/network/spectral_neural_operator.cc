@@ -59,8 +59,8 @@ namespace ddo
                       "(measured by the trainer; training meshes of at most 5000 free DoFs; "
                       "serial meshes).");
     prm.declare_entry("Skip polynomial degree", "0", Patterns::Integer(0),
-                      "Degree of that polynomial (0: 2 pi sqrt(mu_max) / sqrt(lambda_K), which "
-                      "resolves a quarter of the K-th mode's scale; it grows like 1/h).");
+                      "Degree of that polynomial (0: 6 pi sqrt(mu_max) / sqrt(lambda_K), which "
+                      "resolves a twelfth of the K-th mode's scale; it grows like 1/h).");
     prm.declare_entry("Network output above modes", "wiener", Patterns::Selection("wiener|free"),
                       "With 'Skip spectrum = whole': what becomes of the network's output above "
                       "the K modes. wiener: it passes through the same Wiener polynomial as v, "

@@ -46,7 +46,12 @@ namespace ddo
     unsigned int
     automatic_degree(const double eigenvalue_bound, const double omega_floor)
     {
-      const double degree = std::ceil(2 * M_PI * std::sqrt(eigenvalue_bound) / std::max(omega_floor, 1e-12));
+      // Jackson damping smooths the ratio over about pi sqrt(mu_max) / (2 J)
+      // in sqrt(mu) near the bottom of the spectrum: this J resolves a
+      // twelfth of the K-th mode's scale. (A third of it moved 5% of a
+      // Gaussian target's energy across the K-th mode: bands at 0.946 and
+      // 1.043; with this, 0.975 and 1.033, within 3 standard errors.)
+      const double degree = std::ceil(6 * M_PI * std::sqrt(eigenvalue_bound) / std::max(omega_floor, 1e-12));
       return static_cast<unsigned int>(std::clamp(degree, 16., 2000.));
     }
 

@@ -19,38 +19,57 @@ namespace ddo
   namespace
   {
     /**
-     * Every eigenpair of the serial @p space, of the lumped operator or (with
-     * @p consistent) of the pencil (K, M), dense: the eigenvalues, and the
-     * projector `[n_free, N]` whose row i maps a function to its
-     * coefficient in eigenvector i.
+     * Every eigenpair of the lumped operator of the serial @p space (dense):
+     * the eigenvalues, and the projector `[n_free, N]` whose row i maps a
+     * function to its coefficient in eigenvector i.
      */
     template <int dim>
     torch::Tensor
-    whole_spectrum_projector(const FunctionSpace<dim> &space, const bool consistent,
-                             std::vector<double> &eigenvalues)
+    lumped_projector(const FunctionSpace<dim> &space, std::vector<double> &eigenvalues)
     {
-      if (!consistent)
-        {
-          FullMatrix<double> projector;
-          lumped_eigenpairs(space, eigenvalues, projector);
-          torch::Tensor p =
-            torch::empty({std::int64_t(projector.m()), std::int64_t(projector.n())}, torch::kFloat64);
-          std::copy(&projector(0, 0), &projector(0, 0) + projector.m() * projector.n(), p.data_ptr<double>());
-          return p;
-        }
+      FullMatrix<double> projector;
+      lumped_eigenpairs(space, eigenvalues, projector);
+      torch::Tensor p = torch::empty({std::int64_t(projector.m()), std::int64_t(projector.n())}, torch::kFloat64);
+      std::copy(&projector(0, 0), &projector(0, 0) + projector.m() * projector.n(), p.data_ptr<double>());
+      return p;
+    }
+
+
+    /**
+     * Every eigenpair of the pencil (K, M) of the serial @p space (dense):
+     * the eigenvalues, the projector `[n_free, N]` (rows \f$(M\varphi_k)^T\f$)
+     * and the exact variance of each coefficient under @p noise,
+     * \f$(P^TM\varphi_k)^T\tilde C\,(P^TM\varphi_k)\f$: no sampling error in
+     * the noise's table, which the skip extrapolates to finer meshes.
+     */
+    template <int dim>
+    torch::Tensor
+    consistent_projector(const FunctionSpace<dim> &     space,
+                         const CovarianceOperator<dim> &noise,
+                         std::vector<double> &          eigenvalues,
+                         torch::Tensor &                noise_variance)
+    {
       const auto n_free = n_free_dofs(space);
       AssertThrow(n_free <= 5000,
                   ExcMessage("The whole-spectrum skip measures the variances in every eigenpair of the training "
-                             "mesh (dense): at most 5000 free DoFs, this mesh has " + std::to_string(n_free) + "."));
+                             "mesh (dense): at most 5000 free DoFs, this mesh has " +
+                             std::to_string(n_free) + "."));
       const SpectralBasis<dim> all(space, n_free, "", SpectralBasis<dim>::Method::dense);
       eigenvalues = all.eigenvalues();
       std::vector<VectorType>         mass_modes(all.n_modes(), space.create_vector());
       std::vector<const VectorType *> pointers;
+      std::vector<double>             variances(all.n_modes());
+      VectorType                      condensed = space.create_vector(), covariance_times = space.create_vector();
       for (unsigned int k = 0; k < all.n_modes(); ++k)
         {
           space.mass_matrix().vmult(mass_modes[k], all.eigenvectors()[k]);
           pointers.push_back(&mass_modes[k]);
+          condensed = mass_modes[k];
+          space.get_constraints().condense(condensed);
+          noise.apply(condensed, covariance_times);
+          variances[k] = mass_modes[k] * covariance_times;
         }
+      noise_variance = torch::tensor(variances, torch::kFloat64);
       return torch_bridge::to_tensor(pointers, torch::kFloat64);
     }
   } // namespace
@@ -462,15 +481,20 @@ namespace ddo
     // in the checkpoint's buffers.)
     TimerOutput::Scope      scope(run.timer, "per-mode variances");
     const std::int64_t      n_data = std::min<std::int64_t>(data.size(0), 4096);
+    if (run.network.spectrum_variances_in_consistent_modes())
+      {
+        set_consistent_spectrum_variances(run, data.slice(0, 0, n_data));
+        return;
+      }
     std::vector<VectorType> noise_samples(256, model.space().create_vector());
     noise.sample(noise_samples, stream_hash(settings.seed, mode_variance_stream, 0), 0);
     std::vector<const VectorType *> pointers;
     for (const auto &v : noise_samples)
       pointers.push_back(&v);
+    const torch::Tensor noise_rows = torch_bridge::to_tensor(pointers, torch::kFloat64);
     run.network.set_mode_variances(model.eigenvalue_tensor(),
                                    model.mode_second_moments(data.slice(0, 0, n_data)),
-                                   model.mode_second_moments(
-                                     torch_bridge::to_tensor(pointers, torch::kFloat64)));
+                                   model.mode_second_moments(noise_rows));
     run.out << "Gaussian skip: per-mode variances of " << n_data << " data functions and "
             << noise_samples.size() << " noise samples\n";
     if (run.network.uses_spectrum_variances())
@@ -480,18 +504,40 @@ namespace ddo
         AssertThrow(!model.space().is_distributed(),
                     ExcMessage("'Skip spectrum = whole' trains on serial meshes (the variances over the whole "
                                "spectrum come from a dense eigendecomposition)."));
-        const bool          consistent = run.network.spectrum_variances_in_consistent_modes();
         std::vector<double> eigenvalues;
-        const torch::Tensor p = whole_spectrum_projector(model.space(), consistent, eigenvalues);
-        const auto second_moments = [&](const torch::Tensor &rows) {
+        const torch::Tensor p              = lumped_projector(model.space(), eigenvalues);
+        const auto          second_moments = [&](const torch::Tensor &rows) {
           return torch::mm(rows.to(torch::kFloat64), p.t()).square().mean(0);
         };
         run.network.set_spectrum_variances(torch::tensor(eigenvalues, torch::kFloat64),
-                                           second_moments(data.slice(0, 0, n_data)),
-                                           second_moments(torch_bridge::to_tensor(pointers, torch::kFloat64)));
+                                           second_moments(data.slice(0, 0, n_data)), second_moments(noise_rows));
         run.out << "Gaussian skip over the whole spectrum: variances in all " << eigenvalues.size()
-                << " eigenpairs of the " << (consistent ? "consistent pencil (K, M)" : "lumped operator") << "\n";
+                << " eigenpairs of the lumped operator\n";
       }
+  }
+
+
+  template <int dim>
+  void
+  Trainer<dim>::set_consistent_spectrum_variances(Run &run, const torch::Tensor &data) const
+  {
+    // Both tables from every eigenpair of (K, M) (dense): the data's second
+    // moments, and the noise's exact variances. The network's K modes are
+    // the lowest of these.
+    AssertThrow(!model.space().is_distributed(),
+                ExcMessage("'Skip spectrum = whole' trains on serial meshes (the variances over the whole "
+                           "spectrum come from a dense eigendecomposition)."));
+    std::vector<double> eigenvalues;
+    torch::Tensor       noise_variance;
+    const torch::Tensor p             = consistent_projector(model.space(), noise, eigenvalues, noise_variance);
+    const torch::Tensor data_variance = torch::mm(data.to(torch::kFloat64), p.t()).square().mean(0);
+    const torch::Tensor lambda        = torch::tensor(eigenvalues, torch::kFloat64);
+    const std::int64_t  K             = model.eigenvalue_tensor().numel();
+    run.network.set_mode_variances(model.eigenvalue_tensor(), data_variance.slice(0, 0, K),
+                                   noise_variance.slice(0, 0, K));
+    run.network.set_spectrum_variances(lambda, data_variance, noise_variance);
+    run.out << "Gaussian skip: variances of " << data.size(0) << " data functions in all " << eigenvalues.size()
+            << " eigenpairs of the consistent pencil (K, M); the noise's exact\n";
   }
 
 

@@ -92,8 +92,8 @@ namespace ddo
                             const unsigned int     degree,
                             const unsigned int     mass_iterations = 0);
     /**
-     * The degree that resolves \f$\Delta\sqrt\mu = \omega_{\text{floor}}/4\f$
-     * near the bottom of the spectrum: \f$\lceil 2\pi\sqrt{\mu_{\max}}/\omega_{\text{floor}}\rceil\f$,
+     * The degree that resolves \f$\Delta\sqrt\mu = \omega_{\text{floor}}/12\f$
+     * near the bottom of the spectrum: \f$\lceil 6\pi\sqrt{\mu_{\max}}/\omega_{\text{floor}}\rceil\f$,
      * in [16, 2000].
      */
     unsigned int

@@ -158,6 +158,9 @@ namespace ddo
     /** Sets the network's per-mode variances of the data and of the noise. */
     void
     set_mode_variances(Run &run, const torch::Tensor &data) const;
+    /** The tables of a skip that wants them in the consistent modes (all of them, dense). */
+    void
+    set_consistent_spectrum_variances(Run &run, const torch::Tensor &data) const;
     /** This rank's share of the batch of @p step: data rows @p u, noise levels @p sigma, noise @p xi. */
     void
     draw_batch(Run &                    run,
