@@ -1,4 +1,5 @@
 #include <ddo/lac/lumped_operator.h>
+#include <ddo/metrics/spectral_bands.h>
 #include <ddo/torch/network/network_geometry.h>
 #include <ddo/torch/torch_bridge.h>
 
@@ -185,6 +186,7 @@ namespace ddo
             const LumpedOperator mass             = make_lumped_mass_operator(space);
             geometry->lumped_mass_operator        = to_sparse(mass);
             geometry->mass_eigenvalue_lower_bound = mass.eigenvalue_lower_bound;
+            geometry->consistent_eigenvalue_bound = cell_eigenvalue_bound(space);
           }
       }
     return geometry;

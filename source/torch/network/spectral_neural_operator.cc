@@ -66,7 +66,8 @@ namespace ddo
                       "the K modes. wiener: it passes through the same Wiener polynomial as v, "
                       "so that a mode whose data variance is far below the noise's gets "
                       "(almost) nothing from the network either; free: it is added as it is "
-                      "(doc/navier_stokes_results.md, Ablations).");
+                      "(doc/navier_stokes_results.md, \"The whole-spectrum skip with the network's "
+                      "output filtered\").");
     prm.declare_entry("Skip mass iterations", "0", Patterns::Integer(0, 16),
                       "With 'Skip spectrum = whole': 0 applies the polynomial in the lumped operator "
                       "M_L^-1 K, whose eigenvectors differ from the consistent modes at the fine "

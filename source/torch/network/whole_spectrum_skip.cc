@@ -112,9 +112,16 @@ namespace ddo
     {
       if (mass_iterations == 0)
         return geometry.lumped_eigenvalue_bound;
+      // q_m(B) B lies within 1 +- epsilon, so the eigenvalues are at most
+      // (1 + epsilon) times those of M^-1 K, and at most (1 + epsilon) / a
+      // times those of the lumped operator: the smaller of the two rigorous
+      // bounds (the cells' is about half the other on linear triangles).
       const double a       = geometry.mass_eigenvalue_lower_bound;
       const double epsilon = 1. / std::cosh(mass_iterations * std::acosh((1. + a) / (1. - a)));
-      return geometry.lumped_eigenvalue_bound * (1. + epsilon) / a;
+      double       bound   = geometry.lumped_eigenvalue_bound / a;
+      if (geometry.consistent_eigenvalue_bound > 0)
+        bound = std::min(bound, geometry.consistent_eigenvalue_bound);
+      return bound * (1. + epsilon);
     }
 
 

@@ -63,6 +63,9 @@ namespace ddo
      */
     torch::Tensor lumped_mass_operator;
     double        mass_eigenvalue_lower_bound = 0;
+    /** A rigorous upper bound of the eigenvalues of \f$M^{-1}K\f$ (the largest
+     * cell's, ddo::cell_eigenvalue_bound()), set with lumped_mass_operator. */
+    double        consistent_eigenvalue_bound = 0;
     /** Polynomial degree of the finite element (the eigenvalue correction
      * of blended_mass_eigenvalues() is for degree 1). */
     unsigned int fe_degree = 1;

@@ -58,7 +58,8 @@ namespace ddo
       torch::Tensor
       operator()(const torch::Tensor &x) const;
 
-      /** An upper bound of its eigenvalues: that of A, times \f$(1+\epsilon_m)/a\f$ with the correction. */
+      /** An upper bound of its eigenvalues: that of A; with the correction
+       * \f$(1+\epsilon_m)\f$ times the smaller of A's bound / a and the cells' bound of \f$M^{-1}K\f$. */
       double
       eigenvalue_bound() const;
 
