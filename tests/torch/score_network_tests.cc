@@ -79,9 +79,14 @@ namespace
   void
   expect_convergence(const std::array<double, 3> &e, const std::string &name)
   {
+    // With |F_h - F| ~ C h^p: e[1] / e[0] = 1 / (2^p + 1), so the observed
+    // order is p = log2(e[0] / e[1] - 1). The modes converge at O(h^2);
+    // measured 2.0 / 1.7 (2D quads / triangles), 1.7 / 1.4 (3D), pre-asymptotic.
+    // At least 1.25 excludes first order.
+    const double order = std::log2(e[0] / e[1] - 1.);
     std::cout << name << ": |F_h - F_h/4| = " << e[0] << ", |F_h/2 - F_h/4| = " << e[1]
-              << ", |F_h/4| = " << e[2] << std::endl;
-    EXPECT_LT(e[1], 0.6 * e[0]) << name;
+              << ", |F_h/4| = " << e[2] << ", observed order " << order << std::endl;
+    EXPECT_GT(order, 1.25) << name;
     EXPECT_LT(e[1], 0.1 * e[2]) << name;
   }
 } // namespace
