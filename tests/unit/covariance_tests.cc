@@ -1011,3 +1011,38 @@ TEST(CovarianceRegistry, MaternIsRegisteredAndParsedFromParameterFile)
   EXPECT_THROW(parse("set Correlation length = -1\n"), ExceptionBase);
   EXPECT_THROW(parse("set Marginal variance = 0\n"), ExceptionBase);
 }
+
+
+TEST(CovarianceRegistry, EveryModelIsParsedAndItsVarianceParameterTakesEffect)
+{
+  // The registered models, in 2D and 3D (a new model must be added here).
+  const std::vector<std::string> expected{"matern", "matern_spectral", "white_noise"};
+  EXPECT_EQ(CovarianceRegistry<2>::instance().names(), expected);
+  EXPECT_EQ(CovarianceRegistry<3>::instance().names(), expected);
+
+  const auto space = test_support::make_space<2>(simplex_distorted, 1, MPI_COMM_SELF);
+  const auto parse = [&](const std::string &name, const std::string &body) {
+    ParameterHandler prm;
+    CovarianceRegistry<2>::instance().declare_parameters(prm, "Covariance model", name, "The noise.");
+    prm.parse_input_from_string("subsection " + name + "\n" + body + "end\n");
+    auto model = CovarianceRegistry<2>::instance().create_and_parse(prm, "Covariance model");
+    model->initialize(*space);
+    return model;
+  };
+  // Every model is created from a parameter file with its defaults, and a
+  // misspelled entry in its subsection is refused.
+  for (const auto &name : expected)
+    {
+      EXPECT_NE(parse(name, ""), nullptr) << name;
+      EXPECT_ANY_THROW(parse(name, "set Marginal varianse = 4\n")) << name;
+    }
+  // A parsed marginal variance scales the pointwise variance exactly.
+  for (const std::string name : {"matern", "matern_spectral"})
+    {
+      const VectorType unit = parse(name, "set Correlation length = 0.3\n")->pointwise_variance();
+      const VectorType four =
+        parse(name, "set Correlation length = 0.3\nset Marginal variance = 4\n")->pointwise_variance();
+      for (unsigned int i = 0; i < space->n_dofs(); ++i)
+        EXPECT_NEAR(four[i], 4 * unit[i], 1e-5 * unit[i]) << name << ", DoF " << i;
+    }
+}
