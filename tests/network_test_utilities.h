@@ -41,10 +41,10 @@ namespace ddo
       std::shared_ptr<NetworkGeometry>     geometry;
 
       BoundSpace(const std::string &mesh_prm, const unsigned int n_modes,
-                 const MPI_Comm comm = MPI_COMM_WORLD)
+                 const MPI_Comm comm = MPI_COMM_WORLD, const bool with_lumped_operators = false)
         : space(make_space<dim>(mesh_prm, 1, comm))
         , basis(std::make_unique<SpectralBasis<dim>>(*space, n_modes))
-        , geometry(make_network_geometry(*space, *basis, torch::kFloat64))
+        , geometry(make_network_geometry(*space, *basis, torch::kFloat64, with_lumped_operators))
       {}
     };
   } // namespace test_support

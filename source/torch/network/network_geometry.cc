@@ -135,7 +135,8 @@ namespace ddo
   std::shared_ptr<NetworkGeometry>
   make_network_geometry(const FunctionSpace<dim> &space,
                         const SpectralBasis<dim> &basis,
-                        torch::Dtype              dtype)
+                        torch::Dtype              dtype,
+                        const bool                with_lumped_operators)
   {
     auto        geometry = std::make_shared<NetworkGeometry>();
     const auto &points   = space.locally_owned_support_points();
@@ -167,7 +168,7 @@ namespace ddo
     geometry->mass_modes_transposed = geometry->mass_modes.t().contiguous();
     geometry->eigenvalues =
       torch::tensor(std::vector<double>(basis.eigenvalues()), torch::kFloat64).to(dtype);
-    if (!space.is_distributed())
+    if (with_lumped_operators && !space.is_distributed())
       {
         const auto to_sparse = [&](const LumpedOperator &lumped) {
           const auto    nnz     = static_cast<std::int64_t>(lumped.values.size());
@@ -193,7 +194,7 @@ namespace ddo
   }
 
   template std::shared_ptr<NetworkGeometry>
-  make_network_geometry(const FunctionSpace<2> &, const SpectralBasis<2> &, torch::Dtype);
+  make_network_geometry(const FunctionSpace<2> &, const SpectralBasis<2> &, torch::Dtype, const bool);
   template std::shared_ptr<NetworkGeometry>
-  make_network_geometry(const FunctionSpace<3> &, const SpectralBasis<3> &, torch::Dtype);
+  make_network_geometry(const FunctionSpace<3> &, const SpectralBasis<3> &, torch::Dtype, const bool);
 } // namespace ddo

@@ -77,7 +77,8 @@ namespace ddo
                 ExcMessage("ScoreModel: training and sampling work on serial (replicated) meshes; "
                            "parallel runs split the batch over the ranks."));
     spectral_basis = std::make_unique<SpectralBasis<dim>>(function_space, n_modes, cache_directory);
-    geometry       = make_network_geometry(function_space, *spectral_basis, dtype());
+    geometry       = make_network_geometry(function_space, *spectral_basis, dtype(),
+                                     score_network->uses_spectrum_variances());
     score_network->bind(geometry);
     mass        = to_sparse_tensor(function_space.mass_matrix(), dtype());
     constraints = constraint_projection(function_space, dtype());

@@ -127,13 +127,17 @@ namespace ddo
 
   /**
    * The geometry of @p space with the modes of @p basis, in @p dtype.
-   * Collective on distributed meshes.
+   * The lumped operators (serial meshes; the whole-spectrum filters of a
+   * network) only @p with_lumped_operators: their set-up costs a pass over
+   * the matrices and a small eigenproblem per cell, which networks that do
+   * not use them are spared. Collective on distributed meshes.
    */
   template <int dim>
   std::shared_ptr<NetworkGeometry>
   make_network_geometry(const FunctionSpace<dim> & space,
                         const SpectralBasis<dim> &basis,
-                        torch::Dtype              dtype = torch::kFloat32);
+                        torch::Dtype              dtype                 = torch::kFloat32,
+                        const bool                with_lumped_operators = false);
 
   /**
    * Sum of @p x over the ranks of @p comm, differentiable: the gradient of
