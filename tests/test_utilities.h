@@ -10,6 +10,7 @@
 #include <ddo/covariance/matern_spde.h>
 #include <ddo/mesh/mesh_builder.h>
 
+#include <cmath>
 #include <memory>
 #include <vector>
 #include <string>
@@ -61,6 +62,38 @@ namespace ddo
       for (const auto &s : samples)
         values.insert(values.end(), s.begin(), s.end());
       return values;
+    }
+
+
+    /**
+     * The threshold t for the largest of @p n_tests standardized deviations
+     * (each approximately standard normal) that is exceeded with probability
+     * at most @p p (Bonferroni): 2 n Phi(-t) = p.
+     */
+    inline double
+    bonferroni_threshold(const unsigned int n_tests, const double p = 1e-4)
+    {
+      double low = 0, high = 40;
+      for (unsigned int k = 0; k < 200; ++k)
+        {
+          const double t = (low + high) / 2;
+          (n_tests * std::erfc(t / std::sqrt(2.)) > p ? low : high) = t;
+        }
+      return high;
+    }
+
+
+    /**
+     * The value that a chi-square statistic with @p degrees of freedom
+     * exceeds with probability 1e-4: the Wilson-Hilferty approximation of
+     * its quantile, (X/k)^(1/3) ~ N(1 - 2/(9k), 2/(9k)) with z = 3.72
+     * (a few percent accurate for k >= 4).
+     */
+    inline double
+    chi_square_bound(const unsigned int degrees)
+    {
+      const double k = degrees, a = 2. / (9. * k);
+      return k * std::pow(1. - a + 3.72 * std::sqrt(a), 3);
     }
   } // namespace test_support
 } // namespace ddo

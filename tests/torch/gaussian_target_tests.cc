@@ -231,8 +231,10 @@ TEST(GaussianTarget, FlowSamplesOfTheTrainedNetworkMatchTheTruthPerBand)
                 << std::endl;
       // Exact score: sampling error only (4 standard errors).
       EXPECT_NEAR(exact_bands[b].variance_ratio, expected[b], 4 * exact_bands[b].standard_error);
-      // Trained network: loose (sampling error plus a short training).
-      EXPECT_NEAR(trained_bands[b].variance_ratio, 1., 0.25) << "band " << b;
+      // Trained network: the same expectation within 5 standard errors (the
+      // sampling error plus what 1500 steps leave; measured 1.3 and 3.8).
+      EXPECT_NEAR(trained_bands[b].variance_ratio, expected[b], 5 * exact_bands[b].standard_error)
+        << "band " << b;
       EXPECT_LT(trained_bands[b].max_standardized_mean, 5.) << "band " << b;
       trained_misfit += std::abs(std::log(trained_bands[b].variance_ratio));
       untrained_misfit += std::abs(std::log(untrained_bands[b].variance_ratio));

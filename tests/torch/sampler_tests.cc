@@ -20,6 +20,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <iomanip>
 #include <iostream>
@@ -261,6 +262,37 @@ namespace
   }
 
 
+  /**
+   * Checks the second moment of every mode against its expected variance,
+   * not only band averages (which can hide opposite errors of single modes):
+   * z_k = (m_k / v_k - 1) / sqrt(2/n), the standardized error of the second
+   * moment about the known zero mean of n Gaussian samples. Every |z_k|
+   * must lie within the Bonferroni threshold of the number of modes, and
+   * sum_k z_k^2 below the 1e-4 quantile of a chi-square with K degrees of
+   * freedom.
+   */
+  void
+  expect_per_mode_variances(const ModeStatistics &     statistics,
+                            const std::vector<double> &expected,
+                            const std::string &        label)
+  {
+    const unsigned int K = expected.size();
+    const double       n = statistics.n_samples;
+    double             chi_square = 0, largest = 0;
+    for (unsigned int k = 0; k < K; ++k)
+      {
+        const double z = (statistics.second_moment[k] / expected[k] - 1.) / std::sqrt(2. / n);
+        chi_square += z * z;
+        largest = std::max(largest, std::abs(z));
+        EXPECT_LT(std::abs(z), test_support::bonferroni_threshold(K)) << label << ", mode " << k;
+      }
+    std::cout << "  " << label << ": per-mode chi-square " << chi_square << " over " << K
+              << " modes (bound " << test_support::chi_square_bound(K) << "), largest |z| " << largest
+              << std::endl;
+    EXPECT_LT(chi_square, test_support::chi_square_bound(K)) << label;
+  }
+
+
   /** The message of the exception @p call throws. */
   template <typename Call>
   std::string
@@ -373,6 +405,7 @@ TEST(Samplers, MatchTheGaussianTargetAndTheOdeIsFarCheaper)
         << "band " << b;
       EXPECT_LT(band.max_standardized_mean, 4.5) << "band " << b;
     }
+  expect_per_mode_variances(langevin_statistics, langevin_expected, "langevin against the chain");
   EXPECT_EQ(langevin_report.evaluations_per_sample(), langevin_levels * langevin_steps + 1);
   EXPECT_EQ(langevin_report.n_network_evaluations, (langevin_levels * langevin_steps + 1) * 2);
 
@@ -390,9 +423,17 @@ TEST(Samplers, MatchTheGaussianTargetAndTheOdeIsFarCheaper)
   std::cout << "  probability flow: largest relative L2 error against the exact flow "
             << flow_error << std::endl;
   EXPECT_LT(flow_error, 1e-2);
-  const auto ode_bands =
-    band_statistics(p.exact->eigenvalues(), p.exact->mode_statistics(ode_samples), p.s(), 4);
+  const ModeStatistics ode_statistics = p.exact->mode_statistics(ode_samples);
+  const auto ode_bands = band_statistics(p.exact->eigenvalues(), ode_statistics, p.s(), 4);
   print_bands("probability flow / truth", ode_bands);
+  // The exact flow's variance per mode: sigma_max^2 c_k times its factor squared.
+  std::vector<double> flow_expected(K);
+  for (unsigned int k = 0; k < K; ++k)
+    {
+      const double c = p.exact->noise_variances()[k];
+      flow_expected[k] = range.sigma_max * range.sigma_max * c * std::pow(flow_factor(p.s()[k], c), 2);
+    }
+  expect_per_mode_variances(ode_statistics, flow_expected, "probability flow against the exact flow");
   for (const auto &band : ode_bands)
     {
       EXPECT_NEAR(band.variance_ratio, 1., 4. * band.standard_error + 0.01);
@@ -447,6 +488,7 @@ TEST(Samplers, APredictorLetsLangevinUseFarFewerSteps)
       EXPECT_NEAR(against_truth[b].variance_ratio, 1., 4. * band.standard_error + 0.05) << "band " << b;
       EXPECT_LT(band.max_standardized_mean, 4.5) << "band " << b;
     }
+  expect_per_mode_variances(statistics, corrected, "predictor-corrector against the chain");
   // L T steps, L - 1 predictor steps and the Tweedie step.
   EXPECT_EQ(report.evaluations_per_sample(), langevin_levels * (steps + 1));
 }

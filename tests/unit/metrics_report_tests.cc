@@ -10,6 +10,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <iostream>
 
 using namespace ddo;
 
@@ -50,10 +51,15 @@ TEST(MetricsReport, FloorCandidatesAndGaussianBaselineOnGaussianData)
   const unsigned int  n         = 160;
   const auto          reference = matern_samples(*space, n, 1);
   const std::vector<double> half_b(reference.begin() + n / 2 * space->n_dofs(), reference.end());
-  const auto report = compare_with_reference(*space, basis, settings, 0.1,
-                                             {{"independent", matern_samples(*space, n / 2, 2)}, {"half B", half_b}},
-                                             reference, true, 3);
-  ASSERT_EQ(report.rows.size(), 4u);
+  // A model whose fields are 25% too large: the window below must exclude it.
+  std::vector<double> too_large = matern_samples(*space, n / 2, 2);
+  for (double &v : too_large)
+    v *= 1.25;
+  const auto report = compare_with_reference(
+    *space, basis, settings, 0.1,
+    {{"independent", matern_samples(*space, n / 2, 2)}, {"half B", half_b}, {"25% too large", too_large}},
+    reference, true, 3);
+  ASSERT_EQ(report.rows.size(), 5u);
   const double floor = report.row("floor (test half A)").distance.density_mse;
   ASSERT_GT(floor, 0.);
   for (const auto &name : {"independent", "Gaussian baseline"})
@@ -67,6 +73,15 @@ TEST(MetricsReport, FloorCandidatesAndGaussianBaselineOnGaussianData)
   EXPECT_EQ(report.row("half B").distance.density_mse, 0.);
   EXPECT_EQ(report.row("half B").distance.spectrum_mse, 0.);
   EXPECT_EQ(report.row("half B").distance.variance_error, 0.);
+  // The same draw as "independent", scaled: outside the window on the
+  // density and the spectrum, its variance error near 1.25^2 - 1.
+  const auto &wrong = report.row("25% too large").distance;
+  const auto &right = report.row("independent").distance;
+  std::cout << "  density MSE / floor: independent " << right.density_mse / floor << ", 25% too large "
+            << wrong.density_mse / floor << "; spectrum MSE: " << right.spectrum_mse << ", "
+            << wrong.spectrum_mse << std::endl;
+  EXPECT_GT(wrong.density_mse, 5 * floor);
+  EXPECT_GT(wrong.spectrum_mse, 5 * right.spectrum_mse);
 }
 
 

@@ -147,7 +147,9 @@ TEST(SampleMetrics, GradientDensityOfLinearFieldsIsAtTheirSlopes)
                           (grid[g + 1] - grid[g]);
       (grid[g] < 1.5 ? below : above) += mass;
       if (std::abs(grid[g] - 1) > 0.3 && std::abs(grid[g] - 2) > 0.3)
-        EXPECT_LT(statistics.gradient_density[g], 1e-6) << "at " << grid[g];
+        {
+          EXPECT_LT(statistics.gradient_density[g], 1e-6) << "at " << grid[g];
+        }
     }
   EXPECT_NEAR(below, 0.5, 1e-3);
   EXPECT_NEAR(above, 0.5, 1e-3);
