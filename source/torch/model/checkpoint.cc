@@ -36,6 +36,9 @@ namespace ddo
   {
     namespace fs = std::filesystem;
     const fs::path target(path), temporary(path + ".tmp"), previous(path + ".old");
+    // A complete checkpoint that a crash left in path.tmp must not be
+    // removed below: move it into place first.
+    recover_interrupted_checkpoint(path);
     fs::remove_all(temporary);
     fs::create_directories(temporary);
 
@@ -77,11 +80,24 @@ namespace ddo
                 raw.push_back(parameters[i].detach().clone());
                 parameters[i].copy_((*ema_parameters)[i]);
               }
-            torch::serialize::OutputArchive ema_archive;
-            network.save(ema_archive);
-            for (std::size_t i = 0; i < parameters.size(); ++i)
-              parameters[i].copy_(raw[i]);
-            ema_archive.save_to((temporary / "ema.pt").string());
+            // The archive holds references to the tensors until save_to():
+            // write the file before the raw weights go back.
+            const auto restore_raw = [&]() {
+              for (std::size_t i = 0; i < parameters.size(); ++i)
+                parameters[i].copy_(raw[i]);
+            };
+            try
+              {
+                torch::serialize::OutputArchive ema_archive;
+                network.save(ema_archive);
+                ema_archive.save_to((temporary / "ema.pt").string());
+              }
+            catch (...)
+              {
+                restore_raw();
+                throw;
+              }
+            restore_raw();
           }
       }
     catch (const c10::Error &e)
@@ -95,6 +111,25 @@ namespace ddo
       fs::rename(target, previous);
     fs::rename(temporary, target);
     fs::remove_all(previous);
+  }
+
+
+  bool
+  recover_interrupted_checkpoint(const std::string &path)
+  {
+    namespace fs = std::filesystem;
+    const fs::path target(path), temporary(path + ".tmp"), previous(path + ".old");
+    std::error_code error;
+    // save_checkpoint() moves path to path.old only once path.tmp is complete.
+    if (fs::exists(target) || !fs::exists(previous) || !fs::exists(temporary / metadata_file_name))
+      return false;
+    fs::rename(temporary, target, error);
+    // Another rank may have done it in the meantime; that is as good.
+    AssertThrow(!error || fs::exists(target / metadata_file_name),
+                ExcMessage("Cannot complete the interrupted checkpoint write of <" + path + ">: moving <" +
+                           temporary.string() + "> into place failed: " + error.message()));
+    fs::remove_all(previous, error);
+    return true;
   }
 
 
@@ -119,6 +154,7 @@ namespace ddo
   CheckpointMetadata
   read_checkpoint_metadata(const std::string &path)
   {
+    recover_interrupted_checkpoint(path);
     const std::string file = path + "/" + metadata_file_name;
     AssertThrow(std::filesystem::exists(file),
                 ExcMessage("Cannot read the checkpoint <" + path + ">: " + file +

@@ -353,6 +353,13 @@ namespace ddo
 
     TrainingReport     report;
     const std::string &directory = settings.checkpoint_directory;
+    if (settings.resume && !directory.empty())
+      {
+        // Every rank must then see the same directory.
+        if (rank == 0)
+          recover_interrupted_checkpoint(directory);
+        MPI_Barrier(comm);
+      }
     const bool resumed = settings.resume && !directory.empty() && fs::exists(directory + "/metadata.json");
     if (resumed)
       report.first_step = resume(run);

@@ -43,6 +43,18 @@ namespace ddo
                   torch::optim::Optimizer *          optimizer      = nullptr,
                   const std::vector<torch::Tensor> * ema_parameters = nullptr);
 
+  /**
+   * Completes a checkpoint replacement that a crash interrupted. A process
+   * killed between the two renames of save_checkpoint() leaves no @p path,
+   * the previous checkpoint in `path.old` and the complete new one in
+   * `path.tmp`; this moves the new one into place and removes the old one.
+   * Returns whether there was anything to complete. save_checkpoint(),
+   * read_checkpoint_metadata() and the trainer call it, so a user never
+   * needs to; several ranks may call it at once.
+   */
+  bool
+  recover_interrupted_checkpoint(const std::string &path);
+
   /** Whether the checkpoint at @p path holds averaged weights (`ema.pt`). */
   bool
   checkpoint_has_ema(const std::string &path);
