@@ -16,6 +16,11 @@ function(ddo_setup_target _target)
   endif()
   target_compile_options(${_target} PRIVATE -Wall -Wextra -Wno-unused-parameter
     -Wno-deprecated-declarations)
+  if(DDO_SANITIZE)
+    target_compile_options(${_target} PRIVATE -fsanitize=address,undefined
+      -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
+    target_link_options(${_target} PUBLIC -fsanitize=address,undefined)
+  endif()
   # Everything compiled with -fPIC (executables too, not -fPIE): one
   # precompiled header then serves all targets.
   if(_type STREQUAL "EXECUTABLE")

@@ -1,9 +1,18 @@
-# Runs `ddo info PRM` in WORKDIR (with mpirun if NRANKS > 1) and compares its
+# Runs `ddo info PRM` in WORKDIR (with mpirun if NRANKS > 1; with PLUGIN for
+# __PLUGIN__ in PRM) and compares its
 # standard output with EXPECTED using numdiff (relative tolerance 1e-8), or,
 # with EXPECT_FAILURE, checks that it fails (non-zero exit code) with an error
 # message that matches EXPECT_REGEX. Either failure makes this script fail.
 file(REMOVE_RECURSE ${WORKDIR})
 file(MAKE_DIRECTORY ${WORKDIR})
+# A parameter file that names __PLUGIN__ gets the test plugin library's path.
+file(READ ${PRM} _prm_text)
+if(_prm_text MATCHES "__PLUGIN__")
+  string(REPLACE "__PLUGIN__" "${PLUGIN}" _prm_text "${_prm_text}")
+  get_filename_component(_prm_name ${PRM} NAME)
+  set(PRM ${WORKDIR}/${_prm_name})
+  file(WRITE ${PRM} "${_prm_text}")
+endif()
 separate_arguments(_mpi UNIX_COMMAND "${MPIEXEC}")
 if(NRANKS GREATER 1)
   set(_command ${_mpi} -np ${NRANKS} ${DDO} info ${PRM})

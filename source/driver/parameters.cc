@@ -31,12 +31,21 @@ namespace ddo
     {
       try
         {
-          prm.parse_input_from_string(text, source, skip_undefined);
+          // The second argument is the text's required last line (none).
+          prm.parse_input_from_string(text, "", skip_undefined);
         }
       catch (const std::exception &e)
         {
-          // ParameterHandler's messages already name the line; add the file.
-          AssertThrow(false, ExcMessage("Invalid parameter file <" + source + ">:\n" + user_message(e)));
+          // ParameterHandler's messages name the line "of file <input
+          // string>": name the user's file instead.
+          std::string       message = user_message(e);
+          const std::string unnamed = "<input string>";
+          for (auto at = message.find(unnamed); at != std::string::npos; at = message.find(unnamed, at))
+            {
+              message.replace(at, unnamed.size(), "<" + source + ">");
+              at += source.size() + 2;
+            }
+          AssertThrow(false, ExcMessage("Invalid parameter file <" + source + ">:\n" + message));
         }
     }
 
