@@ -118,6 +118,21 @@ Commands:
 } // namespace
 
 
+namespace
+{
+  /**
+   * After an error on this rank: with several ranks, the others may wait in
+   * a collective call for this one forever, so end them all (exit code 1).
+   */
+  void
+  stop_all_ranks()
+  {
+    if (dealii::Utilities::MPI::n_mpi_processes(MPI_COMM_WORLD) > 1)
+      MPI_Abort(MPI_COMM_WORLD, 1);
+  }
+} // namespace
+
+
 int
 main(int argc, char **argv)
 {
@@ -187,11 +202,13 @@ main(int argc, char **argv)
   catch (const std::exception &exc)
     {
       std::cerr << "ddo: error: " << ddo::driver::user_message(exc) << std::endl;
+      stop_all_ranks();
       return 1;
     }
   catch (...)
     {
       std::cerr << "ddo: error: unknown exception" << std::endl;
+      stop_all_ranks();
       return 1;
     }
   return 0;
