@@ -3,6 +3,7 @@
 #include <deal.II/base/function.h>
 
 #include <ddo/function_space/function_space.h>
+#include <ddo/lac/spectral_basis.h>
 
 #include <gtest/gtest.h>
 
@@ -66,4 +67,58 @@ TEST(DistributedFunctionSpace, AgreesWithSerial)
   compare_with_serial<3>("hex 3d", "set Geometry = box\nsubsection box\nset Upper corner = 2, 1, 1\n"
                                    "set Subdivisions = 2, 1, 1\nend\nset Global refinements = 2\n",
                          2);
+  compare_with_serial<3>("hex 3d, periodic", "set Geometry = box\nsubsection box\nset Upper corner = 2, 1, 1\n"
+                                             "set Subdivisions = 2, 1, 1\nend\nset Periodic directions = 0, 1, 2\n"
+                                             "set Global refinements = 2\n",
+                         1);
+  // deal.II 9.4 cannot make periodic faces on a fully distributed simplex
+  // mesh: a clear error, not a wrong space.
+  try
+    {
+      test_support::make_space<2>("set Geometry = box\nset Cell type = simplex\nset Periodic directions = 0\n"
+                                  "set Partitioning = distributed\n");
+      ADD_FAILURE() << "a periodic distributed simplex mesh was accepted";
+    }
+  catch (const std::exception &e)
+    {
+      EXPECT_NE(std::string(e.what()).find("Periodic boundaries on a distributed simplex mesh are not supported"),
+                std::string::npos)
+        << e.what();
+    }
+}
+
+
+TEST(DistributedSpectralBasis, ParpackAgreesWithTheSerialBasis)
+{
+  // The same periodic quadrilateral mesh with hanging nodes on 2 ranks
+  // (PARPACK shift-invert Lanczos) and serial (dense LAPACK): the same 12
+  // smallest eigenvalues, and the distributed eigenvectors orthonormal in M
+  // and orthogonal in K.
+  const std::string mesh = distributed_cases[0].second;
+  const auto        distributed = test_support::make_space<2>(mesh + "set Partitioning = distributed\n");
+  const auto        serial      = test_support::make_space<2>(mesh, 1, MPI_COMM_SELF);
+  const unsigned int n_modes    = 12;
+  const SpectralBasis<2> parallel_basis(*distributed, n_modes);
+  const SpectralBasis<2> serial_basis(*serial, n_modes, "", SpectralBasis<2>::Method::dense);
+  for (unsigned int k = 0; k < n_modes; ++k)
+    EXPECT_NEAR(parallel_basis.eigenvalues()[k], serial_basis.eigenvalues()[k],
+                1e-8 * std::max(1., serial_basis.eigenvalues()[k]))
+      << "mode " << k;
+  // With the unconstrained Gram matrices, phi_i^T M phi_j and phi_i^T K phi_j
+  // are the exact L2 and energy products of the FE functions: the basis
+  // diagonalizes both (identity and the eigenvalues).
+  const auto &phi   = parallel_basis.eigenvectors();
+  VectorType  k_phi = distributed->create_vector(), m_phi = distributed->create_vector();
+  for (unsigned int j = 0; j < n_modes; ++j)
+    {
+      distributed->stiffness_matrix().vmult(k_phi, phi[j]);
+      distributed->mass_matrix().vmult(m_phi, phi[j]);
+      for (unsigned int i = 0; i < n_modes; ++i)
+        {
+          EXPECT_NEAR(phi[i] * m_phi, i == j ? 1. : 0., 1e-10) << i << ", " << j;
+          EXPECT_NEAR(phi[i] * k_phi, i == j ? parallel_basis.eigenvalues()[j] : 0.,
+                      1e-8 * std::max(1., parallel_basis.eigenvalues()[j]))
+            << i << ", " << j;
+        }
+    }
 }
