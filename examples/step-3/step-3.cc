@@ -133,7 +133,8 @@ namespace ddo
     {
     public:
       explicit GaussianMixtureValidation(ParameterHandler &prm);
-      void
+      /** Runs every stage; returns whether the samples meet the targets. */
+      bool
       run();
 
     private:
@@ -147,6 +148,8 @@ namespace ddo
       sample_and_classify();
       void
       write_outputs();
+      bool
+      targets_met() const;
 
       /** L2 distances (mass matrix) of the rows of @p v [B, N] to every mean: [B, J]. */
       torch::Tensor
@@ -564,7 +567,40 @@ namespace ddo
     }
 
 
-    void
+    // @sect4{The targets}
+    //
+    // Each recovered weight is a class frequency of n samples, with standard
+    // error sqrt(w (1 - w) / n); each recovered mean is the average of n_j
+    // samples, whose error from the fluctuation alone has the RMS norm
+    // |eta|_rms / sqrt(n_j). Both must lie within 5 of these standard errors:
+    // a sampler that puts 5% of the mass on the wrong component (or a score
+    // that blurs the means) fails, sampling noise does not.
+    bool
+    GaussianMixtureValidation::targets_met() const
+    {
+      const double n   = samples.size(0);
+      const double rms = std::sqrt(torch::tensor(fluctuation_truth->target_variances()).sum().item<double>());
+      bool         met = true;
+      out << "\nTargets (5 standard errors):\n";
+      for (unsigned int j = 0; j < weights.size(); ++j)
+        {
+          const double weight_error = std::sqrt(weights[j] * (1 - weights[j]) / n);
+          const double count        = recovered_weights[j] * n;
+          const double mean_error   = count > 0 ? rms / std::sqrt(count) / l2_norm(means[j]) : 0;
+          const bool   weight_ok    = std::abs(recovered_weights[j] - weights[j]) <= 5 * weight_error;
+          const bool   mean_ok      = count > 0 && mean_errors[j] <= 5 * mean_error;
+          out << "  component " << j << ": weight " << fixed(recovered_weights[j]) << " against " << weights[j]
+              << " (bound " << fixed(5 * weight_error) << ")" << (weight_ok ? "" : " MISSED") << ", mean error "
+              << fixed(100 * mean_errors[j], 1) << "% (bound " << fixed(500 * mean_error, 1) << "%)"
+              << (mean_ok ? "" : " MISSED") << '\n';
+          met = met && weight_ok && mean_ok;
+        }
+      out << (met ? "All targets met.\n" : "Targets missed.\n");
+      return met;
+    }
+
+
+    bool
     GaussianMixtureValidation::run()
     {
       setup();
@@ -572,6 +608,7 @@ namespace ddo
       train();
       sample_and_classify();
       write_outputs();
+      return targets_met();
     }
   } // namespace Step3
 } // namespace ddo
@@ -592,7 +629,8 @@ main(int argc, char *argv[])
       std::cout << "ddo step-3: a DDO trained on a Gaussian mixture in function space\n"
                 << "parameters: " << parameter_file << std::endl;
       ddo::Step3::GaussianMixtureValidation program(prm);
-      program.run();
+      if (!program.run())
+        return 2;
     }
   catch (std::exception &exc)
     {
