@@ -115,11 +115,8 @@ Commands:
         ddo::driver::run_metrics<2>(text, prm);
       }
   }
-} // namespace
 
 
-namespace
-{
   /**
    * After an error on this rank: with several ranks, the others may wait in
    * a collective call for this one forever, so end them all (exit code 1).
