@@ -93,9 +93,10 @@ namespace ddo
               << (missing.size() < n_samples ? " (resuming)" : "") << " on " << n_ranks << " process"
               << (n_ranks > 1 ? "es" : "") << '\n';
 
-        // Blocks of a few fields per rank: rank 0 writes (and flushes) each
-        // block before the next starts, so an interruption loses at most one.
-        const std::size_t block = 4 * n_ranks;
+        // One field per rank at a time: rank 0 writes (and flushes) them
+        // before the next start, so an interruption loses at most the field
+        // each rank is computing.
+        const std::size_t block = n_ranks;
         const auto        start = std::chrono::steady_clock::now();
         VectorType        field = space.create_vector();
         double            last_report = -1e300;

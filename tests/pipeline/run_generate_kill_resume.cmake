@@ -6,8 +6,8 @@
 # `ddo generate` (SIGKILL) at moments drawn from a fixed seed; every attempt
 # resumes the `.partial` file the killed one left. The two training and test
 # files must be equal row for row, bit for bit (COMPARE is
-# compare_field_files): a kill loses only the block of fields in progress
-# (4 per rank), never a written row.
+# compare_field_files): a kill loses only the field in progress, never a
+# written row.
 file(REMOVE_RECURSE ${WORKDIR})
 file(MAKE_DIRECTORY ${WORKDIR})
 
