@@ -31,6 +31,17 @@ namespace ddo
       return "";
     }
 
+    /** The processor's model name from /proc/cpuinfo. */
+    inline std::string
+    cpu_model()
+    {
+      const std::string line  = first_line_of("/proc/cpuinfo", "model name");
+      const auto        colon = line.find(':');
+      return colon == std::string::npos ?
+               "unknown" :
+               line.substr(line.find_first_not_of(" \t", colon + 1));
+    }
+
     /**
      * The file of the library that the BLAS routine @p symbol (e.g. "dgemm_")
      * resolves to, links resolved: shows whether libblas.so.3 is OpenBLAS or

@@ -72,15 +72,6 @@ namespace
     a.add(400., mass);
   }
 
-  /** The CPU model from /proc/cpuinfo ("model name : ..."). */
-  std::string
-  cpu_model()
-  {
-    const std::string line  = benchmark_support::first_line_of("/proc/cpuinfo", "model name");
-    const auto        colon = line.find(':');
-    return colon == std::string::npos ? "unknown" : line.substr(line.find_first_not_of(" \t", colon + 1));
-  }
-
   struct Variant
   {
     std::string                     name;
@@ -184,7 +175,7 @@ main(int argc, char **argv)
           << " cells per axis: N = " << n << ", " << variants[1].cholesky->n_factor_entries()
           << " entries in L (" << variants[1].cholesky->ordering() << " ordering).\n\n"
           << "Machine: " << std::thread::hardware_concurrency() << " hardware threads, CPU `"
-          << cpu_model() << "`; "
+          << benchmark_support::cpu_model() << "`; "
           << benchmark_support::first_line_of("/proc/loadavg", "") << " (load average at end)"
           << "; BLAS `" << benchmark_support::blas_library("dgemv_") << "`.\n\n"
           << "Reproduce: `./benchmarks/cholesky_solve_benchmark --dim " << options.dim

@@ -110,13 +110,6 @@ namespace
   }
 
   std::string
-  cpu_model()
-  {
-    const std::string line = benchmark_support::first_line_of("/proc/cpuinfo", "model name");
-    return line.empty() ? "unknown" : line.substr(line.find(':') + 2);
-  }
-
-  std::string
   format(const double x, const int precision = 3)
   {
     std::ostringstream out;
@@ -339,7 +332,7 @@ namespace
            "rho = 0.1, alpha = 2 (nu = 1 in 2D, nu = 1/2 in 3D), Neumann boundary, P1 (FE_Q 1) "
            "on the unit square / cube, one MPI rank.\n\n"
         << "Machine: " << sysconf(_SC_NPROCESSORS_ONLN) << " cores (`nproc`), CPU `"
-        << cpu_model() << "`, " << fixed(proc_value("/proc/meminfo", "MemTotal") / 1048576., 0)
+        << benchmark_support::cpu_model() << "`, " << fixed(proc_value("/proc/meminfo", "MemTotal") / 1048576., 0)
         << " GiB memory; load average at start: "
         << benchmark_support::first_line_of("/proc/loadavg", "") << " (other jobs on the machine inflate "
         << "the wall times; the CPU times are less sensitive to them). BLAS: `"
@@ -532,7 +525,7 @@ main(int argc, char **argv)
         settings += "; " + line;
 
       std::cout << "Matern GRF benchmark on " << sysconf(_SC_NPROCESSORS_ONLN) << " cores, "
-                << cpu_model() << "; " << settings << "; BLAS " << benchmark_support::blas_library("dgemm_") << ", "
+                << benchmark_support::cpu_model() << "; " << settings << "; BLAS " << benchmark_support::blas_library("dgemm_") << ", "
                 << options.threads << " thread(s), direct solver block size "
                 << options.block_size << std::endl;
       std::vector<Result> results;

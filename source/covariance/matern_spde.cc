@@ -3,19 +3,18 @@
 #include <deal.II/dofs/dof_tools.h>
 #include <deal.II/fe/fe_values.h>
 #include <deal.II/lac/dynamic_sparsity_pattern.h>
+#include <deal.II/lac/lapack_full_matrix.h>
 #include <deal.II/lac/sparsity_tools.h>
 
+#include <ddo/covariance/direct_factorization.h>
 #include <ddo/covariance/matern.h>
 #include <ddo/covariance/matern_spde.h>
+#include <ddo/covariance/shifted_systems.h>
 #include <ddo/mesh/mesh_builder.h>
 #include <ddo/lac/sparse_cholesky.h>
 
-#include <Amesos.h>
-#include <Amesos_BaseSolver.h>
 #include <Epetra_CrsMatrix.h>
-#include <Epetra_LinearProblem.h>
 #include <Epetra_MultiVector.h>
-#include <Teuchos_ParameterList.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -95,141 +94,24 @@ namespace ddo
             cell_a(i, j) += beta * fe_face_values.shape_value(i, q) *
                             fe_face_values.shape_value(j, q) * fe_face_values.JxW(q);
     }
+
+
+    /** The largest eigenvalue of the symmetric pencil (@p a, @p m). */
+    double
+    largest_pencil_eigenvalue(const FullMatrix<double> &a, const FullMatrix<double> &m)
+    {
+      const unsigned int       n = a.m();
+      LAPACKFullMatrix<double> a_copy(n, n), m_copy(n, n);
+      a_copy = a;
+      m_copy = m;
+      std::vector<Vector<double>> vectors(n, Vector<double>(n));
+      a_copy.compute_generalized_eigenvalues_symmetric(m_copy, vectors);
+      double largest = 0;
+      for (unsigned int i = 0; i < n; ++i)
+        largest = std::max(largest, a_copy.eigenvalue(i).real());
+      return largest;
+    }
   } // namespace
-
-
-  namespace internal
-  {
-    /**
-     * A sparse factorization of a symmetric positive definite Trilinos
-     * matrix, computed once and applied to blocks of right-hand sides.
-     */
-    class DirectFactorization
-    {
-    public:
-      virtual ~DirectFactorization() = default;
-      /**
-       * x = A^{-1} b for every column (x and b: the matrix's row layout), to
-       * the accuracy of the stored factor (samples).
-       */
-      virtual void
-      solve(const Epetra_MultiVector &b, Epetra_MultiVector &x) = 0;
-
-      /** As solve(), to double precision (the exact operators). */
-      virtual void
-      solve_accurately(const Epetra_MultiVector &b, Epetra_MultiVector &x)
-      {
-        solve(b, x);
-      }
-    };
-
-    namespace
-    {
-      /** LU factorization by a Trilinos Amesos package (KLU, MUMPS). */
-      class AmesosFactorization : public DirectFactorization
-      {
-      public:
-        AmesosFactorization(const Epetra_CrsMatrix &matrix, const std::string &package)
-        {
-          problem.SetOperator(const_cast<Epetra_CrsMatrix *>(&matrix));
-          Amesos factory;
-          AssertThrow(factory.Query(package.c_str()),
-                      ExcMessage("Matern: the Amesos package " + package +
-                                 " is not available in this Trilinos."));
-          solver.reset(factory.Create(package.c_str(), problem));
-          Teuchos::ParameterList list;
-          list.set("OutputLevel", 0);
-          solver->SetParameters(list);
-          AssertThrow(solver->SymbolicFactorization() == 0 &&
-                        solver->NumericFactorization() == 0,
-                      ExcMessage("Matern: the factorization with " + package + " failed."));
-        }
-
-        void
-        solve(const Epetra_MultiVector &b, Epetra_MultiVector &x) override
-        {
-          problem.SetLHS(&x);
-          problem.SetRHS(const_cast<Epetra_MultiVector *>(&b));
-          AssertThrow(solver->Solve() == 0, ExcMessage("Matern: the direct solve failed."));
-        }
-
-      private:
-        Epetra_LinearProblem               problem;
-        std::unique_ptr<Amesos_BaseSolver> solver;
-      };
-
-
-      /**
-       * Supernodal Cholesky factorization by CHOLMOD (serial matrices),
-       * solved by SparseCholesky: half the storage of an LU factorization,
-       * BLAS-3 for blocks of right-hand sides, and a single precision factor
-       * for samples (memory-bound solves) with iterative refinement for the
-       * exact operators.
-       */
-      class CholmodFactorization : public DirectFactorization
-      {
-      public:
-        CholmodFactorization(const TrilinosWrappers::SparseMatrix &matrix,
-                             const SparseCholesky::Precision       precision)
-          : cholesky(matrix, [precision]() {
-            SparseCholesky::AdditionalData data;
-            data.precision = precision;
-            return data;
-          }())
-        {}
-
-        void
-        solve(const Epetra_MultiVector &b, Epetra_MultiVector &x) override
-        {
-          copy(b, x);
-          cholesky.solve(x.Values(), x.NumVectors(), x.Stride());
-        }
-
-        void
-        solve_accurately(const Epetra_MultiVector &b, Epetra_MultiVector &x) override
-        {
-          copy(b, x);
-          cholesky.solve_refined(x.Values(), x.NumVectors(), x.Stride());
-        }
-
-      private:
-        static void
-        copy(const Epetra_MultiVector &b, Epetra_MultiVector &x)
-        {
-          AssertThrow(b.ConstantStride() && x.ConstantStride() &&
-                        b.NumVectors() == x.NumVectors() && b.MyLength() == x.MyLength(),
-                      ExcInternalError());
-          if (&b != &x)
-            for (int v = 0; v < x.NumVectors(); ++v)
-              std::memcpy(x[v], b[v], sizeof(double) * x.MyLength());
-        }
-
-        SparseCholesky cholesky;
-      };
-    } // namespace
-
-
-    SparseCholesky::Precision
-    precision_of(const std::string &name)
-    {
-      return name == "single" ? SparseCholesky::Precision::single_precision :
-                                SparseCholesky::Precision::double_precision;
-    }
-
-
-    std::unique_ptr<DirectFactorization>
-    factorize(const TrilinosWrappers::SparseMatrix &matrix,
-              const std::string &                   package,
-              const SparseCholesky::Precision       precision)
-    {
-      const bool serial = Utilities::MPI::n_mpi_processes(matrix.get_mpi_communicator()) == 1;
-      if (package == "cholmod" && serial)
-        return std::make_unique<CholmodFactorization>(matrix, precision);
-      return std::make_unique<AmesosFactorization>(matrix.trilinos_matrix(),
-                                                   package == "mumps" ? "Amesos_Mumps" :
-                                                                        "Amesos_Klu");
-    }
-  } // namespace internal
 
 
   template <int dim>
@@ -274,8 +156,15 @@ namespace ddo
                       "rho = sqrt(8 nu)/kappa: distance at which the correlation "
                       "drops to about 0.13.");
     prm.declare_entry("Smoothness", dim == 2 ? "1" : "0.5", Patterns::Double(),
-                      "nu > 0; the SPDE order alpha = nu + d/2 must be an integer "
-                      "from 2 to 4 (2D: nu = 1, 2, 3; 3D: nu = 0.5, 1.5, 2.5).");
+                      "nu > 0 with alpha = nu + d/2 <= 4 (2D: nu <= 3, 3D: nu <= 2.5). "
+                      "Integer alpha (2D: nu = 1, 2, 3; 3D: nu = 0.5, 1.5, 2.5) is "
+                      "sampled exactly with 1-2 solves; other nu by a rational "
+                      "approximation with about 20 shifted solves per sample.");
+    prm.declare_entry("Fractional order tolerance", "1e-5", Patterns::Double(1e-10, 1e-2),
+                      "Non-integer alpha: the largest relative error of the rational "
+                      "approximation of the fractional power over the mesh's spectrum "
+                      "(each eigenmode's variance is within twice this of the exact "
+                      "Matern one); smaller values cost more shifted solves.");
     prm.declare_entry("Boundary condition", "neumann",
                       Patterns::Selection("neumann|robin"),
                       "neumann: natural boundary conditions (variance about "
@@ -335,6 +224,7 @@ namespace ddo
     p.marginal_variance  = prm.get_double("Marginal variance");
     p.correlation_length = prm.get_double("Correlation length");
     p.smoothness         = prm.get_double("Smoothness");
+    p.fractional_tolerance = prm.get_double("Fractional order tolerance");
     p.boundary_condition = prm.get("Boundary condition") == "robin" ?
                              BoundaryCondition::robin :
                              BoundaryCondition::neumann;
@@ -403,18 +293,15 @@ namespace ddo
     // Positivity checks and kappa, tau: the shared Matérn conversion.
     const MaternScales scales =
       MaternScales::from_user_parameters(dim, p.marginal_variance, rho, p.smoothness);
-    const double alpha = p.smoothness + dim / 2.;
+    const double alpha   = p.smoothness + dim / 2.;
     const double nearest = std::round(alpha);
-    const std::string valid =
-      dim == 2 ? "in 2D use nu = 1, 2 or 3" : "in 3D use nu = 0.5, 1.5 or 2.5";
-    AssertThrow(std::abs(alpha - nearest) < 1e-12,
+    AssertThrow(alpha <= 4 + 1e-12,
                 ExcMessage("Matern: the SPDE order alpha = nu + d/2 = " + to_string(alpha) +
-                           " is not an integer (nu = " + to_string(p.smoothness) +
-                           "); fractional orders need a rational approximation, "
-                           "which is not implemented: " + valid + "."));
-    AssertThrow(nearest >= 2 && nearest <= 4,
-                ExcMessage("Matern: SPDE order alpha = nu + d/2 = " + to_string(alpha) +
-                           " is not supported (2, 3 or 4 are): " + valid + "."));
+                           " is above 4 (nu = " + to_string(p.smoothness) + "): use nu <= " +
+                           (dim == 2 ? "3 in 2D." : "2.5 in 3D.")));
+    AssertThrow(p.fractional_tolerance >= 1e-10 && p.fractional_tolerance <= 1e-2,
+                ExcMessage("Matern: 'Fractional order tolerance' must lie in [1e-10, 1e-2], got " +
+                           to_string(p.fractional_tolerance) + "."));
     AssertThrow(p.robin_factor >= 0 && std::isfinite(p.robin_factor),
                 ExcMessage("Matern: 'Robin coefficient factor' must be >= 0, got " +
                            to_string(p.robin_factor) + "."));
@@ -463,7 +350,19 @@ namespace ddo
         theta = rotation * scaling * transpose(rotation);
       }
 
-    alpha_value = static_cast<unsigned int>(nearest);
+    // Integer orders (alpha = 2, 3, 4, as nu > 0 implies alpha > d/2 >= 1)
+    // are sampled exactly; the others with a rational approximation.
+    // (An order within 1e-8 of an integer is that integer: the relative
+    // change of the covariance, 1e-8 log(kappa^2 + lambda), is far below any
+    // tolerance of the approximation.)
+    fractional  = std::abs(alpha - nearest) > 1e-8;
+    alpha_value = fractional ? alpha : nearest;
+    if (fractional)
+      {
+        sample_power     = static_cast<unsigned int>(std::floor(alpha / 2));
+        sample_fraction  = alpha / 2 - sample_power;
+        inverse_fraction = std::ceil(alpha) - alpha;
+      }
     kappa_value = scales.kappa;
     // The variance scales with det(Theta)^(-1/2) (see the class
     // documentation): tau = tau_iso det(Theta)^(-1/4), = tau_iso here since
@@ -486,14 +385,42 @@ namespace ddo
   void
   MaternSPDE<dim>::initialize(const FunctionSpace<dim> &space_in)
   {
-    space = &space_in;
+    // A failed set-up leaves the model uninitialized, not half-built, and
+    // the old factorizations go before the new ones are made.
+    space = nullptr;
+    quadrature.reset();
+    shifted.reset();
+    try
+      {
+        space = &space_in;
+        set_up_operators();
+      }
+    catch (...)
+      {
+        space = nullptr;
+        quadrature.reset();
+        shifted.reset();
+        throw;
+      }
+  }
+
+
+  template <int dim>
+  void
+  MaternSPDE<dim>::set_up_operators()
+  {
     reinit_matrices();
-    // Odd orders need the cell matrices of A for the noise.
-    const bool                            odd = alpha_value % 2 == 1;
-    const std::vector<FullMatrix<double>> a_cell_matrices = assemble_matrices(odd);
+    // Odd orders need the cell matrices of A for the noise, fractional ones
+    // a bound of the spectrum.
+    const bool odd = !fractional && static_cast<unsigned int>(alpha_value) % 2 == 1;
+    double     spectrum_bound = 0;
+    const std::vector<FullMatrix<double>> a_cell_matrices =
+      assemble_matrices(odd, fractional ? &spectrum_bound : nullptr);
     make_noise(odd, a_cell_matrices);
     collect_constrained_dofs();
     setup_solvers();
+    if (fractional)
+      setup_fractional(spectrum_bound);
   }
 
 
@@ -515,7 +442,7 @@ namespace ddo
 
   template <int dim>
   std::vector<FullMatrix<double>>
-  MaternSPDE<dim>::assemble_matrices(const bool keep_cell_matrices)
+  MaternSPDE<dim>::assemble_matrices(const bool keep_cell_matrices, double *spectrum_bound)
   {
     const DoFHandler<dim> &   dofs        = space->get_dof_handler();
     const auto &              constraints = space->get_constraints();
@@ -546,7 +473,8 @@ namespace ddo
     std::vector<FullMatrix<double>> a_cell_matrices(
       keep_cell_matrices ? space->get_triangulation().n_active_cells() : 0);
 
-    const double kappa2 = kappa_value * kappa_value;
+    const double kappa2      = kappa_value * kappa_value;
+    double       local_bound = 0;
     for (const auto &cell : dofs.active_cell_iterators())
       if (cell->is_locally_owned())
         {
@@ -572,9 +500,13 @@ namespace ddo
           constraints.distribute_local_to_global(cell_a, dof_indices, a_matrix);
           if (keep_cell_matrices)
             a_cell_matrices[cell->active_cell_index()] = cell_a;
+          if (spectrum_bound != nullptr)
+            local_bound = std::max(local_bound, largest_pencil_eigenvalue(cell_a, cell_mass));
         }
     m_matrix.compress(VectorOperation::add);
     a_matrix.compress(VectorOperation::add);
+    if (spectrum_bound != nullptr)
+      *spectrum_bound = Utilities::MPI::max(local_bound, space->get_mpi_communicator());
     return a_cell_matrices;
   }
 
@@ -732,9 +664,11 @@ namespace ddo
   void
   MaternSPDE<dim>::apply_reduced(VectorType &v) const
   {
+    if (fractional)
+      return apply_reduced_fractional(v);
     VectorType y, tmp(v);
     solve_a(v, y);
-    for (unsigned int r = 1; r < alpha_value; ++r)
+    for (unsigned int r = 1; r < integer_order(); ++r)
       {
         m_matrix.vmult(tmp, y);
         solve_a(tmp, y);
@@ -748,8 +682,10 @@ namespace ddo
   void
   MaternSPDE<dim>::apply_inverse_reduced(VectorType &v) const
   {
+    if (fractional)
+      return apply_inverse_reduced_fractional(v);
     VectorType tmp(v);
-    for (unsigned int r = 1; r < alpha_value; ++r)
+    for (unsigned int r = 1; r < integer_order(); ++r)
       {
         a_matrix.vmult(tmp, v);
         solve_m(tmp, v);
@@ -769,12 +705,22 @@ namespace ddo
     assert_initialized();
     // alpha = 2k: k solves after white noise with Cov = M;
     // alpha = 2k+1: k+1 solves after noise with Cov = A.
-    const unsigned int extra_solves = (alpha_value + 1) / 2 - 1;
+    const unsigned int extra_solves = (integer_order() + 1) / 2 - 1;
     const IndexSet &   owned        = space->locally_owned_dofs();
     for (VectorType &u : out)
       if (u.size() != space->n_dofs() || u.locally_owned_elements() != owned ||
           u.has_ghost_elements())
         u = space->create_vector();
+
+    if (fractional)
+      {
+        for (unsigned int s = 0; s < out.size(); ++s)
+          {
+            noise->sample(work_noise, seed, std::uint64_t(first_sample_index) + s);
+            sample_fractional(work_noise, out[s]);
+          }
+        return;
+      }
 
     if (a_direct)
       {
@@ -845,7 +791,7 @@ namespace ddo
         }
     a_direct->solve(b, x);
     restrict_to_free(x);
-    const unsigned int extra_solves = (alpha_value + 1) / 2 - 1;
+    const unsigned int extra_solves = (integer_order() + 1) / 2 - 1;
     for (unsigned int r = 0; r < extra_solves; ++r)
       {
         m_matrix.trilinos_matrix().Multiply(false, x, b);
@@ -912,11 +858,12 @@ namespace ddo
     assert_initialized();
     // var_i = e_i^T P C~ P^T e_i = w^T C~ w with w = R P^T e_i, with half the
     // solves of C~ w: alpha = 2k: y = (A^-1 M)^{k-1} A^-1 w, var = y^T M y;
-    // alpha = 2k+1: y = (A^-1 M)^k A^-1 w, var = y^T A y.
+    // alpha = 2k+1: y = (A^-1 M)^k A^-1 w, var = y^T A y; fractional alpha
+    // below.
     const auto &       constraints  = space->get_constraints();
     const IndexSet &   owned        = space->locally_owned_dofs();
-    const unsigned int extra_solves = (alpha_value + 1) / 2 - 1;
-    const bool         odd          = alpha_value % 2 == 1;
+    const unsigned int extra_solves = (integer_order() + 1) / 2 - 1;
+    const bool         odd          = integer_order() % 2 == 1;
     VectorType         variance     = space->create_vector();
     VectorType         w = space->create_vector(), y, tmp = space->create_vector();
     std::vector<types::global_dof_index> indices;
@@ -943,6 +890,21 @@ namespace ddo
           }
         w.add(indices, values);
         w.compress(VectorOperation::add);
+        if (fractional)
+          {
+            // C~ = tau^-2 G M G with the symmetric G = L^-k r_s(L) M^-1:
+            // var = tau^-2 y^T M y, y = G w, half the solves of C~ w.
+            apply_fractional_power(sample_fraction, w, y, true);
+            for (unsigned int r = 0; r < sample_power; ++r)
+              {
+                m_matrix.vmult(tmp, y);
+                solve_a(tmp, y);
+              }
+            const double value = m_matrix.matrix_scalar_product(y, y) / (tau_value * tau_value);
+            if (owned.is_element(i))
+              variance[i] = value;
+            continue;
+          }
         solve_a(w, y);
         for (unsigned int r = 0; r < extra_solves; ++r)
           {
@@ -965,5 +927,6 @@ DDO_REGISTER_COVARIANCE_MODEL(ddo::MaternSPDE,
                               "matern",
                               "Matern Gaussian random field by the SPDE approach "
                               "(kappa^2 - Laplace)^(alpha/2) tau u = white noise, "
-                              "integer alpha = nu + d/2 from 2 to 4; parameters "
+                              "alpha = nu + d/2 <= 4 (fractional alpha by a rational "
+                              "approximation); parameters "
                               "marginal variance, correlation length, smoothness.")

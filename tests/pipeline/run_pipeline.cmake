@@ -5,6 +5,13 @@
 # that the metrics are finite.
 file(REMOVE_RECURSE ${WORKDIR})
 file(MAKE_DIRECTORY ${WORKDIR})
+# A parameter file that names its mesh as __MESH__ gets the file MESH.
+if(DEFINED MESH)
+  file(READ ${PRM} _template)
+  string(REPLACE "__MESH__" "${MESH}" _template "${_template}")
+  file(WRITE ${WORKDIR}/input.prm "${_template}")
+  set(PRM ${WORKDIR}/input.prm)
+endif()
 
 function(run_stage _name _prm _expect)
   execute_process(COMMAND ${DDO} ${ARGN} ${_prm} WORKING_DIRECTORY ${WORKDIR}
@@ -75,7 +82,7 @@ expect_file(output/ensemble.h5)
 
 # Zero-shot on the refined mesh: same model, other mesh.
 string(REGEX REPLACE "set Global refinements = [0-9]+\n" "" _refined "${_text}")
-string(REPLACE "set Distortion = 0.2" "set Distortion = 0.2\n  set Global refinements = ${REFINED_LEVEL}" _refined "${_refined}")
+string(REPLACE "subsection Mesh\n" "subsection Mesh\n  set Global refinements = ${REFINED_LEVEL}\n" _refined "${_refined}")
 string(REPLACE "output/metrics" "output/refined_metrics" _refined "${_refined}")
 string(REPLACE "subsection Metrics\n" "subsection Metrics\n  set Output directory = output/refined_metrics\n" _refined "${_refined}")
 string(REPLACE "output/samples" "output/refined" _refined "${_refined}")

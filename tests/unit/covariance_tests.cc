@@ -19,6 +19,7 @@
 #include <iostream>
 #include <vector>
 
+#include "../covariance_test_utilities.h"
 #include "../test_utilities.h"
 
 using namespace ddo;
@@ -43,149 +44,7 @@ namespace
     "set Local refinement cycles = 1\nset Local refinement center = 0.25, 0.25, 0.25\n"
     "set Local refinement radius = 0.1\n";
 
-  /** Dense copy of a (serial) Trilinos matrix. */
-  FullMatrix<double>
-  to_dense(const TrilinosWrappers::SparseMatrix &matrix)
-  {
-    FullMatrix<double> dense(matrix.m(), matrix.n());
-    for (unsigned int r = 0; r < matrix.m(); ++r)
-      for (auto it = matrix.begin(r); it != matrix.end(r); ++it)
-        dense(r, it->column()) = it->value();
-    return dense;
-  }
-
-  /**
-   * The N x N matrix P that extends free values by the constraints (columns
-   * of constrained DoFs are zero), from the constraint lines: independent of
-   * the condensation in the library.
-   */
-  template <int dim>
-  FullMatrix<double>
-  extension_matrix(const FunctionSpace<dim> &space)
-  {
-    const unsigned int  n = space.n_dofs();
-    const auto &        constraints = space.get_constraints();
-    FullMatrix<double>  p(n, n);
-    for (unsigned int i = 0; i < n; ++i)
-      {
-        const auto *entries = constraints.get_constraint_entries(i);
-        if (!constraints.is_constrained(i))
-          p(i, i) = 1.;
-        else if (entries != nullptr)
-          for (const auto &e : *entries)
-            p(i, e.first) = e.second;
-      }
-    return p;
-  }
-
-  /** P^T X P for the dense matrices P and X. */
-  FullMatrix<double>
-  condense(const FullMatrix<double> &p, const FullMatrix<double> &x)
-  {
-    FullMatrix<double> result(p.n(), p.n());
-    result.triple_product(x, p, p, true, false);
-    return result;
-  }
-
-  template <int dim>
-  std::vector<bool>
-  free_dofs(const FunctionSpace<dim> &space)
-  {
-    std::vector<bool> result(space.n_dofs());
-    for (unsigned int i = 0; i < space.n_dofs(); ++i)
-      result[i] = !space.get_constraints().is_constrained(i);
-    return result;
-  }
-
-  using test_support::bonferroni_threshold;
-
-  /** Sums of x and of x x^T over samples with known mean zero. */
-  struct SecondMoments
-  {
-    explicit SecondMoments(const unsigned int n)
-      : sum(n)
-      , outer(n, n)
-    {}
-
-    void
-    add(const VectorType &v)
-    {
-      const unsigned int n = sum.size();
-      std::vector<double> x(n);
-      for (unsigned int i = 0; i < n; ++i)
-        x[i] = v[i];
-      for (unsigned int i = 0; i < n; ++i)
-        {
-          sum[i] += x[i];
-          for (unsigned int j = 0; j < n; ++j)
-            outer(i, j) += x[i] * x[j];
-        }
-      ++count;
-    }
-
-    /**
-     * Largest deviation of the empirical second moments from @p exact (over
-     * rows i and columns j where @p use is true) in units of the standard
-     * error sqrt((C_ii C_jj + C_ij^2) / S) of a Gaussian; likewise for the
-     * mean, with standard error sqrt(C_ii / S).
-     */
-    std::pair<double, double>
-    max_standardized_deviation(const FullMatrix<double> &exact,
-                               const std::vector<bool> & use_row,
-                               const std::vector<bool> & use_column) const
-    {
-      const double s          = count;
-      double       max_cov    = 0, max_mean = 0;
-      for (unsigned int i = 0; i < sum.size(); ++i)
-        if (use_row[i])
-          {
-            max_mean = std::max(max_mean, std::abs(sum[i] / s) / std::sqrt(exact(i, i) / s));
-            for (unsigned int j = 0; j < sum.size(); ++j)
-              if (use_column[j])
-                {
-                  const double se = std::sqrt(
-                    (exact(i, i) * exact(j, j) + exact(i, j) * exact(i, j)) / s);
-                  max_cov = std::max(max_cov, std::abs(outer(i, j) / s - exact(i, j)) / se);
-                }
-          }
-      return {max_cov, max_mean};
-    }
-
-    std::vector<double> sum;
-    FullMatrix<double>  outer;
-    unsigned int        count = 0;
-  };
-
-  template <int dim>
-  typename MaternSPDE<dim>::Parameters
-  matern_parameters(const double nu, const double rho = 0.3, const double variance = 1.)
-  {
-    typename MaternSPDE<dim>::Parameters p;
-    p.smoothness         = nu;
-    p.correlation_length = rho;
-    p.marginal_variance  = variance;
-    return p;
-  }
-
-  /** The matrix of apply(): column j = apply(e_j). */
-  template <int dim>
-  FullMatrix<double>
-  dense_apply(const FunctionSpace<dim> &space, const CovarianceOperator<dim> &model)
-  {
-    const unsigned int n = space.n_dofs();
-    FullMatrix<double> c(n, n);
-    VectorType         e = space.create_vector(), column;
-    for (unsigned int j = 0; j < n; ++j)
-      {
-        e    = 0.;
-        e[j] = 1.;
-        e.compress(VectorOperation::insert);
-        model.apply(e, column);
-        for (unsigned int i = 0; i < n; ++i)
-          c(i, j) = column[i];
-      }
-    return c;
-  }
+  using namespace test_support;
 
 
   template <int dim>
@@ -743,7 +602,9 @@ TEST(Matern, AnisotropicCorrelationAlongTheAxesIsIsotropicAtScaledDistances)
       max_error_x = std::max(max_error_x, std::abs(along_x - iso_half));
       max_error_y = std::max(max_error_y, std::abs(along_y - iso_full));
       if (k == 12) // r/2 = 0.1875 is about one correlation length away
-        EXPECT_LT(iso_half, 0.3);
+        {
+          EXPECT_LT(iso_half, 0.3);
+        }
     }
   EXPECT_LT(max_error_x, 0.01);
   EXPECT_LT(max_error_y, 0.01);
@@ -944,26 +805,33 @@ TEST(Matern, InvalidParametersAreErrors)
   EXPECT_THROW(make2(1., 0., 1.), ExceptionBase);
   EXPECT_THROW(make2(1., -0.2, 1.), ExceptionBase);
   EXPECT_THROW(make2(1., 0.3, 0.), ExceptionBase);
-  EXPECT_THROW(make2(1.5, 0.3, 1.), ExceptionBase); // alpha = 2.5
-  EXPECT_THROW(make2(4., 0.3, 1.), ExceptionBase);  // alpha = 5
-  EXPECT_THROW(MaternSPDE<3>(matern_parameters<3>(1., 0.3)), ExceptionBase);
+  EXPECT_THROW(make2(4., 0.3, 1.), ExceptionBase);   // alpha = 5
+  EXPECT_THROW(make2(3.2, 0.3, 1.), ExceptionBase);  // alpha = 4.2
+  EXPECT_THROW(MaternSPDE<3>(matern_parameters<3>(2.7, 0.3)), ExceptionBase);
   EXPECT_NO_THROW(make2(1., 0.3, 1.));
+  EXPECT_NO_THROW(make2(1.5, 0.3, 1.)); // alpha = 2.5, fractional
   EXPECT_NO_THROW(MaternSPDE<3>(matern_parameters<3>(0.5, 0.3)));
+  EXPECT_NO_THROW(MaternSPDE<3>(matern_parameters<3>(1., 0.3)));
+  EXPECT_TRUE(make2(1.5, 0.3, 1.).has_fractional_order());
+  EXPECT_FALSE(make2(2., 0.3, 1.).has_fractional_order());
   P2 bad = matern_parameters<2>(1.);
   bad.solver_tolerance = 0.;
   EXPECT_THROW(MaternSPDE<2>{bad}, ExceptionBase);
+  P2 bad_tolerance = matern_parameters<2>(1.5);
+  bad_tolerance.fractional_tolerance = 0.5;
+  EXPECT_THROW(MaternSPDE<2>{bad_tolerance}, ExceptionBase);
 
   // The message says what is wrong and what would be right.
   try
     {
-      make2(1.5, 0.3, 1.);
+      make2(3.5, 0.3, 1.);
       FAIL() << "no exception";
     }
   catch (const ExceptionBase &e)
     {
       const std::string what = e.what();
-      EXPECT_NE(what.find("not an integer"), std::string::npos) << what;
-      EXPECT_NE(what.find("nu = 1, 2 or 3"), std::string::npos) << what;
+      EXPECT_NE(what.find("above 4"), std::string::npos) << what;
+      EXPECT_NE(what.find("nu <= 3 in 2D"), std::string::npos) << what;
     }
 
   // Using a model before initialize() is an error, not a crash.
@@ -997,7 +865,7 @@ TEST(CovarianceRegistry, MaternIsRegisteredAndParsedFromParameterFile)
                            "set Smoothness = 2\nset Boundary condition = robin\n");
   const auto *matern = dynamic_cast<const MaternSPDE<2> *>(model.get());
   ASSERT_NE(matern, nullptr);
-  EXPECT_EQ(matern->alpha(), 3u);
+  EXPECT_EQ(matern->alpha(), 3.);
   EXPECT_NEAR(matern->kappa(), std::sqrt(16.) / 0.2, 1e-12);
   // sigma^2 = Gamma(nu) / (Gamma(alpha) (4 pi) kappa^(2 nu) tau^2)
   const double tau = matern->tau();
@@ -1005,7 +873,14 @@ TEST(CovarianceRegistry, MaternIsRegisteredAndParsedFromParameterFile)
               4., 1e-12);
   EXPECT_GT(matern->robin_coefficient(), 0.);
 
-  EXPECT_THROW(parse("set Smoothness = 1.5\n"), ExceptionBase);
+  EXPECT_THROW(parse("set Smoothness = 3.5\n"), ExceptionBase);
+  EXPECT_THROW(parse("set Smoothness = 1.5\nset Fractional order tolerance = 0.5\n"),
+               ExceptionBase);
+  EXPECT_NEAR(dynamic_cast<const MaternSPDE<2> &>(*parse("set Smoothness = 1.5\n"
+                                                         "set Fractional order tolerance = 1e-7\n"))
+                .get_parameters()
+                .fractional_tolerance,
+              1e-7, 1e-20);
   EXPECT_THROW(parse("set Correlation length = -1\n"), ExceptionBase);
   EXPECT_THROW(parse("set Marginal variance = 0\n"), ExceptionBase);
 }

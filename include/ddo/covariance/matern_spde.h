@@ -18,6 +18,7 @@
 
 #include <ddo/covariance/interface.h>
 #include <ddo/covariance/white_noise.h>
+#include <ddo/lac/fractional_power.h>
 
 #include <memory>
 #include <string>
@@ -33,6 +34,8 @@ namespace ddo
   {
     /** A sparse factorization with many right-hand sides (matern_spde.cc). */
     class DirectFactorization;
+    /** The shifted systems of a rational approximation (shifted_systems.h). */
+    class ShiftedSystems;
   } // namespace internal
 
   /**
@@ -40,7 +43,9 @@ namespace ddo
    * \f[
    *   (\kappa^2 - \Delta)^{\alpha/2} (\tau u) = W
    * \f]
-   * with white noise W and integer order \f$\alpha = \nu + d/2\f$.
+   * with white noise W and order \f$\alpha = \nu + d/2\f$: integer orders
+   * exactly, fractional ones by a rational approximation (see "Fractional
+   * orders" below).
    *
    * <h3>Parameters</h3>
    * Users give the marginal variance \f$\sigma^2\f$, the correlation length
@@ -48,9 +53,10 @@ namespace ddo
    * smoothness \f$\nu > 0\f$; then \f$\kappa = \sqrt{8\nu}/\rho\f$ and
    * \f$\tau\f$ follows from
    * \f$\sigma^2 = \Gamma(\nu) / (\Gamma(\alpha) (4\pi)^{d/2} \kappa^{2\nu}
-   * \tau^2)\f$. \f$\alpha\f$ must be an integer in [2, 4]: in 2D
-   * \f$\nu\f$ = 1, 2, 3, in 3D \f$\nu\f$ = 1/2, 3/2, 5/2. (Fractional
-   * orders need a rational approximation, not implemented.) \f$\sigma^2\f$
+   * \tau^2)\f$. Any \f$\nu > 0\f$ with \f$\alpha \le 4\f$ is
+   * accepted (2D: \f$0 < \nu \le 3\f$, 3D: \f$0 < \nu \le 5/2\f$);
+   * \f$\alpha\f$ = 2, 3, 4 (2D \f$\nu\f$ = 1, 2, 3; 3D \f$\nu\f$ =
+   * 1/2, 3/2, 5/2) are sampled exactly with 1 or 2 solves. \f$\sigma^2\f$
    * is the variance of the continuous field on \f$\mathbb{R}^d\f$; on a
    * bounded domain with Neumann conditions the variance grows towards the
    * boundary (about 2x on a flat boundary), Robin conditions reduce that.
@@ -95,6 +101,36 @@ namespace ddo
    *   \f$\mathrm{Cov}(u) = \tau^{-2}(A^{-1}M)^{k}A^{-1} A A^{-1}(MA^{-1})^{k}
    *   = \tilde C\f$. (For \f$\alpha = 3\f$: \f$u = \tau^{-1} A^{-1} M A^{-1}
    *   b_A\f$.)
+   *
+   * <h3>Fractional orders</h3>
+   * With \f$L = M^{-1}A\f$ (spectrum in \f$[\kappa^2, \Lambda\kappa^2]\f$,
+   * \f$\Lambda\kappa^2\f$ the largest eigenvalue of the cell pencils
+   * \f$(A_e, M_e)\f$, a rigorous bound), the covariance is
+   * \f$\tilde C = \tau^{-2} L^{-\alpha} M^{-1}\f$ for every order. For a
+   * non-integer \f$\alpha\f$ write \f$\alpha/2 = k + s\f$, \f$0<s<1\f$,
+   * and sample
+   * \f[
+   *   u = \tau^{-1} (A^{-1}M)^k\, r_s(L)\, M^{-1} b,\qquad
+   *   r_s(L) M^{-1} b = \kappa^{-2s}\Big(w_\infty M^{-1} b + w_0\kappa^2 A^{-1} b
+   *     + \sum_j w_j \kappa^2 (A + d_j\kappa^2 M)^{-1} b\Big),
+   * \f]
+   * with white noise \f$\mathrm{Cov}(b) = M\f$ and \f$r_s \approx
+   * x^{-s}\f$ the FractionalPowerQuadrature on \f$[1, \Lambda]\f$, so
+   * \f$\mathrm{Cov}(u) = \tau^{-2} L^{-2k} r_s(L)^2 M^{-1}\f$: every
+   * eigenmode's variance within a relative \f$2\epsilon\f$ of
+   * \f$\tau^{-2}(\kappa^2+\lambda)^{-\alpha}\f$, \f$\epsilon\f$ =
+   * `Fractional order tolerance` (default 1e-5). The shifted matrices
+   * \f$A + d_j\kappa^2 M\f$ (about 20 at the default tolerance; the
+   * number grows with \f$\log\Lambda\f$) are factorized (direct) or get
+   * an AMG preconditioner (amg) once in initialize(); a sample costs one
+   * solve with each, one with A and one with M, plus k solves with A.
+   * apply() is the covariance of these samples (the same rational function;
+   * samples may use single-precision factors of the shifted matrices, see
+   * `Direct solver precision`); apply_inverse() applies \f$\tau^2 M
+   * L^{\lceil\alpha\rceil} r_t(L)\f$, \f$t = \lceil\alpha\rceil -
+   * \alpha\f$ (same shifts), the inverse of apply() to a relative
+   * \f$3\epsilon\f$. Orders within 1e-8 of an integer take the exact
+   * integer path.
    *
    * <h3>Anisotropy</h3>
    * `Correlation lengths per axis` \f$(\ell_1,\dots,\ell_d)\f$ (empty:
@@ -207,6 +243,11 @@ namespace ddo
       std::vector<double> correlation_lengths;
       /** Rotation in degrees: 1 angle (2D) or 3 z-x-z Euler angles (3D); empty = none. */
       std::vector<double> rotation_angles;
+      /**
+       * Fractional orders: the largest relative error of the rational
+       * approximation of a fractional power on the mesh's spectrum.
+       */
+      double              fractional_tolerance = 1e-5;
     };
 
     /**
@@ -286,11 +327,26 @@ namespace ddo
     {
       return tau_value;
     }
-    /** The integer order \f$\alpha = \nu + d/2\f$. */
-    unsigned int
+    /** The order \f$\alpha = \nu + d/2\f$. */
+    double
     alpha() const
     {
       return alpha_value;
+    }
+    /** Whether \f$\alpha\f$ is not an integer (rational approximation). */
+    bool
+    has_fractional_order() const
+    {
+      return fractional;
+    }
+    /**
+     * Fractional orders: the rational approximation in use (after
+     * initialize()); nullptr for integer orders.
+     */
+    const FractionalPowerQuadrature *
+    fractional_quadrature() const
+    {
+      return quadrature.get();
     }
     /** Robin coefficient \f$\beta\f$ (0 for Neumann conditions). */
     double
@@ -333,15 +389,28 @@ namespace ddo
     void
     assert_initialized() const;
 
+    /** alpha as an integer (integer orders). */
+    unsigned int
+    integer_order() const
+    {
+      return static_cast<unsigned int>(alpha_value + 0.5);
+    }
+
+    /** initialize() once the space is set: matrices, noise, solvers, shifted systems. */
+    void
+    set_up_operators();
     /** initialize(): sizes A and M with the condensed sparsity pattern of the space. */
     void
     reinit_matrices();
     /**
      * initialize(): assembles A and M; returns the cell matrices of A if
-     * @p keep_cell_matrices (else an empty vector).
+     * @p keep_cell_matrices (else an empty vector). If @p spectrum_bound is
+     * given, sets it to the largest eigenvalue of the cell pencils
+     * \f$(A_e, M_e)\f$ over the mesh, an upper bound of the spectrum of
+     * \f$M^{-1}A\f$.
      */
     std::vector<FullMatrix<double>>
-    assemble_matrices(const bool keep_cell_matrices);
+    assemble_matrices(const bool keep_cell_matrices, double *spectrum_bound = nullptr);
     /** initialize(): the white noise, weighted by the cell matrices of A for odd orders. */
     void
     make_noise(const bool odd, const std::vector<FullMatrix<double>> &a_cell_matrices);
@@ -378,10 +447,41 @@ namespace ddo
     void
     apply_inverse_reduced(VectorType &v) const;
 
+    /**
+     * initialize(), fractional orders: the rational approximation on the
+     * spectrum bounded by @p spectrum_bound and its shifted systems.
+     */
+    void
+    setup_fractional(const double spectrum_bound);
+    /**
+     * out = \f$r_p(L) M^{-1}\f$ rhs \f$\approx L^{-p}M^{-1}\f$ rhs on free
+     * DoFs (p: the sampling or the inverse exponent).
+     */
+    void
+    apply_fractional_power(const double      p,
+                           const VectorType &rhs,
+                           VectorType &      out,
+                           const bool        accurate) const;
+    /** One sample of a fractional order from white noise @p b (Cov = M). */
+    void
+    sample_fractional(const VectorType &b, VectorType &u) const;
+    /** apply_reduced() for fractional orders. */
+    void
+    apply_reduced_fractional(VectorType &v) const;
+    /** apply_inverse_reduced() for fractional orders. */
+    void
+    apply_inverse_reduced_fractional(VectorType &v) const;
+
     Parameters     parameters;
     double         kappa_value = 0;
     double         tau_value   = 0;
-    unsigned int   alpha_value = 0;
+    double         alpha_value = 0;
+    /** alpha is not an integer. */
+    bool           fractional = false;
+    /** Fractional orders: alpha/2 = k + s (sampling) and t = ceil(alpha) - alpha (inverse). */
+    unsigned int   sample_power      = 0;
+    double         sample_fraction   = 0;
+    double         inverse_fraction  = 0;
     Tensor<2, dim> theta;
     SolverType     active_solver_type = SolverType::direct;
 
@@ -401,6 +501,9 @@ namespace ddo
     /** Work space of sample(), reused across calls. */
     mutable VectorType                                     work_noise, work_tmp;
     mutable std::unique_ptr<Epetra_MultiVector>            work_block_b, work_block_x;
+    /** Fractional orders: the rational approximation and its shifted systems. */
+    std::unique_ptr<FractionalPowerQuadrature>             quadrature;
+    std::unique_ptr<internal::ShiftedSystems>              shifted;
   };
 } // namespace ddo
 
