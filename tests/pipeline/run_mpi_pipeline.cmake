@@ -8,7 +8,8 @@
 # - generate and sample on a distributed mesh (not supported: the data sets
 #   and the score model need the whole mesh on every rank) fail with a clear
 #   message on every rank and end, instead of leaving a rank waiting.
-# COMPARE is compare_field_files; MPIEXEC the MPI launcher.
+# COMPARE is compare_field_files; MPIEXEC the MPI launcher; MESH, if set,
+# replaces __MESH__ in PRM.
 file(REMOVE_RECURSE ${WORKDIR})
 file(MAKE_DIRECTORY ${WORKDIR})
 separate_arguments(_mpi UNIX_COMMAND "${MPIEXEC}")
@@ -36,8 +37,12 @@ function(expect_equal_fields _a _b _tolerance)
   message(STATUS "${_a} = ${_b}: ${_output}")
 endfunction()
 
-# One parameter file per run: its own data, checkpoint and sample files.
+# One parameter file per run: its own data, checkpoint and sample files. A
+# parameter file that names its mesh as __MESH__ gets the file MESH.
 file(READ ${PRM} _text)
+if(DEFINED MESH)
+  string(REPLACE "__MESH__" "${MESH}" _text "${_text}")
+endif()
 function(write_variant _name _partitioning _data _checkpoint)
   string(REPLACE "data/train.h5" "${_data}/train.h5" _variant "${_text}")
   string(REPLACE "data/test.h5" "${_data}/test.h5" _variant "${_variant}")
