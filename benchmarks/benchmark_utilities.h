@@ -31,6 +31,38 @@ namespace ddo
       return "";
     }
 
+    /** A number after the first ':' of a /proc line (kB for memory entries). */
+    inline double
+    proc_value(const std::string &file, const std::string &key)
+    {
+      const std::string line = first_line_of(file, key);
+      if (line.empty())
+        return 0;
+      return std::atof(line.substr(line.find(':') + 1).c_str());
+    }
+
+    /** Resets the peak resident set size (VmHWM) of this process. */
+    inline void
+    reset_peak_memory()
+    {
+      std::ofstream clear("/proc/self/clear_refs");
+      clear << "5" << std::endl;
+    }
+
+    /** The peak resident set size (VmHWM) of this process in MB. */
+    inline double
+    peak_memory_mb()
+    {
+      return proc_value("/proc/self/status", "VmHWM") / 1024.;
+    }
+
+    /** The current resident set size (VmRSS) of this process in MB. */
+    inline double
+    resident_memory_mb()
+    {
+      return proc_value("/proc/self/status", "VmRSS") / 1024.;
+    }
+
     /** The processor's model name from /proc/cpuinfo. */
     inline std::string
     cpu_model()

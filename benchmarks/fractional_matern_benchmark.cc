@@ -49,6 +49,7 @@ namespace
     double       sample_s;
     double       variance;
     double       variance_se;
+    double       memory_mb; // the stored sparse factors
   };
 
   template <int dim>
@@ -122,11 +123,12 @@ namespace
                             model.fractional_quadrature() ?
                               static_cast<unsigned int>(model.fractional_quadrature()->shifts().size()) :
                               0u,
-                            setup, sample, v.first, v.second});
+                            setup, sample, v.first, v.second,
+                            model.factor_memory() / 1048576.});
             std::cout << dim << "D N = " << space->n_dofs() << " nu = " << nu
                       << ": setup " << setup << " s, " << sample * 1e3 << " ms/sample, "
                       << rows.back().n_shifts << " shifts, variance " << v.first << " +- "
-                      << v.second << std::endl;
+                      << v.second << ", " << rows.back().memory_mb << " MB" << std::endl;
           }
       }
   }
@@ -150,9 +152,10 @@ namespace
            "mean pointwise variance of "
         << options.n_samples
         << " samples within 0.3 of the centre (1 is right; boundary effects are small "
-           "there), with its standard error.\n\n"
+           "there), with its standard error. Memory: the stored sparse factors (MaternSPDE::factor_memory(): "
+           "A, M and the shifted matrices), and in bytes per DoF.\n\n"
         << "| d | N | nu | alpha | shifts | setup [s] | per sample [ms] | sample / integer "
-           "alpha = 2 | variance |\n|---|---|---|---|---|---|---|---|---|\n";
+           "alpha = 2 | memory [MB] | [B/DoF] | variance |\n|---|---|---|---|---|---|---|---|---|---|---|\n";
     for (const Row &r : rows)
       {
         double reference = 0;
@@ -163,7 +166,9 @@ namespace
             << " | " << r.nu + r.dim / 2. << " | " << (r.n_shifts ? std::to_string(r.n_shifts) : "-")
             << " | " << std::setprecision(3) << r.setup_s << " | " << std::setprecision(2)
             << r.sample_s * 1e3 << " | " << std::setprecision(1)
-            << (reference > 0 ? r.sample_s / reference : 0.) << " | " << std::setprecision(3)
+            << (reference > 0 ? r.sample_s / reference : 0.) << " | " << std::setprecision(0)
+            << r.memory_mb << " | " << r.memory_mb * 1048576. / r.n_dofs << " | "
+            << std::setprecision(3)
             << r.variance << " +- " << r.variance_se << " |\n";
       }
     return out.str();

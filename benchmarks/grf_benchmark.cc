@@ -85,30 +85,6 @@ namespace
     double       difference_to_direct = -1; // relative L2, amg vs direct sample
   };
 
-  /** A number after the first ':' of a /proc line (kB for memory entries). */
-  double
-  proc_value(const std::string &file, const std::string &key)
-  {
-    const std::string line = benchmark_support::first_line_of(file, key);
-    if (line.empty())
-      return 0;
-    return std::atof(line.substr(line.find(':') + 1).c_str());
-  }
-
-  /** Resets the peak resident set size (VmHWM) of this process. */
-  void
-  reset_peak_memory()
-  {
-    std::ofstream clear("/proc/self/clear_refs");
-    clear << "5" << std::endl;
-  }
-
-  double
-  peak_memory_mb()
-  {
-    return proc_value("/proc/self/status", "VmHWM") / 1024.;
-  }
-
   std::string
   format(const double x, const int precision = 3)
   {
@@ -218,7 +194,7 @@ namespace
         if (n_dofs < options.min_dofs)
           continue;
         std::optional<VectorType> direct_sample;
-        reset_peak_memory();
+        benchmark_support::reset_peak_memory();
         const auto space = make_unit_box_space<dim>(n);
         // The white noise alone (part of every sample): mean of 5 draws.
         double ms_noise = 0, cpu_ms_noise = 0;
@@ -262,7 +238,7 @@ namespace
                 continue;
               }
 
-            reset_peak_memory();
+            benchmark_support::reset_peak_memory();
             {
               auto  model = make_model<dim>(solver, options);
               Timer timer;
@@ -294,7 +270,7 @@ namespace
               r.ms_per_sample_64 = 1e3 * timer.wall_time() / batch.size();
               r.cpu_ms_64        = 1e3 * timer.cpu_time() / batch.size();
             }
-            r.peak_mb = peak_memory_mb();
+            r.peak_mb = benchmark_support::peak_memory_mb();
             setup_history[solver].emplace_back(r.n_dofs, r.setup_s);
             time_history[solver].emplace_back(r.n_dofs, r.ms_per_sample_1 / 1e3);
             std::cout << dim << "D N = " << std::setw(8) << r.n_dofs << " " << std::setw(6)
@@ -332,7 +308,7 @@ namespace
            "rho = 0.1, alpha = 2 (nu = 1 in 2D, nu = 1/2 in 3D), Neumann boundary, P1 (FE_Q 1) "
            "on the unit square / cube, one MPI rank.\n\n"
         << "Machine: " << sysconf(_SC_NPROCESSORS_ONLN) << " cores (`nproc`), CPU `"
-        << benchmark_support::cpu_model() << "`, " << fixed(proc_value("/proc/meminfo", "MemTotal") / 1048576., 0)
+        << benchmark_support::cpu_model() << "`, " << fixed(benchmark_support::proc_value("/proc/meminfo", "MemTotal") / 1048576., 0)
         << " GiB memory; load average at start: "
         << benchmark_support::first_line_of("/proc/loadavg", "") << " (other jobs on the machine inflate "
         << "the wall times; the CPU times are less sensitive to them). BLAS: `"

@@ -86,6 +86,18 @@ namespace ddo
           cholesky.solve_refined(x.Values(), x.NumVectors(), x.Stride());
         }
 
+        std::size_t
+        memory() const override
+        {
+          return cholesky.factor_memory();
+        }
+
+        bool
+        references_matrix() const override
+        {
+          return false;
+        }
+
       private:
         static void
         copy(const Epetra_MultiVector &b, Epetra_MultiVector &x)

@@ -372,6 +372,20 @@ namespace ddo
 
 
   template <int dim>
+  std::size_t
+  MaternSPDE<dim>::factor_memory() const
+  {
+    std::size_t bytes = 0;
+    for (const auto *f : {a_direct.get(), m_direct.get()})
+      if (f != nullptr)
+        bytes += f->memory();
+    if (shifted)
+      bytes += shifted->factor_memory();
+    return bytes;
+  }
+
+
+  template <int dim>
   double
   MaternSPDE<dim>::robin_coefficient() const
   {
@@ -559,7 +573,8 @@ namespace ddo
     active_solver_type = parameters.solver;
     if (active_solver_type == SolverType::automatic)
       active_solver_type = Utilities::MPI::n_mpi_processes(space->get_mpi_communicator()) == 1 &&
-                               space->n_dofs() <= automatic_direct_limit() ?
+                               space->n_dofs() <= (fractional ? automatic_direct_limit() / 4 :
+                                                                automatic_direct_limit()) ?
                              SolverType::direct :
                              SolverType::amg;
     if (active_solver_type == SolverType::direct)
@@ -712,7 +727,7 @@ namespace ddo
           u.has_ghost_elements())
         u = space->create_vector();
 
-    if (fractional)
+    if (fractional && !a_direct)
       {
         for (unsigned int s = 0; s < out.size(); ++s)
           {
@@ -732,7 +747,11 @@ namespace ddo
         for (unsigned int first = 0; first < out.size(); first += block)
           {
             const unsigned int count = std::min<std::size_t>(block, out.size() - first);
-            sample_block(out, first, count, seed, std::uint64_t(first_sample_index) + first);
+            if (fractional)
+              sample_block_fractional(out, first, count, seed,
+                                      std::uint64_t(first_sample_index) + first);
+            else
+              sample_block(out, first, count, seed, std::uint64_t(first_sample_index) + first);
           }
         return;
       }
@@ -756,21 +775,12 @@ namespace ddo
 
   template <int dim>
   void
-  MaternSPDE<dim>::sample_block(std::vector<VectorType> &out,
-                                const unsigned int       first,
-                                const unsigned int       count,
-                                const std::uint64_t      seed,
-                                const std::uint64_t      first_index) const
+  MaternSPDE<dim>::draw_noise_block(Epetra_MultiVector &b,
+                                    const unsigned int  count,
+                                    const std::uint64_t seed,
+                                    const std::uint64_t first_index) const
   {
-    const Epetra_Map &map = a_matrix.trilinos_matrix().RowMap();
-    if (!work_block_b || work_block_b->NumVectors() != int(count))
-      {
-        work_block_b = std::make_unique<Epetra_MultiVector>(map, count, false);
-        work_block_x = std::make_unique<Epetra_MultiVector>(map, count, false);
-      }
-    Epetra_MultiVector &b       = *work_block_b;
-    Epetra_MultiVector &x       = *work_block_x;
-    const std::size_t   n_local = map.NumMyElements();
+    const std::size_t n_local = b.MyLength();
     if (noise->has_only_owned_contributions())
       // The columns are independent: drawn in parallel on deal.II's threads
       // (MultithreadInfo::n_threads(); the same numbers with any count).
@@ -789,6 +799,27 @@ namespace ddo
           noise->sample(work_noise, seed, first_index + c);
           std::memcpy(b[c], work_noise.trilinos_vector()[0], sizeof(double) * n_local);
         }
+  }
+
+
+  template <int dim>
+  void
+  MaternSPDE<dim>::sample_block(std::vector<VectorType> &out,
+                                const unsigned int       first,
+                                const unsigned int       count,
+                                const std::uint64_t      seed,
+                                const std::uint64_t      first_index) const
+  {
+    const Epetra_Map &map = a_matrix.trilinos_matrix().RowMap();
+    if (!work_block_b || work_block_b->NumVectors() != int(count))
+      {
+        work_block_b = std::make_unique<Epetra_MultiVector>(map, count, false);
+        work_block_x = std::make_unique<Epetra_MultiVector>(map, count, false);
+      }
+    Epetra_MultiVector &b       = *work_block_b;
+    Epetra_MultiVector &x       = *work_block_x;
+    const std::size_t   n_local = map.NumMyElements();
+    draw_noise_block(b, count, seed, first_index);
     a_direct->solve(b, x);
     restrict_to_free(x);
     const unsigned int extra_solves = (integer_order() + 1) / 2 - 1;

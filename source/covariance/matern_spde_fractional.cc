@@ -3,10 +3,14 @@
 // matern_spde.h).
 
 #include <ddo/covariance/matern_spde.h>
+#include <ddo/covariance/direct_factorization.h>
 #include <ddo/covariance/shifted_systems.h>
+
+#include <Epetra_MultiVector.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 namespace ddo
 {
@@ -34,6 +38,10 @@ namespace ddo
     settings.amg.smoother_sweeps       = parameters.amg_smoother_sweeps;
     settings.amg.aggregation_threshold = parameters.amg_aggregation_threshold;
     shifted = std::make_unique<internal::ShiftedSystems>(a_matrix, m_matrix, coefficients, settings);
+    if (settings.direct && !m_direct)
+      m_direct = internal::factorize(m_matrix,
+                                     parameters.direct_solver,
+                                     internal::precision_of(parameters.direct_precision));
   }
 
 
@@ -60,6 +68,68 @@ namespace ddo
       }
     out *= std::pow(kappa2, -p);
     restrict_to_free(out);
+  }
+
+
+  template <int dim>
+  void
+  MaternSPDE<dim>::apply_fractional_power(const double              p,
+                                          const Epetra_MultiVector &b,
+                                          Epetra_MultiVector &      out,
+                                          Epetra_MultiVector &      work) const
+  {
+    // As above, with the stored (sampling precision) factors and one block
+    // solve per matrix for all columns.
+    const double                             kappa2 = kappa_value * kappa_value;
+    const FractionalPowerQuadrature::Weights w      = quadrature->weights(p);
+    m_direct->solve(b, out);
+    out.Scale(w.identity);
+    a_direct->solve(b, work);
+    out.Update(w.inverse * kappa2, work, 1.);
+    for (unsigned int j = 0; j < shifted->size(); ++j)
+      {
+        shifted->solve(j, b, work);
+        out.Update(w.resolvent[j] * kappa2, work, 1.);
+      }
+    out.Scale(std::pow(kappa2, -p));
+    restrict_to_free(out);
+  }
+
+
+  template <int dim>
+  void
+  MaternSPDE<dim>::sample_block_fractional(std::vector<VectorType> &out,
+                                           const unsigned int       first,
+                                           const unsigned int       count,
+                                           const std::uint64_t      seed,
+                                           const std::uint64_t      first_index) const
+  {
+    // u = tau^{-1} (A^{-1} M)^k r_s(L) M^{-1} b for a block of white noise b.
+    const Epetra_Map &map = a_matrix.trilinos_matrix().RowMap();
+    if (!work_block_b || work_block_b->NumVectors() != int(count) || !work_block_y)
+      {
+        work_block_b = std::make_unique<Epetra_MultiVector>(map, count, false);
+        work_block_x = std::make_unique<Epetra_MultiVector>(map, count, false);
+        work_block_y = std::make_unique<Epetra_MultiVector>(map, count, false);
+      }
+    Epetra_MultiVector &b = *work_block_b, &x = *work_block_x, &y = *work_block_y;
+    draw_noise_block(b, count, seed, first_index);
+    apply_fractional_power(sample_fraction, b, x, y);
+    for (unsigned int r = 0; r < sample_power; ++r)
+      {
+        m_matrix.trilinos_matrix().Multiply(false, x, b);
+        restrict_to_free(b);
+        a_direct->solve(b, x);
+        restrict_to_free(x);
+      }
+    const std::size_t n_local = map.NumMyElements();
+    for (unsigned int c = 0; c < count; ++c)
+      {
+        VectorType &u = out[first + c];
+        std::memcpy(u.trilinos_vector()[0], x[c], sizeof(double) * n_local);
+        u *= 1. / tau_value;
+        space->get_constraints().distribute(u);
+      }
   }
 
 
@@ -130,6 +200,13 @@ namespace ddo
   template void MaternSPDE<dim>::setup_fractional(const double);                         \
   template void MaternSPDE<dim>::apply_fractional_power(const double, const VectorType &, \
                                                         VectorType &, const bool) const; \
+  template void MaternSPDE<dim>::apply_fractional_power(const double, const Epetra_MultiVector &, \
+                                                        Epetra_MultiVector &,                     \
+                                                        Epetra_MultiVector &) const;              \
+  template void MaternSPDE<dim>::sample_block_fractional(std::vector<VectorType> &,               \
+                                                         const unsigned int, const unsigned int,  \
+                                                         const std::uint64_t,                     \
+                                                         const std::uint64_t) const;              \
   template void MaternSPDE<dim>::sample_fractional(const VectorType &, VectorType &) const; \
   template void MaternSPDE<dim>::apply_reduced_fractional(VectorType &) const;            \
   template void MaternSPDE<dim>::apply_inverse_reduced_fractional(VectorType &) const;

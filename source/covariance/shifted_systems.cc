@@ -27,7 +27,10 @@ namespace ddo
               preconditioners.push_back(std::make_unique<TrilinosWrappers::PreconditionAMG>());
               preconditioners.back()->initialize(*matrix, settings.amg);
             }
-          matrices.push_back(std::move(matrix));
+          // CHOLMOD's factor is self-contained: no copy of the matrix kept.
+          if (!settings.direct || factorizations.back()->references_matrix())
+            matrices.push_back(std::move(matrix));
+          ++n_systems;
         }
     }
 
@@ -41,7 +44,7 @@ namespace ddo
                           TrilinosWrappers::MPI::Vector &      x,
                           const bool                           accurate) const
     {
-      AssertIndexRange(j, matrices.size());
+      AssertIndexRange(j, n_systems);
       if (x.size() != b.size() || !x.trilinos_partitioner().SameAs(b.trilinos_partitioner()))
         x.reinit(b, true);
       if (settings.direct)
@@ -59,6 +62,27 @@ namespace ddo
       SolverControl              control(10000, settings.tolerance * norm);
       TrilinosWrappers::SolverCG cg(control);
       cg.solve(*matrices[j], x, b, *preconditioners[j]);
+    }
+
+
+    void
+    ShiftedSystems::solve(const unsigned int        j,
+                          const Epetra_MultiVector &b,
+                          Epetra_MultiVector &      x) const
+    {
+      AssertIndexRange(j, n_systems);
+      AssertThrow(settings.direct, ExcInternalError());
+      factorizations[j]->solve(b, x);
+    }
+
+
+    std::size_t
+    ShiftedSystems::factor_memory() const
+    {
+      std::size_t bytes = 0;
+      for (const auto &f : factorizations)
+        bytes += f->memory();
+      return bytes;
     }
   } // namespace internal
 } // namespace ddo

@@ -14,6 +14,7 @@
 
 #include <ddo/lac/sparse_cholesky.h>
 
+#include <cstddef>
 #include <memory>
 #include <string>
 
@@ -39,6 +40,20 @@ namespace ddo
        */
       virtual void
       solve(const Epetra_MultiVector &b, Epetra_MultiVector &x) = 0;
+
+      /** Bytes of the stored factor (0 where the package does not say). */
+      virtual std::size_t
+      memory() const
+      {
+        return 0;
+      }
+
+      /** Whether the factorization keeps using the matrix it was made from. */
+      virtual bool
+      references_matrix() const
+      {
+        return true;
+      }
 
       /** As solve(), to double precision (the exact operators). */
       virtual void

@@ -175,7 +175,8 @@ namespace ddo
    * preconditioner (Trilinos ML, `AMG smoother sweeps`, `AMG aggregation
    * threshold`) for A and a Jacobi preconditioner for M, set up once, to
    * relative residual `Solver tolerance`. `Solver = automatic` (default):
-   * direct on one MPI rank with at most automatic_direct_limit() DoFs, amg
+   * direct on one MPI rank with at most automatic_direct_limit() DoFs (a
+   * quarter of it for fractional orders), amg
    * otherwise (see grf_benchmark and doc/benchmarks_grf.md for the
    * measurements behind the limits).
    *
@@ -258,7 +259,10 @@ namespace ddo
      * scripts/install_dependencies.sh) the factorization of the 48^3 Q1
      * cube (117,649 DoFs) takes ~7 s and 470 MB, and a sample then costs
      * ~60% of an AMG-preconditioned CG solve (a quarter in blocks). With
-     * the reference BLAS the factorization is ~8x slower.
+     * the reference BLAS the factorization is ~8x slower. Fractional orders
+     * factorize one matrix per shift (about 20; 5.3 kB per DoF in 2D, see
+     * doc/benchmarks_fractional_matern.md), so `automatic` takes the direct
+     * solver for them only up to a quarter of these sizes.
      */
     static types::global_dof_index
     automatic_direct_limit();
@@ -348,6 +352,13 @@ namespace ddo
     {
       return quadrature.get();
     }
+    /**
+     * Bytes of the stored sparse factors (of A, of M where factorized, and
+     * of the shifted matrices of fractional orders); 0 with the AMG solver
+     * or a package that does not report its memory.
+     */
+    std::size_t
+    factor_memory() const;
     /** Robin coefficient \f$\beta\f$ (0 for Neumann conditions). */
     double
     robin_coefficient() const;
@@ -433,6 +444,12 @@ namespace ddo
     /** The same for every column of @p v (locally owned layout). */
     void
     restrict_to_free(Epetra_MultiVector &v) const;
+    /** Direct solver: draws the white noise of @p count samples into @p b. */
+    void
+    draw_noise_block(Epetra_MultiVector &b,
+                     const unsigned int  count,
+                     const std::uint64_t seed,
+                     const std::uint64_t first_index) const;
     /** Direct solver: samples out[first, first + count) as one block. */
     void
     sample_block(std::vector<VectorType> &out,
@@ -462,6 +479,22 @@ namespace ddo
                            const VectorType &rhs,
                            VectorType &      out,
                            const bool        accurate) const;
+    /**
+     * Direct solver: apply_fractional_power() for every column of @p b
+     * (stored factors), with @p work of the same shape.
+     */
+    void
+    apply_fractional_power(const double              p,
+                           const Epetra_MultiVector &b,
+                           Epetra_MultiVector &      out,
+                           Epetra_MultiVector &      work) const;
+    /** Direct solver: sample_block() for fractional orders. */
+    void
+    sample_block_fractional(std::vector<VectorType> &out,
+                            const unsigned int       first,
+                            const unsigned int       count,
+                            const std::uint64_t      seed,
+                            const std::uint64_t      first_index) const;
     /** One sample of a fractional order from white noise @p b (Cov = M). */
     void
     sample_fractional(const VectorType &b, VectorType &u) const;
@@ -500,7 +533,7 @@ namespace ddo
     std::unique_ptr<TrilinosWrappers::PreconditionJacobi>  m_jacobi;
     /** Work space of sample(), reused across calls. */
     mutable VectorType                                     work_noise, work_tmp;
-    mutable std::unique_ptr<Epetra_MultiVector>            work_block_b, work_block_x;
+    mutable std::unique_ptr<Epetra_MultiVector>            work_block_b, work_block_x, work_block_y;
     /** Fractional orders: the rational approximation and its shifted systems. */
     std::unique_ptr<FractionalPowerQuadrature>             quadrature;
     std::unique_ptr<internal::ShiftedSystems>              shifted;

@@ -60,7 +60,7 @@ namespace ddo
       unsigned int
       size() const
       {
-        return matrices.size();
+        return n_systems;
       }
 
       /**
@@ -74,8 +74,20 @@ namespace ddo
             TrilinosWrappers::MPI::Vector &      x,
             const bool                           accurate) const;
 
+      /**
+       * Direct only: \f$x = (A + c_j M)^{-1} b\f$ for every column, with
+       * the stored factor.
+       */
+      void
+      solve(const unsigned int j, const Epetra_MultiVector &b, Epetra_MultiVector &x) const;
+
+      /** Bytes of the stored factors (0 where the package does not say). */
+      std::size_t
+      factor_memory() const;
+
     private:
       Settings                                                        settings;
+      unsigned int                                                    n_systems = 0;
       std::vector<std::unique_ptr<TrilinosWrappers::SparseMatrix>>     matrices;
       std::vector<std::unique_ptr<DirectFactorization>>                factorizations;
       std::vector<std::unique_ptr<TrilinosWrappers::PreconditionAMG>>  preconditioners;
