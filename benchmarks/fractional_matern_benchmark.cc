@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "benchmark_utilities.h"
+#include "unit_box_space.h"
 
 using namespace ddo;
 
@@ -51,20 +52,6 @@ namespace
     double       variance_se;
     double       memory_mb; // the stored sparse factors
   };
-
-  template <int dim>
-  std::unique_ptr<FunctionSpace<dim>>
-  make_unit_box_space(const unsigned int subdivisions)
-  {
-    ParameterHandler prm;
-    MeshBuilder<dim>::declare_parameters(prm);
-    prm.parse_input_from_string("subsection Mesh\nset Geometry = box\nsubsection box\n"
-                                "set Subdivisions = " +
-                                std::to_string(subdivisions) + "\nend\nend\n");
-    MeshBuilder<dim> builder;
-    builder.parse_parameters(prm);
-    return std::make_unique<FunctionSpace<dim>>(builder.create(MPI_COMM_SELF), 1);
-  }
 
   /** Mean over the DoFs near the centre of the samples' squares, and its standard error. */
   template <int dim>
@@ -102,7 +89,7 @@ namespace
   {
     for (unsigned int n = dim == 2 ? 64 : 16;; n *= 2)
       {
-        const auto space = make_unit_box_space<dim>(n);
+        const auto space = benchmark_support::make_unit_box_space<dim>(n);
         if (space->n_dofs() > max_dofs)
           break;
         for (const double nu : nus)

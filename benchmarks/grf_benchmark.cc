@@ -24,6 +24,7 @@
 #include <deal.II/base/timer.h>
 
 #include "benchmark_utilities.h"
+#include "unit_box_space.h"
 #include <ddo/function_space/function_space.h>
 #include <ddo/covariance/matern_spde.h>
 #include <ddo/mesh/mesh_builder.h>
@@ -121,20 +122,6 @@ namespace
   }
 
   template <int dim>
-  std::unique_ptr<FunctionSpace<dim>>
-  make_unit_box_space(const unsigned int subdivisions)
-  {
-    ParameterHandler prm;
-    MeshBuilder<dim>::declare_parameters(prm);
-    prm.parse_input_from_string("subsection Mesh\nset Geometry = box\nsubsection box\n"
-                                "set Subdivisions = " +
-                                std::to_string(subdivisions) + "\nend\nend\n");
-    MeshBuilder<dim> builder;
-    builder.parse_parameters(prm);
-    return std::make_unique<FunctionSpace<dim>>(builder.create(MPI_COMM_SELF), 1);
-  }
-
-  template <int dim>
   std::unique_ptr<MaternSPDE<dim>>
   make_model(const std::string &solver, const Options &options)
   {
@@ -195,7 +182,7 @@ namespace
           continue;
         std::optional<VectorType> direct_sample;
         benchmark_support::reset_peak_memory();
-        const auto space = make_unit_box_space<dim>(n);
+        const auto space = benchmark_support::make_unit_box_space<dim>(n);
         // The white noise alone (part of every sample): mean of 5 draws.
         double ms_noise = 0, cpu_ms_noise = 0;
         {

@@ -11,10 +11,16 @@
 #include <ddo/covariance/matern_spde.h>
 #include <ddo/function_space/function_space.h>
 
+#include <gtest/gtest.h>
+
 #include <algorithm>
+#include <cstdint>
 #include <cmath>
+#include <string>
 #include <utility>
 #include <vector>
+
+#include "test_utilities.h"
 
 namespace ddo
 {
@@ -160,6 +166,38 @@ namespace ddo
           c(i, j) = column[i];
       }
     return c;
+  }
+
+  /**
+   * Draws 20000 samples of @p model (stream @p seed, batches of 500) and
+   * holds their second moments to @p exact (rows: all DoFs, columns: the
+   * @p free ones) and their mean to zero, within Bonferroni thresholds of
+   * the standard errors; returns the last batch.
+   */
+  template <int dim>
+  std::vector<VectorType>
+  expect_sample_moments(const CovarianceOperator<dim> &model,
+                        const FullMatrix<double> &     exact,
+                        const std::vector<bool> &      free,
+                        const std::uint64_t            seed,
+                        const std::string &            reference)
+  {
+    const unsigned int      n         = exact.m();
+    const unsigned int      n_samples = 20000;
+    SecondMoments           moments(n);
+    std::vector<VectorType> batch(500);
+    for (unsigned int s = 0; s < n_samples; s += batch.size())
+      {
+        model.sample(batch, seed, s);
+        for (const VectorType &u : batch)
+          moments.add(u);
+      }
+    const std::vector<bool> all(n, true);
+    const auto              deviation = moments.max_standardized_deviation(exact, all, free);
+    EXPECT_LT(deviation.first, bonferroni_threshold(n * n))
+      << "empirical covariance differs from " << reference;
+    EXPECT_LT(deviation.second, bonferroni_threshold(n)) << "empirical mean differs from zero";
+    return batch;
   }
   } // namespace test_support
 } // namespace ddo

@@ -568,6 +568,7 @@ namespace ddo
     m_jacobi.reset();
     work_block_b.reset();
     work_block_x.reset();
+    work_block_y.reset();
     work_noise.clear();
     work_tmp.clear();
     active_solver_type = parameters.solver;
@@ -816,21 +817,32 @@ namespace ddo
         work_block_b = std::make_unique<Epetra_MultiVector>(map, count, false);
         work_block_x = std::make_unique<Epetra_MultiVector>(map, count, false);
       }
-    Epetra_MultiVector &b       = *work_block_b;
-    Epetra_MultiVector &x       = *work_block_x;
-    const std::size_t   n_local = map.NumMyElements();
+    Epetra_MultiVector &b = *work_block_b;
+    Epetra_MultiVector &x = *work_block_x;
     draw_noise_block(b, count, seed, first_index);
     a_direct->solve(b, x);
     restrict_to_free(x);
-    const unsigned int extra_solves = (integer_order() + 1) / 2 - 1;
-    for (unsigned int r = 0; r < extra_solves; ++r)
+    finish_block(x, b, (integer_order() + 1) / 2 - 1, out, first);
+  }
+
+
+  template <int dim>
+  void
+  MaternSPDE<dim>::finish_block(Epetra_MultiVector &     x,
+                                Epetra_MultiVector &     work,
+                                const unsigned int       powers,
+                                std::vector<VectorType> &out,
+                                const unsigned int       first) const
+  {
+    for (unsigned int r = 0; r < powers; ++r)
       {
-        m_matrix.trilinos_matrix().Multiply(false, x, b);
-        restrict_to_free(b);
-        a_direct->solve(b, x);
+        m_matrix.trilinos_matrix().Multiply(false, x, work);
+        restrict_to_free(work);
+        a_direct->solve(work, x);
         restrict_to_free(x);
       }
-    for (unsigned int c = 0; c < count; ++c)
+    const std::size_t n_local = x.MyLength();
+    for (int c = 0; c < x.NumVectors(); ++c)
       {
         VectorType &u = out[first + c];
         std::memcpy(u.trilinos_vector()[0], x[c], sizeof(double) * n_local);

@@ -10,7 +10,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 
 namespace ddo
 {
@@ -106,7 +105,8 @@ namespace ddo
   {
     // u = tau^{-1} (A^{-1} M)^k r_s(L) M^{-1} b for a block of white noise b.
     const Epetra_Map &map = a_matrix.trilinos_matrix().RowMap();
-    if (!work_block_b || work_block_b->NumVectors() != int(count) || !work_block_y)
+    if (!work_block_b || work_block_b->NumVectors() != int(count) || !work_block_y ||
+        work_block_y->NumVectors() != int(count))
       {
         work_block_b = std::make_unique<Epetra_MultiVector>(map, count, false);
         work_block_x = std::make_unique<Epetra_MultiVector>(map, count, false);
@@ -115,21 +115,7 @@ namespace ddo
     Epetra_MultiVector &b = *work_block_b, &x = *work_block_x, &y = *work_block_y;
     draw_noise_block(b, count, seed, first_index);
     apply_fractional_power(sample_fraction, b, x, y);
-    for (unsigned int r = 0; r < sample_power; ++r)
-      {
-        m_matrix.trilinos_matrix().Multiply(false, x, b);
-        restrict_to_free(b);
-        a_direct->solve(b, x);
-        restrict_to_free(x);
-      }
-    const std::size_t n_local = map.NumMyElements();
-    for (unsigned int c = 0; c < count; ++c)
-      {
-        VectorType &u = out[first + c];
-        std::memcpy(u.trilinos_vector()[0], x[c], sizeof(double) * n_local);
-        u *= 1. / tau_value;
-        space->get_constraints().distribute(u);
-      }
+    finish_block(x, b, sample_power, out, first);
   }
 
 

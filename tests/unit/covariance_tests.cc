@@ -181,20 +181,8 @@ namespace
       EXPECT_NEAR(variance[i], exact(i, i), 1e-9 * scale) << i;
 
     // The empirical covariance of samples.
-    const unsigned int      n_samples = 20000;
-    SecondMoments           moments(n);
-    std::vector<VectorType> batch(500);
-    for (unsigned int s = 0; s < n_samples; s += batch.size())
-      {
-        model.sample(batch, 99, s);
-        for (const VectorType &u : batch)
-          moments.add(u);
-      }
-    const std::vector<bool> all(n, true);
-    const auto              deviation = moments.max_standardized_deviation(exact, all, free);
-    EXPECT_LT(deviation.first, bonferroni_threshold(n * n))
-      << "empirical covariance differs from apply()";
-    EXPECT_LT(deviation.second, bonferroni_threshold(n)) << "empirical mean differs from zero";
+    const std::vector<VectorType> batch =
+      expect_sample_moments(model, exact, free, 99, "apply()");
 
     // Samples satisfy the constraints.
     VectorType distributed(batch[0]);

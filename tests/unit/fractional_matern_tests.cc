@@ -138,20 +138,8 @@ namespace
       EXPECT_NEAR(variance[i], exact(i, i), 3 * tolerance * scale) << i;
 
     // The empirical covariance of 20000 samples.
-    const unsigned int      n_samples = 20000;
-    SecondMoments           moments(n);
-    std::vector<VectorType> batch(500);
-    for (unsigned int s = 0; s < n_samples; s += batch.size())
-      {
-        model.sample(batch, 7, s);
-        for (const VectorType &u : batch)
-          moments.add(u);
-      }
-    const std::vector<bool> all(n, true);
-    const auto              deviation = moments.max_standardized_deviation(exact, all, free);
-    EXPECT_LT(deviation.first, bonferroni_threshold(n * n))
-      << "empirical covariance differs from the spectral one";
-    EXPECT_LT(deviation.second, bonferroni_threshold(n)) << "empirical mean differs from zero";
+    const std::vector<VectorType> batch =
+      expect_sample_moments(model, exact, free, 7, "the spectral one");
 
     // apply_inverse() inverts apply() to the approximation's accuracy.
     VectorType inverse, round_trip;

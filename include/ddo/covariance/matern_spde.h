@@ -457,6 +457,17 @@ namespace ddo
                  const unsigned int       count,
                  const std::uint64_t      seed,
                  const std::uint64_t      first_index) const;
+    /**
+     * Direct solver, the end of sample_block(): x <- (A^{-1}M)^powers x,
+     * then column c of x over tau into out[first + c] (constraints
+     * distributed); @p work: a block of the same shape.
+     */
+    void
+    finish_block(Epetra_MultiVector &     x,
+                 Epetra_MultiVector &     work,
+                 const unsigned int       powers,
+                 std::vector<VectorType> &out,
+                 const unsigned int       first) const;
     /** Applies the reduced covariance \f$\tilde C\f$ in place. */
     void
     apply_reduced(VectorType &v) const;
