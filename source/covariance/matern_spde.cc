@@ -678,17 +678,27 @@ namespace ddo
 
   template <int dim>
   void
+  MaternSPDE<dim>::apply_a_inverse_m(VectorType &y, const unsigned int powers) const
+  {
+    VectorType tmp;
+    for (unsigned int r = 0; r < powers; ++r)
+      {
+        tmp.reinit(y, true);
+        m_matrix.vmult(tmp, y);
+        solve_a(tmp, y);
+      }
+  }
+
+
+  template <int dim>
+  void
   MaternSPDE<dim>::apply_reduced(VectorType &v) const
   {
     if (fractional)
       return apply_reduced_fractional(v);
-    VectorType y, tmp(v);
+    VectorType y;
     solve_a(v, y);
-    for (unsigned int r = 1; r < integer_order(); ++r)
-      {
-        m_matrix.vmult(tmp, y);
-        solve_a(tmp, y);
-      }
+    apply_a_inverse_m(y, integer_order() - 1);
     v = y;
     v *= 1. / (tau_value * tau_value);
   }
@@ -938,22 +948,14 @@ namespace ddo
             // C~ = tau^-2 G M G with the symmetric G = L^-k r_s(L) M^-1:
             // var = tau^-2 y^T M y, y = G w, half the solves of C~ w.
             apply_fractional_power(sample_fraction, w, y, true);
-            for (unsigned int r = 0; r < sample_power; ++r)
-              {
-                m_matrix.vmult(tmp, y);
-                solve_a(tmp, y);
-              }
+            apply_a_inverse_m(y, sample_power);
             const double value = m_matrix.matrix_scalar_product(y, y) / (tau_value * tau_value);
             if (owned.is_element(i))
               variance[i] = value;
             continue;
           }
         solve_a(w, y);
-        for (unsigned int r = 0; r < extra_solves; ++r)
-          {
-            m_matrix.vmult(tmp, y);
-            solve_a(tmp, y);
-          }
+        apply_a_inverse_m(y, extra_solves);
         const double value = (odd ? a_matrix : m_matrix).matrix_scalar_product(y, y) /
                              (tau_value * tau_value);
         if (owned.is_element(i))

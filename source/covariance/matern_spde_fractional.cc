@@ -124,14 +124,9 @@ namespace ddo
   MaternSPDE<dim>::sample_fractional(const VectorType &b, VectorType &u) const
   {
     // u = tau^{-1} (A^{-1} M)^k r_s(L) M^{-1} b.
-    VectorType x, tmp;
+    VectorType x;
     apply_fractional_power(sample_fraction, b, x, false);
-    for (unsigned int r = 0; r < sample_power; ++r)
-      {
-        tmp.reinit(x, true);
-        m_matrix.vmult(tmp, x);
-        solve_a(tmp, x);
-      }
+    apply_a_inverse_m(x, sample_power);
     for (const auto i : space->locally_owned_dofs())
       u[i] = x[i] / tau_value;
     u.compress(VectorOperation::insert);
@@ -148,11 +143,7 @@ namespace ddo
     apply_fractional_power(sample_fraction, v, y, true);
     m_matrix.vmult(tmp, y);
     apply_fractional_power(sample_fraction, tmp, y, true);
-    for (unsigned int r = 0; r < 2 * sample_power; ++r)
-      {
-        m_matrix.vmult(tmp, y);
-        solve_a(tmp, y);
-      }
+    apply_a_inverse_m(y, 2 * sample_power);
     v = y;
     v *= 1. / (tau_value * tau_value);
   }

@@ -435,6 +435,9 @@ namespace ddo
     /** x = A^{-1} rhs on free DoFs (rhs zero on constrained DoFs). */
     void
     solve_a(const VectorType &rhs, VectorType &x) const;
+    /** y <- (A^{-1} M)^powers y. */
+    void
+    apply_a_inverse_m(VectorType &y, const unsigned int powers) const;
     /** x = M^{-1} rhs on free DoFs. */
     void
     solve_m(const VectorType &rhs, VectorType &x) const;
