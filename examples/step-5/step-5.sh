@@ -5,12 +5,12 @@
 #
 # In the working directory (default ./step-5-run): Darcy data on the training
 # mesh and, as the solver's own reference for the finer scales, on its
-# refinement; training (only when the directory has no trained model: copy
-# examples/step-5/model there to use the shipped one); sampling with six seeds
+# refinement; the shipped model, or training; sampling with six seeds
 # on the training mesh, and zero-shot on the refined mesh and on another mesh;
 # metrics for each against the test-vs-test floor and a Gaussian baseline; a
 # summary table (summary.md). Set DDO to the driver (default: ddo on PATH,
-# else build/bin/ddo of this checkout).
+# else build/bin/ddo of this checkout), TRAIN=1 to train instead of using the
+# shipped model (examples/step-5/model).
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -49,7 +49,12 @@ variant step-5.prm Mesh "  set Global refinements = 1" \
   "set Test output file = data/test.h5" "set Test output file =" > refined_data.prm
 "$DDO" generate refined_data.prm
 
-if [ ! -f model/weights.pt ]; then
+# The shipped model, unless TRAIN=1 or the directory has a model already.
+if [ "${TRAIN:-0}" != 1 ] && [ ! -f model/weights.pt ] && [ -f "$here/model/weights.pt" ]; then
+  mkdir -p model
+  cp "$here"/model/* model/
+fi
+if [ ! -f model/weights.pt ] || [ "${TRAIN:-0}" = 1 ]; then
   stage "training"
   "$DDO" train step-5.prm
 fi
