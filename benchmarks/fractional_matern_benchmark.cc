@@ -130,7 +130,8 @@ namespace
            "fractional_matern_benchmark --output doc/benchmarks_fractional_matern.md`)"
         << " in " << std::fixed << std::setprecision(0) << total << " s on "
         << benchmark_support::cpu_model()
-        << " (one MPI rank, BLAS " << benchmark_support::blas_library("dgemm_") << ").\n\n"
+        << " (one MPI rank, BLAS " << benchmark_support::blas_library("dgemm_") << "; load average "
+        << benchmark_support::first_line_of("/proc/loadavg", "") << " at the end).\n\n"
         << "Unit square / cube, Q1, sigma^2 = 1, rho = 0.1, Neumann boundary, `Solver = "
            "automatic` (CHOLMOD, single precision factors), `Fractional order tolerance = "
            "1e-5`. Integer orders alpha = nu + d/2 are sampled exactly with 1-2 solves; the "
