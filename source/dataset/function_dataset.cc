@@ -84,6 +84,14 @@ namespace ddo
           close(id);
         id = -1;
       }
+      /** Closes the object; false if the library reports an error (a file: its last flush failed). */
+      bool
+      close_checked()
+      {
+        const bool closed = id < 0 || close == nullptr || close(id) >= 0;
+        id                = -1;
+        return closed;
+      }
       bool
       valid() const
       {
@@ -374,6 +382,23 @@ namespace ddo
 
   // ------------------------------------------------------------------ writer
 
+  namespace
+  {
+    /**
+     * H5Fflush, checked: HDF5 caches what H5Dwrite gets, so a full disk
+     * shows only when the flush fails.
+     */
+    void
+    flush_to_disk(const hid_t file, const std::string &partial_name, const std::string &what)
+    {
+      AssertThrow(H5Fflush(file, H5F_SCOPE_GLOBAL) >= 0,
+                  ExcMessage(where(partial_name) + "cannot write " + what +
+                             " to disk (disk full?). The rows written before it stay in the file: free "
+                             "space and run again to resume."));
+    }
+  } // namespace
+
+
   struct FunctionDatasetWriter::Handles
   {
     Hid file;
@@ -465,7 +490,7 @@ namespace ddo
                   H5Dwrite(weights_set, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT,
                            weight_values.data()) >= 0,
                 ExcMessage(where(partial_name) + "cannot write the mesh data (disk full?)."));
-    H5Fflush(file, H5F_SCOPE_GLOBAL);
+    flush_to_disk(file, partial_name, "the mesh data");
   }
 
 
@@ -507,11 +532,11 @@ namespace ddo
                 ExcMessage(where(partial_name) + "cannot write row " + std::to_string(index) +
                            " (disk full?)."));
     // The row is on disk before it is marked complete.
-    H5Fflush(handles->file, H5F_SCOPE_GLOBAL);
+    flush_to_disk(handles->file, partial_name, "row " + std::to_string(index));
     std::uint8_t one = 1;
     AssertThrow(transfer_block(handles->completed, H5T_NATIVE_UINT8, {index}, {1}, &one, true) >= 0,
                 ExcMessage(where(partial_name) + "cannot mark row " + std::to_string(index) + "."));
-    H5Fflush(handles->file, H5F_SCOPE_GLOBAL);
+    flush_to_disk(handles->file, partial_name, "the mark of row " + std::to_string(index));
     completed[index] = 1;
   }
 
@@ -529,7 +554,12 @@ namespace ddo
   std::string
   FunctionDatasetWriter::finalize()
   {
-    handles = std::make_unique<Handles>(); // closes the file
+    // The file is complete only once it is closed without an error.
+    handles->coefficients.reset();
+    handles->completed.reset();
+    const bool closed = handles->file.close_checked();
+    handles           = std::make_unique<Handles>();
+    AssertThrow(closed, ExcMessage(where(partial_name) + "cannot be closed (disk full?); it is left as it is."));
     if (missing_rows().empty())
       {
         atomic_rename(partial_name, final_name, MPI_COMM_SELF);
