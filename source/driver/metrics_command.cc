@@ -18,7 +18,12 @@
 
 #include "commands.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cstdlib>
+#include <functional>
+#include <iomanip>
+#include <memory>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -30,6 +35,34 @@ namespace ddo
   {
     namespace
     {
+      /**
+       * A progress callback for long work through a set of functions: a line
+       * "<what>: done of total functions, time, time left" at most every
+       * 10 s and at the end of the set.
+       */
+      std::function<void(unsigned int, unsigned int)>
+      progress_printer(ConditionalOStream &out, const std::string &what)
+      {
+        auto start = std::make_shared<std::chrono::steady_clock::time_point>(std::chrono::steady_clock::now());
+        auto last  = std::make_shared<double>(0.);
+        return [&out, what, start, last](const unsigned int done, const unsigned int total) {
+          if (done == 0)
+            {
+              *start = std::chrono::steady_clock::now();
+              *last  = 0;
+            }
+          const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - *start).count();
+          if (done == 0 || (elapsed - *last < 10 && done < total))
+            return;
+          *last = elapsed;
+          if (total > 1)
+            out << "  " << what << ": " << done << " of " << total << " functions, " << std::fixed
+                << std::setprecision(1) << elapsed << " s, about " << elapsed / done * (total - done)
+                << " s left" << std::defaultfloat << std::endl;
+        };
+      }
+
+
       /** The functions of @p file on @p space (interpolated if on another mesh). */
       template <int dim>
       std::vector<double>
@@ -130,9 +163,10 @@ namespace ddo
 
       /**
        * A PNG of the first three functions of the reference and of each
-       * candidate (2D), drawn as filled functions: interpolated onto a
-       * uniform grid of the bounding box (about 160 points along its longer
-       * side), points outside the mesh (holes) left blank.
+       * candidate, drawn as filled functions: interpolated onto a uniform
+       * grid of the bounding box (about 160 points along its longer side) in
+       * 2D, and in 3D of the mid-plane of the bounding box across its
+       * shortest side; points outside the mesh (holes) left blank.
        */
       template <int dim>
       bool
@@ -141,34 +175,45 @@ namespace ddo
                   const std::vector<double> &                                     reference,
                   const std::vector<std::pair<std::string, std::vector<double>>> &candidates)
       {
-        if (dim != 2)
-          return false;
         const std::size_t n_dofs = space.n_dofs();
         std::vector<std::pair<std::string, const std::vector<double> *>> sets = {{"test set", &reference}};
         for (const auto &c : candidates)
           sets.emplace_back(c.first, &c.second);
         const unsigned int n_show = 3;
-        double             low = 0, high = 0;
-        for (const double v : reference)
-          {
-            low  = std::min(low, v);
-            high = std::max(high, v);
-          }
+        // The colour range: the 0.5 % and 99.5 % quantiles of the
+        // reference's values, so that a heavy tail does not wash out the rest.
+        std::vector<double> sorted(reference);
+        std::sort(sorted.begin(), sorted.end());
+        const double low  = sorted[std::size_t(0.005 * (sorted.size() - 1))];
+        const double high = std::max(sorted[std::size_t(0.995 * (sorted.size() - 1))], low + 1e-300);
 
-        // The grid, and which of its points lie in the mesh.
-        const auto         box   = GridTools::compute_bounding_box(space.get_triangulation());
-        const double       width = box.side_length(0), height = box.side_length(1);
+        // The grid (axes a, b; in 3D the third coordinate at the middle of
+        // the shortest side), and which of its points lie in the mesh.
+        const auto   box = GridTools::compute_bounding_box(space.get_triangulation());
+        unsigned int a = 0, b = 1, across = 2;
+        if (dim == 3)
+          {
+            for (unsigned int d = 0; d < dim; ++d)
+              if (box.side_length(d) < box.side_length(across))
+                across = d;
+            a = across == 0 ? 1 : 0;
+            b = across == 2 ? 1 : 2;
+          }
+        const double       width = box.side_length(a), height = box.side_length(b);
         const unsigned int nx    = width >= height ? 160 : std::max(8., 160 * width / height);
         const unsigned int ny    = height >= width ? 160 : std::max(8., 160 * height / width);
         std::vector<Point<dim>> grid;
         for (unsigned int j = 0; j < ny; ++j)
           for (unsigned int i = 0; i < nx; ++i)
             {
-              Point<dim> p;
-              p[0] = box.lower_bound(0) + width * (i + 0.5) / nx;
-              p[1] = box.lower_bound(1) + height * (j + 0.5) / ny;
+              Point<dim> p = box.center();
+              p[a]         = box.lower_bound(a) + width * (i + 0.5) / nx;
+              p[b]         = box.lower_bound(b) + height * (j + 0.5) / ny;
               grid.push_back(p);
             }
+        const std::string slice =
+          dim == 3 ? std::string(" (slice ") + "xyz"[across] + " = " + std::to_string(box.center()[across]).substr(0, 5) + ")" :
+                     std::string();
         GridTools::Cache<dim> cache(space.get_triangulation(), space.get_mapping());
         const auto            missing = std::get<3>(GridTools::compute_point_locations_try_all(cache, grid));
         std::vector<bool>     inside(grid.size(), true);
@@ -187,14 +232,14 @@ namespace ddo
         {
           std::ofstream out((std::filesystem::path(directory) / "fields.dat").string());
           out.precision(5);
-          out << "# x y, then " << n_show << " functions of each set on a " << nx << " x " << ny
+          out << "# " << "xyz"[a] << ' ' << "xyz"[b] << ", then " << n_show << " functions of each set on a " << nx << " x " << ny
               << " grid (NaN outside the mesh):";
           for (const auto &set : sets)
             out << " \"" << set.first << '"';
           out << '\n';
           for (unsigned int g = 0; g < grid.size(); ++g)
             {
-              out << grid[g][0] << ' ' << grid[g][1];
+              out << grid[g][a] << ' ' << grid[g][b];
               for (const auto &set : sets)
                 for (unsigned int f = 0; f < n_show; ++f)
                   {
@@ -220,7 +265,7 @@ namespace ddo
                << high << "]\nunset colorbox\nset multiplot layout " << sets.size() << ',' << n_show << '\n';
         for (unsigned int s = 0; s < sets.size(); ++s)
           for (unsigned int f = 0; f < n_show; ++f)
-            script << "set title '" << sets[s].first << ' ' << f << "'\nplot 'fields.dat' using 1:2:"
+            script << "set title '" << sets[s].first << ' ' << f << slice << "'\nplot 'fields.dat' using 1:2:"
                    << 3 + s * n_show + f << " with image\n";
         script << "unset multiplot\n";
         script.close();
@@ -409,6 +454,8 @@ namespace ddo
           band_settings.cache_directory  = command.bands.cache_directory;
           bands = std::make_unique<SpectralBands<dim>>(*space, band_settings);
           pcout << "Energy spectrum: " << bands->summary() << '\n';
+          if (bands->method() == SpectralBands<dim>::Method::chebyshev)
+            bands->set_progress(progress_printer(pcout, "band energies"));
         }
       MetricsReport report;
       {
@@ -466,7 +513,7 @@ namespace ddo
       if (plot_fields(directory, *space, reference_values, candidates))
         pcout << "wrote: " << directory << "/fields.png\n";
       else
-        pcout << "(gnuplot not found or failed: no PNG plots; the script is " << directory << "/plots.gp)\n";
+        pcout << "(gnuplot not found or failed: no fields.png; the script is " << directory << "/fields.gp)\n";
     }
 
     template void run_metrics<2>(const std::string &, const std::string &);

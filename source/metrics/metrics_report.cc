@@ -12,6 +12,7 @@
 #include <fstream>
 #include <iomanip>
 #include <limits>
+#include <memory>
 #include <numeric>
 #include <random>
 #include <sstream>
@@ -77,6 +78,70 @@ namespace ddo
         }
       return gaussian;
     }
+
+
+    /**
+     * The whole-spectrum band energies of a report's sets, each function
+     * evaluated once (on large meshes every function costs a Chebyshev
+     * series): every reference function's (a split's halves average them)
+     * and each candidate's. The Gaussian baseline's are their expectation
+     * given its half A: gaussian_like() draws v = m + sum_i a_i (u_i - m) /
+     * sqrt(n - 1) with a_i standard normal, and a band energy is a quadratic
+     * form E_b, so
+     *   E[E_b(v)] = E_b(m) + (sum_i E_b(u_i) - n E_b(m)) / (n - 1),
+     * one function (the mean m) per split instead of n.
+     */
+    template <int dim>
+    class ReportBandEnergies
+    {
+    public:
+      ReportBandEnergies(const SpectralBands<dim> &bands, const std::vector<double> &reference,
+                         const std::size_t n_dofs)
+        : bands(bands)
+        , n_dofs(n_dofs)
+        , reference_energies(bands.energies_of_each(reference, reference.size() / n_dofs))
+      {}
+
+      /** The mean band energies of the reference functions order[first, first + count). */
+      std::vector<double>
+      mean_of(const std::vector<std::size_t> &order, const std::size_t first, const std::size_t count) const
+      {
+        std::vector<double> mean(reference_energies.front().size(), 0.);
+        for (std::size_t i = first; i < first + count; ++i)
+          for (std::size_t b = 0; b < mean.size(); ++b)
+            mean[b] += reference_energies[order[i]][b] / count;
+        return mean;
+      }
+
+      /** The expected band energies of gaussian_like(half) for the @p count functions half = order[0, count). */
+      std::vector<double>
+      gaussian_expectation(const std::vector<double> &half, const std::vector<std::size_t> &order,
+                           const std::size_t count) const
+      {
+        std::vector<double> m(n_dofs, 0.);
+        for (std::size_t i = 0; i < count; ++i)
+          for (std::size_t d = 0; d < n_dofs; ++d)
+            m[d] += half[i * n_dofs + d] / count;
+        const std::vector<double> of_mean = bands.energies_of_each(m, 1).front();
+        std::vector<double>       expected = mean_of(order, 0, count);
+        const double              n        = count;
+        for (std::size_t b = 0; b < expected.size(); ++b)
+          expected[b] = of_mean[b] + (n * expected[b] - n * of_mean[b]) / std::max(n - 1, 1.);
+        return expected;
+      }
+
+      /** The mean band energies of the first @p count functions of @p values. */
+      std::vector<double>
+      mean_of_set(const std::vector<double> &values, const std::size_t count) const
+      {
+        return bands.mean_energies(std::vector<double>(values.begin(), values.begin() + count * n_dofs), count);
+      }
+
+    private:
+      const SpectralBands<dim> &       bands;
+      const std::size_t                n_dofs;
+      std::vector<std::vector<double>> reference_energies;
+    };
 
 
     /** The mean of the distances of every split. */
@@ -374,7 +439,7 @@ namespace ddo
     report.n_splits = n_splits;
     settings.fit_density_grid(gather(orders[0], n_a, n_b), relative_bandwidth);
     report.settings = settings;
-    SampleMetrics<dim> metrics(space, basis, settings, bands);
+    SampleMetrics<dim> metrics(space, basis, settings);
     metrics.fit_gradient_grid(gather(orders[0], n_a, n_b), n_b, relative_bandwidth);
     report.settings      = metrics.get_settings();
     report.density_grid  = metrics.density_grid();
@@ -393,28 +458,40 @@ namespace ddo
     for (std::size_t r = 0; r < names.size(); ++r)
       report.rows[r].name = names[r];
 
-    // Statistics of a set, truncated to the size of half A.
-    const auto statistics_of = [&](const std::vector<double> &values) {
+    std::unique_ptr<ReportBandEnergies<dim>> band_energies;
+    if (bands != nullptr)
+      band_energies = std::make_unique<ReportBandEnergies<dim>>(*bands, reference, n_dofs);
+
+    // Statistics of a set, truncated to the size of half A; @p spectrum:
+    // its whole-spectrum band energies (computed apart, see above).
+    const auto statistics_of = [&](const std::vector<double> &values, std::vector<double> spectrum) {
       const std::size_t         n = std::min(values.size() / n_dofs, n_a);
       const std::vector<double> used(values.begin(), values.begin() + n * n_dofs);
-      return metrics.compute(used, n);
+      SampleStatistics          statistics = metrics.compute(used, n);
+      statistics.spectrum_band_energy      = std::move(spectrum);
+      return statistics;
     };
     for (std::size_t c = 0; c < candidates.size(); ++c)
       {
-        report.rows[1 + c].statistics = statistics_of(candidates[c].second);
-        report.rows[1 + c].n_samples  = report.rows[1 + c].statistics.n_samples;
+        const auto &values = candidates[c].second;
+        report.rows[1 + c].statistics =
+          statistics_of(values, band_energies ? band_energies->mean_of_set(values, std::min(values.size() / n_dofs, n_a)) :
+                                                std::vector<double>());
+        report.rows[1 + c].n_samples = report.rows[1 + c].statistics.n_samples;
       }
 
     for (unsigned int k = 0; k < n_splits; ++k)
       {
         const std::vector<double> half_a = gather(orders[k], 0, n_a);
-        const SampleStatistics    half_b = metrics.compute(gather(orders[k], n_a, n_b), n_b);
+        SampleStatistics          half_b = metrics.compute(gather(orders[k], n_a, n_b), n_b);
+        if (band_energies)
+          half_b.spectrum_band_energy = band_energies->mean_of(orders[k], n_a, n_b);
         if (k == 0)
           report.reference = half_b;
         // The floor and the baseline depend on the split; the candidates'
         // statistics were computed once, above.
-        auto add_split = [&](MetricsReportRow &row, const std::vector<double> &values) {
-          const SampleStatistics statistics = statistics_of(values);
+        auto add_split = [&](MetricsReportRow &row, const std::vector<double> &values, std::vector<double> spectrum) {
+          const SampleStatistics statistics = statistics_of(values, std::move(spectrum));
           row.split_distances.push_back(metrics.compare(statistics, half_b));
           if (k == 0)
             {
@@ -422,12 +499,15 @@ namespace ddo
               row.statistics = statistics;
             }
         };
-        add_split(report.rows.front(), half_a);
+        add_split(report.rows.front(), half_a,
+                  band_energies ? band_energies->mean_of(orders[k], 0, n_a) : std::vector<double>());
         for (std::size_t c = 0; c < candidates.size(); ++c)
           report.rows[1 + c].split_distances.push_back(
             metrics.compare(report.rows[1 + c].statistics, half_b));
         if (gaussian_baseline)
-          add_split(report.rows.back(), gaussian_like(half_a, n_a, n_dofs, seed + k));
+          add_split(report.rows.back(), gaussian_like(half_a, n_a, n_dofs, seed + k),
+                    band_energies ? band_energies->gaussian_expectation(half_a, orders[k], n_a) :
+                                    std::vector<double>());
       }
 
     for (auto &row : report.rows)

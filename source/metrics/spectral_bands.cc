@@ -1,5 +1,10 @@
+#include <deal.II/base/parallel.h>
 #include <deal.II/fe/fe_values.h>
+#include <deal.II/lac/dynamic_sparsity_pattern.h>
 #include <deal.II/lac/precondition.h>
+#include <deal.II/lac/sparse_matrix.h>
+#include <deal.II/lac/sparsity_pattern.h>
+#include <deal.II/lac/vector.h>
 #include <deal.II/lac/solver_cg.h>
 #include <deal.II/lac/solver_control.h>
 #include <deal.II/lac/trilinos_precondition.h>
@@ -96,11 +101,68 @@ namespace ddo
   } // namespace
 
 
+  /**
+   * The operator \f$A = 2 M^{-1}K/\lambda_{bound} - I\f$ of the Chebyshev
+   * series on the free coefficients, in deal.II's own serial matrices and
+   * vectors: the series of many functions run on several threads at once,
+   * and Trilinos' vectors would reduce over MPI in every inner product
+   * (not allowed from several threads at a time).
+   */
   template <int dim>
-  class SpectralBands<dim>::MassInverseType : public MassInverse
+  class SpectralBands<dim>::ChebyshevOperator
   {
   public:
-    using MassInverse::MassInverse;
+    ChebyshevOperator(const TrilinosWrappers::SparseMatrix &k_condensed,
+                      const TrilinosWrappers::SparseMatrix &m_condensed)
+    {
+      const unsigned int     n = k_condensed.m();
+      DynamicSparsityPattern dsp(n, n);
+      for (const auto *matrix : {&k_condensed, &m_condensed})
+        for (unsigned int row = 0; row < n; ++row)
+          for (auto entry = matrix->begin(row); entry != matrix->end(row); ++entry)
+            dsp.add(row, entry->column());
+      pattern.copy_from(dsp);
+      k.reinit(pattern);
+      m.reinit(pattern);
+      for (const auto &[from, to] : {std::pair{&k_condensed, &k}, std::pair{&m_condensed, &m}})
+        for (unsigned int row = 0; row < n; ++row)
+          for (auto entry = from->begin(row); entry != from->end(row); ++entry)
+            to->set(row, entry->column(), entry->value());
+      jacobi.initialize(m);
+    }
+
+    /** The upper end of the series' interval: A maps [0, lambda_bound] onto [-1, 1]. */
+    void
+    set_upper_end(const double lambda_bound)
+    {
+      scale = 2. / lambda_bound;
+    }
+
+    /** result = A v (work: a scratch vector of the same size). */
+    void
+    apply(const Vector<double> &v, Vector<double> &result, Vector<double> &work) const
+    {
+      k.vmult(work, v);
+      ReductionControl         control(2000, 1e-300, 1e-10);
+      SolverCG<Vector<double>> cg(control);
+      result = 0;
+      cg.solve(m, result, work, jacobi);
+      result.sadd(scale, -1., v);
+    }
+
+    /** a^T M b. */
+    double
+    mass_product(const Vector<double> &a, const Vector<double> &b, Vector<double> &work) const
+    {
+      m.vmult(work, b);
+      return a * work;
+    }
+
+  private:
+    double                                    scale = 0;
+    SparsityPattern                           pattern;
+    SparseMatrix<double>                      k, m;
+    PreconditionJacobi<SparseMatrix<double>> jacobi;
   };
 
 
@@ -186,40 +248,67 @@ namespace ddo
   void
   SpectralBands<dim>::set_up_chebyshev(const Settings &settings)
   {
-    // The Chebyshev series live on [0, the rigorous bound]; the bands end
-    // at the Lanczos estimate of the largest eigenvalue, as the dense
-    // method's do at the exact one.
-    lambda_bound = cell_eigenvalue_bound(space);
-    lambda_max   = lambda_bound;
-    {
-      // The lowest modes exactly (ARPACK): their energies are sharp, and
-      // smooth fields keep most of theirs there, so that the smeared edges
-      // of the Chebyshev filters only see the rest.
-      const unsigned int n_low = std::min<unsigned int>(settings.exact_modes, n_free_dofs(space) / 4);
-      AssertThrow(n_low >= 2, ExcMessage("SpectralBands: the chebyshev method needs at least 2 exact modes."));
-      const SpectralBasis<dim> low(space, n_low, settings.cache_directory, SpectralBasis<dim>::Method::arpack);
-      low_eigenvalues = low.eigenvalues();
-      low_vectors     = low.eigenvectors();
-      for (const double lambda : low_eigenvalues)
-        if (lambda > null_space_fraction * lambda_max)
-          {
-            lambda_min = lambda;
-            break;
-          }
-    }
-    AssertThrow(lambda_min > 0, ExcMessage("SpectralBands: no positive eigenvalue among the lowest four."));
+    // The bands end at the Lanczos estimate of the largest eigenvalue, as
+    // the dense method's do at the exact one.
+    const double rigorous_bound = cell_eigenvalue_bound(space);
+    set_up_low_modes(settings, rigorous_bound);
+    TrilinosWrappers::SparseMatrix k_condensed, m_condensed;
     assemble_condensed_matrix(space, 0., 1., 0., k_condensed);
     assemble_condensed_matrix(space, 1., 0., 1., m_condensed);
-    mass_inverse = std::make_unique<MassInverseType>(m_condensed);
-    {
-      VectorType start = space.create_vector();
-      for (std::size_t i = 0; i < start.size(); ++i)
-        start[i] = std::sin(1. + 12.9898 * i); // deterministic, not smooth
-      for (const auto &line : space.get_constraints().get_lines())
-        start[line.index] = 0;
-      lambda_max = std::min(lambda_bound, lanczos_largest_eigenvalue(k_condensed, m_condensed, *mass_inverse, start));
-    }
+    VectorType probe = space.create_vector();
+    for (std::size_t i = 0; i < probe.size(); ++i)
+      probe[i] = std::sin(1. + 12.9898 * i); // deterministic, not smooth: every mode
+    for (const auto &line : space.get_constraints().get_lines())
+      probe[line.index] = 0;
+    lambda_max = std::min(rigorous_bound, lanczos_largest_eigenvalue(k_condensed, m_condensed,
+                                                                     MassInverse(m_condensed), probe));
     set_edges(settings.n_bands);
+    chebyshev_operator = std::make_unique<ChebyshevOperator>(k_condensed, m_condensed);
+
+    // The series live on [0, lambda_bound]. The cell bound is rigorous but
+    // can be far above the spectrum (3x in sqrt(lambda) on a refined Gmsh
+    // tetrahedral mesh, and the degree grows with its root); 1.1 times the
+    // Lanczos estimate is taken instead once the probe's moments show no
+    // eigenvalue above it: there |T_j| grows exponentially with j, and
+    // |mu_j| <= mu_0 holds only while the whole spectrum lies inside.
+    lambda_bound = std::min(rigorous_bound, 1.1 * lambda_max);
+    set_up_series(settings);
+    if (lambda_bound < rigorous_bound &&
+        !moments_are_bounded(chebyshev_moments(Vector<double>(probe.begin(), probe.end()))))
+      {
+        lambda_bound = rigorous_bound;
+        set_up_series(settings);
+      }
+  }
+
+
+  template <int dim>
+  void
+  SpectralBands<dim>::set_up_low_modes(const Settings &settings, const double rigorous_bound)
+  {
+    // The lowest modes exactly (ARPACK): their energies are sharp, and
+    // smooth fields keep most of theirs there, so that the smeared edges of
+    // the Chebyshev filters only see the rest.
+    const unsigned int n_low = std::min<unsigned int>(settings.exact_modes, n_free_dofs(space) / 4);
+    AssertThrow(n_low >= 2, ExcMessage("SpectralBands: the chebyshev method needs at least 2 exact modes."));
+    const SpectralBasis<dim> low(space, n_low, settings.cache_directory, SpectralBasis<dim>::Method::arpack);
+    low_eigenvalues = low.eigenvalues();
+    low_vectors     = low.eigenvectors();
+    for (const double lambda : low_eigenvalues)
+      if (lambda > null_space_fraction * rigorous_bound)
+        {
+          lambda_min = lambda;
+          break;
+        }
+    AssertThrow(lambda_min > 0, ExcMessage("SpectralBands: no positive eigenvalue among the lowest modes."));
+  }
+
+
+  template <int dim>
+  void
+  SpectralBands<dim>::set_up_series(const Settings &settings)
+  {
+    chebyshev_operator->set_upper_end(lambda_bound);
     // Edges are smeared over pi sqrt(lambda_bound) / (2J) in sqrt(lambda);
     // the automatic degree makes that a sixteenth of the narrowest band the
     // series must resolve: the first one that reaches above the exact modes.
@@ -245,6 +334,19 @@ namespace ddo
       coefficients.push_back(damped_indicator_coefficients(b == 0 ? -1. : to_x(band_edges[b]),
                                                            b + 2 == band_edges.size() ? 1. : to_x(band_edges[b + 1]),
                                                            degree));
+  }
+
+
+  template <int dim>
+  bool
+  SpectralBands<dim>::moments_are_bounded(const std::vector<double> &moments)
+  {
+    // |mu_j| <= mu_0 in exact arithmetic; the mass solves (1e-10) and the
+    // doubling identities leave far less than this margin.
+    for (const double mu : moments)
+      if (!(std::abs(mu) <= moments.front() * (1 + 1e-4) + 1e-300))
+        return false;
+    return true;
   }
 
 
@@ -298,7 +400,15 @@ namespace ddo
   std::vector<double>
   SpectralBands<dim>::energies(const VectorType &u) const
   {
-    return used_method == Method::dense ? dense_energies(u) : chebyshev_energies(u);
+    return energies_of_each(std::vector<double>(u.begin(), u.end()), 1).front();
+  }
+
+
+  template <int dim>
+  void
+  SpectralBands<dim>::set_progress(const std::function<void(unsigned int, unsigned int)> &callback)
+  {
+    progress = callback;
   }
 
 
@@ -306,99 +416,143 @@ namespace ddo
   std::vector<double>
   SpectralBands<dim>::mean_energies(const std::vector<double> &values, const unsigned int n_functions) const
   {
-    const std::size_t N = space.n_dofs();
-    AssertThrow(n_functions > 0 && values.size() == N * n_functions,
-                ExcMessage("SpectralBands: need n_functions full coefficient vectors of the space."));
     std::vector<double> mean(band_edges.size() - 1, 0.);
-    if (used_method == Method::dense)
-      {
-        // In blocks of functions: coefficients = projector * U (BLAS-3).
-        const unsigned int block = 64;
-        for (unsigned int first = 0; first < n_functions; first += block)
-          {
-            const unsigned int       count = std::min(block, n_functions - first);
-            LAPACKFullMatrix<double> u(N, count), c(eigenvalues.size(), count);
-            for (unsigned int s = 0; s < count; ++s)
-              for (std::size_t j = 0; j < N; ++j)
-                u(j, s) = values[(first + s) * N + j];
-            projector.mmult(c, u);
-            for (unsigned int i = 0; i < eigenvalues.size(); ++i)
-              if (const int b = band_of(eigenvalues[i]); b >= 0)
-                for (unsigned int s = 0; s < count; ++s)
-                  mean[b] += c(i, s) * c(i, s) / n_functions;
-          }
-        return mean;
-      }
-    VectorType u = space.create_vector();
-    for (unsigned int s = 0; s < n_functions; ++s)
-      {
-        for (std::size_t j = 0; j < N; ++j)
-          u[j] = values[s * N + j];
-        const auto e = chebyshev_energies(u);
-        for (unsigned int b = 0; b < e.size(); ++b)
-          mean[b] += e[b] / n_functions;
-      }
+    for (const auto &e : energies_of_each(values, n_functions))
+      for (unsigned int b = 0; b < mean.size(); ++b)
+        mean[b] += e[b] / n_functions;
     return mean;
   }
 
 
   template <int dim>
-  std::vector<double>
-  SpectralBands<dim>::dense_energies(const VectorType &u) const
+  std::vector<std::vector<double>>
+  SpectralBands<dim>::energies_of_each(const std::vector<double> &values, const unsigned int n_functions) const
   {
-    std::vector<double> values(u.begin(), u.end());
-    return mean_energies(values, 1);
+    AssertThrow(n_functions > 0 && values.size() == space.n_dofs() * n_functions,
+                ExcMessage("SpectralBands: need n_functions full coefficient vectors of the space."));
+    return used_method == Method::dense ? dense_energies(values, n_functions) :
+                                          chebyshev_energies(values, n_functions);
   }
 
 
   template <int dim>
-  std::vector<double>
-  SpectralBands<dim>::chebyshev_energies(const VectorType &u) const
+  std::vector<std::vector<double>>
+  SpectralBands<dim>::dense_energies(const std::vector<double> &values, const unsigned int n_functions) const
   {
-    // Moments mu_j = x^T M T_j(A) x of A = 2 M^{-1} K / lambda_bound - I on
-    // the free coefficients x (u with its constrained entries zeroed: the
-    // condensed matrices act on those).
-    // The exact low modes first; the Chebyshev series act on the rest.
-    std::vector<double> result(coefficients.size(), 0.);
-    const auto &constraints = space.get_constraints();
-    VectorType  x           = u;
+    // In blocks of functions: coefficients = projector * U (BLAS-3).
+    const std::size_t                N     = space.n_dofs();
+    const unsigned int               block = 64;
+    std::vector<std::vector<double>> result(n_functions, std::vector<double>(band_edges.size() - 1, 0.));
+    for (unsigned int first = 0; first < n_functions; first += block)
+      {
+        const unsigned int       count = std::min(block, n_functions - first);
+        LAPACKFullMatrix<double> u(N, count), c(eigenvalues.size(), count);
+        for (unsigned int s = 0; s < count; ++s)
+          for (std::size_t j = 0; j < N; ++j)
+            u(j, s) = values[(first + s) * N + j];
+        projector.mmult(c, u);
+        for (unsigned int i = 0; i < eigenvalues.size(); ++i)
+          if (const int b = band_of(eigenvalues[i]); b >= 0)
+            for (unsigned int s = 0; s < count; ++s)
+              result[first + s][b] += c(i, s) * c(i, s);
+      }
+    return result;
+  }
+
+
+  template <int dim>
+  std::vector<std::vector<double>>
+  SpectralBands<dim>::chebyshev_energies(const std::vector<double> &values, const unsigned int n_functions) const
+  {
+    // The exact low modes of every function first (Trilinos' vectors, on
+    // this thread); the Chebyshev series then act on the rest of each
+    // function, several functions at a time on deal.II's threads.
+    const std::size_t                N = space.n_dofs();
+    std::vector<std::vector<double>> result(n_functions, std::vector<double>(band_edges.size() - 1, 0.));
+    const unsigned int               chunk = 4 * MultithreadInfo::n_threads();
+    std::vector<Vector<double>>      rests(chunk);
+    VectorType                       u = space.create_vector();
+    if (progress)
+      progress(0, n_functions);
+    for (unsigned int first = 0; first < n_functions; first += chunk)
+      {
+        const unsigned int count = std::min(chunk, n_functions - first);
+        for (unsigned int s = 0; s < count; ++s)
+          {
+            for (std::size_t j = 0; j < N; ++j)
+              u[j] = values[(first + s) * N + j];
+            rests[s] = remove_low_modes(u, result[first + s]);
+          }
+        parallel::apply_to_subranges(
+          0u,
+          count,
+          [&](const unsigned int begin, const unsigned int end) {
+            for (unsigned int s = begin; s < end; ++s)
+              {
+                const auto moments = chebyshev_moments(rests[s]);
+                AssertThrow(moments_are_bounded(moments),
+                            ExcMessage("SpectralBands: the Chebyshev moments of a function grow, so the "
+                                       "spectrum reaches above the series' interval [0, " +
+                                       std::to_string(lambda_bound) + "]; a non-finite function?"));
+                for (unsigned int b = 0; b < coefficients.size(); ++b)
+                  for (unsigned int j = 0; j <= degree; ++j)
+                    result[first + s][b] += coefficients[b][j] * moments[j];
+              }
+          },
+          1);
+        if (progress)
+          progress(first + count, n_functions);
+      }
+    return result;
+  }
+
+
+  template <int dim>
+  Vector<double>
+  SpectralBands<dim>::remove_low_modes(const VectorType &u, std::vector<double> &energies) const
+  {
+    VectorType x = u;
     for (unsigned int i = 0; i < low_vectors.size(); ++i)
       {
         const double c = space.l2_inner_product(low_vectors[i], u);
         x.add(-c, low_vectors[i]);
         if (const int b = band_of(low_eigenvalues[i]); b >= 0)
-          result[b] += c * c;
+          energies[b] += c * c;
       }
-    for (const auto &line : constraints.get_lines())
+    // The free coefficients: the condensed matrices act on those.
+    for (const auto &line : space.get_constraints().get_lines())
       x[line.index] = 0;
-    VectorType m_x = space.create_vector(), previous = x, current = space.create_vector(),
-               next = space.create_vector(), k_v = space.create_vector();
-    m_condensed.vmult(m_x, x);
+    return Vector<double>(x.begin(), x.end());
+  }
 
-    auto apply = [&](const VectorType &v, VectorType &result) {
-      k_condensed.vmult(k_v, v);
-      mass_inverse->vmult(result, k_v);
-      result *= 2. / lambda_bound;
-      result -= v;
-    };
 
+  template <int dim>
+  std::vector<double>
+  SpectralBands<dim>::chebyshev_moments(const Vector<double> &x) const
+  {
+    // Moments mu_j = x^T M T_j(A) x, j = 0..J, from T_0 x .. T_{ceil(J/2)} x
+    // by the doubling identities of the M-self-adjoint A,
+    //   mu_{2k} = 2 (T_k x)^T M T_k x - mu_0,
+    //   mu_{2k+1} = 2 (T_k x)^T M T_{k+1} x - mu_1,
+    // half the operator applications of the plain recurrence.
     std::vector<double> moments(degree + 1);
-    moments[0] = m_x * x;
-    apply(x, current);
-    moments[1] = m_x * current;
-    for (unsigned int j = 2; j <= degree; ++j)
+    Vector<double>      previous = x, current(x.size()), next(x.size()), m_v(x.size()), work(x.size());
+    chebyshev_operator->apply(x, current, work);
+    moments[0] = chebyshev_operator->mass_product(x, x, m_v);
+    moments[1] = chebyshev_operator->mass_product(x, current, m_v);
+    for (unsigned int k = 1; 2 * k <= degree; ++k)
       {
-        apply(current, next);
-        next *= 2.;
-        next -= previous;
-        moments[j] = m_x * next;
+        // previous = T_{k-1} x, current = T_k x; m_v = M T_k x.
+        moments[2 * k] = 2 * chebyshev_operator->mass_product(current, current, m_v) - moments[0];
+        if (2 * k + 1 > degree)
+          break;
+        chebyshev_operator->apply(current, next, work);
+        next.sadd(2., -1., previous);
+        moments[2 * k + 1] = 2 * (m_v * next) - moments[1];
         std::swap(previous, current);
         std::swap(current, next);
       }
-    for (unsigned int b = 0; b < coefficients.size(); ++b)
-      for (unsigned int j = 0; j <= degree; ++j)
-        result[b] += coefficients[b][j] * moments[j];
-    return result;
+    return moments;
   }
 
 

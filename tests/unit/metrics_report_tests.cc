@@ -11,6 +11,7 @@
 #include <cmath>
 #include <filesystem>
 #include <iostream>
+#include <random>
 
 using namespace ddo;
 
@@ -112,6 +113,70 @@ TEST(MetricsReport, GaussianBaselineFailsOnLognormalDataWhileAnIndependentDrawDo
             0.5 * report.row("independent").statistics.skewness);
   EXPECT_LT(report.row("Gaussian baseline").distance.variance_error,
             2 * report.row("floor (test half A)").distance.variance_error + 0.1);
+}
+
+
+TEST(MetricsReport, WholeSpectrumBandsOfTheFloorAreThoseOfItsHalvesAndTheBaselinesTheExpectationOfItsDraws)
+{
+  // The report computes every reference function's band energies once and
+  // averages them per half; the Gaussian baseline's are the exact
+  // expectation of its draws. Checked against the halves' own band
+  // energies (to rounding) and against 4000 explicit draws of the baseline's
+  // law (within 4 standard errors).
+  const auto       space = test_support::make_space<2>(square, 1, MPI_COMM_SELF);
+  SpectralBasis<2> basis(*space, 30);
+  MetricSettings   settings;
+  settings.n_bands = 4;
+  typename SpectralBands<2>::Settings band_settings;
+  band_settings.n_bands = 5;
+  const SpectralBands<2> bands(*space, band_settings);
+  const unsigned int     n = 40, half = n / 2;
+  const std::size_t      N         = space->n_dofs();
+  const auto             reference = matern_samples(*space, n, 5);
+  const auto report = compare_with_reference(*space, basis, settings, 0.1, {}, reference, true, 3, 1, &bands);
+
+  const std::vector<double> half_a(reference.begin(), reference.begin() + half * N);
+  const auto floor_bands = bands.mean_energies(half_a, half);
+  const auto half_b      = bands.mean_energies(std::vector<double>(reference.begin() + half * N, reference.end()), half);
+  for (unsigned int b = 0; b < floor_bands.size(); ++b)
+    {
+      EXPECT_NEAR(report.row("floor (test half A)").statistics.spectrum_band_energy[b], floor_bands[b],
+                  1e-12 * floor_bands[b]);
+      EXPECT_NEAR(report.reference.spectrum_band_energy[b], half_b[b], 1e-12 * half_b[b]);
+    }
+
+  std::vector<double> mean(N, 0.);
+  for (unsigned int i = 0; i < half; ++i)
+    for (std::size_t d = 0; d < N; ++d)
+      mean[d] += half_a[i * N + d] / half;
+  const unsigned int               draws = 4000;
+  std::vector<double>              v(draws * N);
+  std::mt19937_64                  generator(17);
+  std::normal_distribution<double> normal;
+  for (unsigned int j = 0; j < draws; ++j)
+    {
+      std::copy(mean.begin(), mean.end(), v.begin() + j * N);
+      for (unsigned int i = 0; i < half; ++i)
+        {
+          const double a = normal(generator) / std::sqrt(half - 1.);
+          for (std::size_t d = 0; d < N; ++d)
+            v[j * N + d] += a * (half_a[i * N + d] - mean[d]);
+        }
+    }
+  const auto each     = bands.energies_of_each(v, draws);
+  const auto baseline = report.row("Gaussian baseline").statistics.spectrum_band_energy;
+  ASSERT_EQ(baseline.size(), floor_bands.size());
+  for (unsigned int b = 0; b < baseline.size(); ++b)
+    {
+      double m1 = 0, m2 = 0;
+      for (const auto &e : each)
+        {
+          m1 += e[b] / draws;
+          m2 += e[b] * e[b] / draws;
+        }
+      const double standard_error = std::sqrt((m2 - m1 * m1) / draws);
+      EXPECT_NEAR(baseline[b], m1, 4 * standard_error) << "band " << b;
+    }
 }
 
 

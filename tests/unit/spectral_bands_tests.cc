@@ -10,6 +10,7 @@
 #include "../test_utilities.h"
 
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 using namespace ddo;
@@ -117,4 +118,20 @@ TEST(SpectralBands, ChebyshevMethodAgreesWithTheDenseMethod)
     }
   const double approx_total = std::accumulate(approx.begin(), approx.end(), 0.);
   EXPECT_NEAR(approx_total, total, 1e-8 * total);
+
+  // The set is evaluated several functions at a time on threads: each
+  // function's energies are those it has alone.
+  const auto  each = chebyshev.energies_of_each(values, n);
+  VectorType  u    = space->create_vector();
+  for (const unsigned int s : {0u, 7u, 19u})
+    {
+      for (std::size_t j = 0; j < space->n_dofs(); ++j)
+        u[j] = values[s * space->n_dofs() + j];
+      const auto alone = chebyshev.energies(u);
+      for (unsigned int b = 0; b < alone.size(); ++b)
+        EXPECT_NEAR(each[s][b], alone[b], 1e-12 * std::abs(alone[b]) + 1e-15) << "function " << s << ", band " << b;
+    }
+  // A non-finite function is an error, not a row of garbage energies.
+  u[3] = std::numeric_limits<double>::quiet_NaN();
+  EXPECT_ANY_THROW(chebyshev.energies(u));
 }

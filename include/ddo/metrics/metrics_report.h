@@ -13,6 +13,11 @@
  * - a **Gaussian baseline**: functions drawn from the Gaussian with the mean
  *   and covariance of half A (exactly, as mean + (X_A - mean)^T a/√(n-1)
  *   with standard normal a), i.e. what a perfect Gaussian model would score.
+ *   Its energies per band over the whole spectrum (SpectralBands) are
+ *   their expectation, exactly (a band energy is a quadratic form):
+ *   \f$E_b(\bar u) + (\sum_i E_b(u_i) - n E_b(\bar u))/(n-1)\f$ over
+ *   half A, so that on large meshes every reference function's band
+ *   energies are computed once and each split adds one function, its mean.
  *
  * Every candidate set is truncated to the size of half A and compared with
  * half B, so all rows have the same number of functions on both sides.
@@ -111,7 +116,8 @@ namespace ddo
    * deviation (half B of split 0; the grid is the same for all splits).
    * @p n_splits: see the file description; the baseline of split k is
    * drawn from its half A with seed @p seed + k. @p bands (optional) adds
-   * the energy per band over the whole spectrum of the mesh. The grid of
+   * the energy per band over the whole spectrum of the mesh, computed once
+   * per function of the reference and of each candidate. The grid of
    * the |∇u| density is fitted to half B of split 0 like the density's.
    */
   template <int dim>

@@ -12,6 +12,7 @@
 
 #include <deal.II/lac/lapack_full_matrix.h>
 #include <deal.II/lac/trilinos_sparse_matrix.h>
+#include <deal.II/lac/vector.h>
 
 #include <ddo/function_space/function_space.h>
 
@@ -42,10 +43,16 @@ namespace ddo
    *   DoFs (cost \f$O(N^3)\f$ once and \f$O(N^2)\f$ per function);
    * - **chebyshev** (the kernel polynomial method): the band indicator
    *   functions as Jackson-damped Chebyshev series of degree J in
-   *   \f$M^{-1}K\f$ on \f$[0, \lambda_{\max}]\f$ with a rigorous
-   *   \f$\lambda_{\max}\f$ bound (the largest eigenvalue of the cell
-   *   pencils); each function needs J products with K and J mass solves
-   *   (conjugate gradients), cost linear in the DoFs, no eigenvectors.
+   *   \f$M^{-1}K\f$ on \f$[0, L]\f$: L is 1.1 times the Lanczos estimate
+   *   of the largest eigenvalue once a probe vector's Chebyshev moments
+   *   show no eigenvalue above it (outside \f$[-1, 1]\f$ the polynomials
+   *   grow exponentially with the degree), else the rigorous bound of the
+   *   cell pencils (cell_eigenvalue_bound(), up to 9 times higher on
+   *   refined Gmsh tetrahedra, and the degree grows with \f$\sqrt L\f$);
+   *   every function's moments are checked the same way. Each function needs J/2 products with K and J/2 mass
+   *   solves (conjugate gradients; the moments of degree J come from those
+   *   of degree J/2 by the doubling identities of Chebyshev polynomials),
+   *   cost linear in the DoFs, no eigenvectors.
    *   The lowest `exact_modes` eigenpairs (ARPACK; they include the null
    *   space and give the smallest positive eigenvalue) are projected out
    *   and counted exactly, where smooth fields keep most of their energy;
@@ -53,7 +60,7 @@ namespace ddo
    *   like the inverse fourth power of the distance, so a large energy
    *   near an edge would leak). The bands add up to \f$\|u\|^2\f$ less
    *   the null space part exactly. An interior band edge is smeared over
-   *   about \f$\Delta\sqrt\lambda = \pi\sqrt{\lambda_{\max}}/(2J)\f$
+   *   about \f$\Delta\sqrt\lambda = \pi\sqrt{L}/(2J)\f$
    *   (smearing()); the automatic degree makes that a sixteenth of the
    *   narrowest band that reaches above the exact modes, up to J = 4000
    *   (beyond, the summary says which bands are approximate).
@@ -108,9 +115,28 @@ namespace ddo
     std::vector<double>
     mean_energies(const std::vector<double> &values, const unsigned int n_functions) const;
 
+    /**
+     * Band energies of each of @p n_functions row-major coefficient vectors
+     * @p values: one row of band energies per function. The chebyshev
+     * method evaluates several functions at a time on deal.II's threads
+     * (MultithreadInfo::n_threads()); the result does not depend on their
+     * number.
+     */
+    std::vector<std::vector<double>>
+    energies_of_each(const std::vector<double> &values, const unsigned int n_functions) const;
+
     /** Band energies of one function. */
     std::vector<double>
     energies(const VectorType &u) const;
+
+    /**
+     * A function the chebyshev method calls with (functions done, functions
+     * asked for) while it works through a set of functions (long work on
+     * large meshes), first with 0 done; empty: none. Called on the calling
+     * thread.
+     */
+    void
+    set_progress(const std::function<void(unsigned int, unsigned int)> &callback);
 
     /**
      * \f$\sum_{\lambda_i \in b} f(\lambda_i)\f$ for every band b: e.g. the
@@ -139,7 +165,7 @@ namespace ddo
 
     /**
      * Width in \f$\sqrt\lambda\f$ over which the Chebyshev method smears
-     * a band edge, \f$\pi\sqrt{\lambda_{\max}}/(2J)\f$ (0 for dense).
+     * a band edge, \f$\pi\sqrt{L}/(2J)\f$ (0 for dense).
      */
     double
     smearing() const;
@@ -156,12 +182,30 @@ namespace ddo
     set_up_dense(const Settings &settings);
     void
     set_up_chebyshev(const Settings &settings);
+    /** The exact low modes and the smallest positive eigenvalue. */
+    void
+    set_up_low_modes(const Settings &settings, const double rigorous_bound);
+    /** The degree and the band coefficients on [0, lambda_bound]. */
+    void
+    set_up_series(const Settings &settings);
+    /** |mu_j| <= mu_0 for all j (to rounding): the spectrum lies in the series' interval. */
+    static bool
+    moments_are_bounded(const std::vector<double> &moments);
     void
     set_edges(const unsigned int n_bands);
+    std::vector<std::vector<double>>
+    dense_energies(const std::vector<double> &values, const unsigned int n_functions) const;
+    std::vector<std::vector<double>>
+    chebyshev_energies(const std::vector<double> &values, const unsigned int n_functions) const;
+    /**
+     * The free coefficients of @p u less its exact low modes, whose
+     * energies are added to @p energies.
+     */
+    Vector<double>
+    remove_low_modes(const VectorType &u, std::vector<double> &energies) const;
+    /** x^T M T_j(A) x for j = 0..degree. */
     std::vector<double>
-    dense_energies(const VectorType &u) const;
-    std::vector<double>
-    chebyshev_energies(const VectorType &u) const;
+    chebyshev_moments(const Vector<double> &x) const;
     /** The band of eigenvalue @p lambda (-1: null space or outside). */
     int
     band_of(const double lambda) const;
@@ -175,17 +219,17 @@ namespace ddo
     std::vector<double>      eigenvalues;
     LAPACKFullMatrix<double> projector;
 
-    // Chebyshev: condensed K and M, and the damped expansion coefficients
-    // of each band's indicator (band b, degree j).
-    TrilinosWrappers::SparseMatrix   k_condensed, m_condensed;
+    // Chebyshev: the operator of the series, and the damped expansion
+    // coefficients of each band's indicator (band b, degree j).
     std::vector<double>              low_eigenvalues;
     std::vector<VectorType>          low_vectors;
-    /** The rigorous upper bound of the spectrum (cell_eigenvalue_bound()). */
+    /** The upper end L of the series' interval (see the class description). */
     double lambda_bound = 0;
-    class MassInverseType;
-    std::unique_ptr<MassInverseType> mass_inverse;
-    unsigned int                     degree = 0;
-    std::vector<std::vector<double>> coefficients;
+    class ChebyshevOperator;
+    std::unique_ptr<ChebyshevOperator>                 chebyshev_operator;
+    unsigned int                                       degree = 0;
+    std::vector<std::vector<double>>                   coefficients;
+    std::function<void(unsigned int, unsigned int)>    progress;
   };
 
   /**
