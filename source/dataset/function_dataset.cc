@@ -457,7 +457,9 @@ namespace ddo
       }
 
     handles->file = Hid(H5Fcreate(partial_name.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
-    AssertThrow(handles->file.valid(), ExcMessage(where(partial_name) + "cannot be created."));
+    AssertThrow(handles->file.valid(),
+                ExcMessage(where(partial_name) +
+                           "cannot be created (is its directory writable, and is there space on the disk?)."));
     const hid_t file = handles->file;
     write_string_attribute(file, "format", format_name, partial_name);
     write_integer_attribute(file, "dimension", dim, partial_name);
