@@ -28,6 +28,7 @@
 #include <fstream>
 #include <iostream>
 #include <numeric>
+#include <sstream>
 
 namespace ddo
 {
@@ -211,9 +212,9 @@ namespace ddo
               p[b]         = box.lower_bound(b) + height * (j + 0.5) / ny;
               grid.push_back(p);
             }
-        const std::string slice =
-          dim == 3 ? std::string(" (slice ") + "xyz"[across] + " = " + std::to_string(box.center()[across]).substr(0, 5) + ")" :
-                     std::string();
+        std::ostringstream slice;
+        if (dim == 3)
+          slice << " (slice " << "xyz"[across] << " = " << std::setprecision(3) << box.center()[across] << ')';
         GridTools::Cache<dim> cache(space.get_triangulation(), space.get_mapping());
         const auto            missing = std::get<3>(GridTools::compute_point_locations_try_all(cache, grid));
         std::vector<bool>     inside(grid.size(), true);
@@ -232,8 +233,8 @@ namespace ddo
         {
           std::ofstream out((std::filesystem::path(directory) / "fields.dat").string());
           out.precision(5);
-          out << "# " << "xyz"[a] << ' ' << "xyz"[b] << ", then " << n_show << " functions of each set on a " << nx << " x " << ny
-              << " grid (NaN outside the mesh):";
+          out << "# " << "xyz"[a] << ' ' << "xyz"[b] << ", then " << n_show << " functions of each set on a " << nx
+              << " x " << ny << " grid (NaN outside the mesh):";
           for (const auto &set : sets)
             out << " \"" << set.first << '"';
           out << '\n';
@@ -265,7 +266,7 @@ namespace ddo
                << high << "]\nunset colorbox\nset multiplot layout " << sets.size() << ',' << n_show << '\n';
         for (unsigned int s = 0; s < sets.size(); ++s)
           for (unsigned int f = 0; f < n_show; ++f)
-            script << "set title '" << sets[s].first << ' ' << f << slice << "'\nplot 'fields.dat' using 1:2:"
+            script << "set title '" << sets[s].first << ' ' << f << slice.str() << "'\nplot 'fields.dat' using 1:2:"
                    << 3 + s * n_show + f << " with image\n";
         script << "unset multiplot\n";
         script.close();

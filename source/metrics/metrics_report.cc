@@ -12,7 +12,6 @@
 #include <fstream>
 #include <iomanip>
 #include <limits>
-#include <memory>
 #include <numeric>
 #include <random>
 #include <sstream>
@@ -89,23 +88,28 @@ namespace ddo
      * sqrt(n - 1) with a_i standard normal, and a band energy is a quadratic
      * form E_b, so
      *   E[E_b(v)] = E_b(m) + (sum_i E_b(u_i) - n E_b(m)) / (n - 1),
-     * one function (the mean m) per split instead of n.
+     * one function (the mean m) per split instead of n. Without bands
+     * (nullptr) every energy is empty.
      */
     template <int dim>
     class ReportBandEnergies
     {
     public:
-      ReportBandEnergies(const SpectralBands<dim> &bands, const std::vector<double> &reference,
+      ReportBandEnergies(const SpectralBands<dim> *bands, const std::vector<double> &reference,
                          const std::size_t n_dofs)
         : bands(bands)
         , n_dofs(n_dofs)
-        , reference_energies(bands.energies_of_each(reference, reference.size() / n_dofs))
-      {}
+      {
+        if (bands != nullptr)
+          reference_energies = bands->energies_of_each(reference, reference.size() / n_dofs);
+      }
 
       /** The mean band energies of the reference functions order[first, first + count). */
       std::vector<double>
       mean_of(const std::vector<std::size_t> &order, const std::size_t first, const std::size_t count) const
       {
+        if (bands == nullptr)
+          return {};
         std::vector<double> mean(reference_energies.front().size(), 0.);
         for (std::size_t i = first; i < first + count; ++i)
           for (std::size_t b = 0; b < mean.size(); ++b)
@@ -118,11 +122,13 @@ namespace ddo
       gaussian_expectation(const std::vector<double> &half, const std::vector<std::size_t> &order,
                            const std::size_t count) const
       {
+        if (bands == nullptr)
+          return {};
         std::vector<double> m(n_dofs, 0.);
         for (std::size_t i = 0; i < count; ++i)
           for (std::size_t d = 0; d < n_dofs; ++d)
             m[d] += half[i * n_dofs + d] / count;
-        const std::vector<double> of_mean = bands.energies_of_each(m, 1).front();
+        const std::vector<double> of_mean = bands->energies_of_each(m, 1).front();
         std::vector<double>       expected = mean_of(order, 0, count);
         const double              n        = count;
         for (std::size_t b = 0; b < expected.size(); ++b)
@@ -134,11 +140,13 @@ namespace ddo
       std::vector<double>
       mean_of_set(const std::vector<double> &values, const std::size_t count) const
       {
-        return bands.mean_energies(std::vector<double>(values.begin(), values.begin() + count * n_dofs), count);
+        if (bands == nullptr)
+          return {};
+        return bands->mean_energies(std::vector<double>(values.begin(), values.begin() + count * n_dofs), count);
       }
 
     private:
-      const SpectralBands<dim> &       bands;
+      const SpectralBands<dim> *       bands;
       const std::size_t                n_dofs;
       std::vector<std::vector<double>> reference_energies;
     };
@@ -458,9 +466,7 @@ namespace ddo
     for (std::size_t r = 0; r < names.size(); ++r)
       report.rows[r].name = names[r];
 
-    std::unique_ptr<ReportBandEnergies<dim>> band_energies;
-    if (bands != nullptr)
-      band_energies = std::make_unique<ReportBandEnergies<dim>>(*bands, reference, n_dofs);
+    const ReportBandEnergies<dim> band_energies(bands, reference, n_dofs);
 
     // Statistics of a set, truncated to the size of half A; @p spectrum:
     // its whole-spectrum band energies (computed apart, see above).
@@ -475,8 +481,7 @@ namespace ddo
       {
         const auto &values = candidates[c].second;
         report.rows[1 + c].statistics =
-          statistics_of(values, band_energies ? band_energies->mean_of_set(values, std::min(values.size() / n_dofs, n_a)) :
-                                                std::vector<double>());
+          statistics_of(values, band_energies.mean_of_set(values, std::min(values.size() / n_dofs, n_a)));
         report.rows[1 + c].n_samples = report.rows[1 + c].statistics.n_samples;
       }
 
@@ -484,8 +489,7 @@ namespace ddo
       {
         const std::vector<double> half_a = gather(orders[k], 0, n_a);
         SampleStatistics          half_b = metrics.compute(gather(orders[k], n_a, n_b), n_b);
-        if (band_energies)
-          half_b.spectrum_band_energy = band_energies->mean_of(orders[k], n_a, n_b);
+        half_b.spectrum_band_energy      = band_energies.mean_of(orders[k], n_a, n_b);
         if (k == 0)
           report.reference = half_b;
         // The floor and the baseline depend on the split; the candidates'
@@ -499,15 +503,13 @@ namespace ddo
               row.statistics = statistics;
             }
         };
-        add_split(report.rows.front(), half_a,
-                  band_energies ? band_energies->mean_of(orders[k], 0, n_a) : std::vector<double>());
+        add_split(report.rows.front(), half_a, band_energies.mean_of(orders[k], 0, n_a));
         for (std::size_t c = 0; c < candidates.size(); ++c)
           report.rows[1 + c].split_distances.push_back(
             metrics.compare(report.rows[1 + c].statistics, half_b));
         if (gaussian_baseline)
           add_split(report.rows.back(), gaussian_like(half_a, n_a, n_dofs, seed + k),
-                    band_energies ? band_energies->gaussian_expectation(half_a, orders[k], n_a) :
-                                    std::vector<double>());
+                    band_energies.gaussian_expectation(half_a, orders[k], n_a));
       }
 
     for (auto &row : report.rows)

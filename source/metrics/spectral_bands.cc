@@ -7,7 +7,6 @@
 #include <deal.II/lac/vector.h>
 #include <deal.II/lac/solver_cg.h>
 #include <deal.II/lac/solver_control.h>
-#include <deal.II/lac/trilinos_precondition.h>
 
 #include <ddo/lac/spectral_basis.h>
 #include <ddo/metrics/spectral_bands.h>
@@ -43,60 +42,6 @@ namespace ddo
           c[j] = plain * jackson;
         }
       return c;
-    }
-
-
-    /** M^{-1} by Jacobi-preconditioned CG to a relative 1e-10 (for the Chebyshev recurrence and Lanczos). */
-    class MassInverse
-    {
-    public:
-      explicit MassInverse(const TrilinosWrappers::SparseMatrix &mass)
-        : mass(mass)
-      {
-        jacobi.initialize(mass);
-      }
-
-      void
-      vmult(VectorType &dst, const VectorType &src) const
-      {
-        ReductionControl     control(2000, 1e-300, 1e-10);
-        SolverCG<VectorType> cg(control);
-        dst = 0;
-        cg.solve(mass, dst, src, jacobi);
-      }
-
-    private:
-      const TrilinosWrappers::SparseMatrix &mass;
-      TrilinosWrappers::PreconditionJacobi  jacobi;
-    };
-
-
-    /**
-     * The largest eigenvalue of K phi = lambda M phi (condensed matrices),
-     * estimated by the Lanczos process of 60 CG iterations on K + M with
-     * M as the preconditioner (deal.II's CG eigenvalue estimates; they
-     * converge from below, fast at the ends of the spectrum).
-     */
-    double
-    lanczos_largest_eigenvalue(const TrilinosWrappers::SparseMatrix &k, const TrilinosWrappers::SparseMatrix &m,
-                               const MassInverse &mass_inverse, const VectorType &start)
-    {
-      TrilinosWrappers::SparseMatrix shifted;
-      shifted.copy_from(k);
-      shifted.add(1., m);
-      double                largest = 0;
-      IterationNumberControl control(60, 1e-300);
-      SolverCG<VectorType>  cg(control);
-      cg.connect_eigenvalues_slot(
-        [&](const std::vector<double> &eigenvalues) {
-          if (!eigenvalues.empty())
-            largest = *std::max_element(eigenvalues.begin(), eigenvalues.end());
-        },
-        false);
-      VectorType solution = start;
-      solution            = 0;
-      cg.solve(shifted, solution, start, mass_inverse);
-      return largest - 1;
     }
   } // namespace
 
@@ -143,11 +88,44 @@ namespace ddo
     apply(const Vector<double> &v, Vector<double> &result, Vector<double> &work) const
     {
       k.vmult(work, v);
+      vmult(result, work);
+      result.sadd(scale, -1., v);
+    }
+
+    /** dst = M^{-1} src by Jacobi-preconditioned CG to a relative 1e-10. */
+    void
+    vmult(Vector<double> &dst, const Vector<double> &src) const
+    {
       ReductionControl         control(2000, 1e-300, 1e-10);
       SolverCG<Vector<double>> cg(control);
-      result = 0;
-      cg.solve(m, result, work, jacobi);
-      result.sadd(scale, -1., v);
+      dst = 0;
+      cg.solve(m, dst, src, jacobi);
+    }
+
+    /**
+     * The largest eigenvalue of K phi = lambda M phi, estimated by the
+     * Lanczos process of 60 CG iterations on K + M with M as the
+     * preconditioner from @p start (deal.II's CG eigenvalue estimates; they
+     * converge from below, fast at the ends of the spectrum).
+     */
+    double
+    largest_eigenvalue(const Vector<double> &start) const
+    {
+      SparseMatrix<double> shifted(pattern);
+      shifted.copy_from(k);
+      shifted.add(1., m);
+      double                   largest = 0;
+      IterationNumberControl   control(60, 1e-300);
+      SolverCG<Vector<double>> cg(control);
+      cg.connect_eigenvalues_slot(
+        [&](const std::vector<double> &eigenvalues) {
+          if (!eigenvalues.empty())
+            largest = *std::max_element(eigenvalues.begin(), eigenvalues.end());
+        },
+        false);
+      Vector<double> solution(start.size());
+      cg.solve(shifted, solution, start, *this);
+      return largest - 1;
     }
 
     /** a^T M b. */
@@ -252,18 +230,19 @@ namespace ddo
     // the dense method's do at the exact one.
     const double rigorous_bound = cell_eigenvalue_bound(space);
     set_up_low_modes(settings, rigorous_bound);
-    TrilinosWrappers::SparseMatrix k_condensed, m_condensed;
-    assemble_condensed_matrix(space, 0., 1., 0., k_condensed);
-    assemble_condensed_matrix(space, 1., 0., 1., m_condensed);
-    VectorType probe = space.create_vector();
+    {
+      TrilinosWrappers::SparseMatrix k_condensed, m_condensed;
+      assemble_condensed_matrix(space, 0., 1., 0., k_condensed);
+      assemble_condensed_matrix(space, 1., 0., 1., m_condensed);
+      chebyshev_operator = std::make_unique<ChebyshevOperator>(k_condensed, m_condensed);
+    }
+    Vector<double> probe(space.n_dofs());
     for (std::size_t i = 0; i < probe.size(); ++i)
       probe[i] = std::sin(1. + 12.9898 * i); // deterministic, not smooth: every mode
     for (const auto &line : space.get_constraints().get_lines())
       probe[line.index] = 0;
-    lambda_max = std::min(rigorous_bound, lanczos_largest_eigenvalue(k_condensed, m_condensed,
-                                                                     MassInverse(m_condensed), probe));
+    lambda_max = std::min(rigorous_bound, chebyshev_operator->largest_eigenvalue(probe));
     set_edges(settings.n_bands);
-    chebyshev_operator = std::make_unique<ChebyshevOperator>(k_condensed, m_condensed);
 
     // The series live on [0, lambda_bound]. The cell bound is rigorous but
     // can be far above the spectrum (3x in sqrt(lambda) on a refined Gmsh
@@ -274,7 +253,7 @@ namespace ddo
     lambda_bound = std::min(rigorous_bound, 1.1 * lambda_max);
     set_up_series(settings);
     if (lambda_bound < rigorous_bound &&
-        !moments_are_bounded(chebyshev_moments(Vector<double>(probe.begin(), probe.end()))))
+        !moments_are_bounded(chebyshev_moments(probe)))
       {
         lambda_bound = rigorous_bound;
         set_up_series(settings);
@@ -511,10 +490,11 @@ namespace ddo
   Vector<double>
   SpectralBands<dim>::remove_low_modes(const VectorType &u, std::vector<double> &energies) const
   {
-    VectorType x = u;
+    VectorType x = u, m_u = space.create_vector();
+    space.mass_matrix().vmult(m_u, u);
     for (unsigned int i = 0; i < low_vectors.size(); ++i)
       {
-        const double c = space.l2_inner_product(low_vectors[i], u);
+        const double c = low_vectors[i] * m_u;
         x.add(-c, low_vectors[i]);
         if (const int b = band_of(low_eigenvalues[i]); b >= 0)
           energies[b] += c * c;

@@ -49,10 +49,11 @@ namespace ddo
    *   grow exponentially with the degree), else the rigorous bound of the
    *   cell pencils (cell_eigenvalue_bound(), up to 9 times higher on
    *   refined Gmsh tetrahedra, and the degree grows with \f$\sqrt L\f$);
-   *   every function's moments are checked the same way. Each function needs J/2 products with K and J/2 mass
-   *   solves (conjugate gradients; the moments of degree J come from those
-   *   of degree J/2 by the doubling identities of Chebyshev polynomials),
-   *   cost linear in the DoFs, no eigenvectors.
+   *   every function's moments are checked the same way. Each function
+   *   needs J/2 products with K and J/2 mass solves (conjugate gradients;
+   *   the moments of degree J come from those of degree J/2 by the
+   *   doubling identities of Chebyshev polynomials), cost linear in the
+   *   DoFs, no eigenvectors.
    *   The lowest `exact_modes` eigenpairs (ARPACK; they include the null
    *   space and give the smallest positive eigenvalue) are projected out
    *   and counted exactly, where smooth fields keep most of their energy;
@@ -226,10 +227,10 @@ namespace ddo
     /** The upper end L of the series' interval (see the class description). */
     double lambda_bound = 0;
     class ChebyshevOperator;
-    std::unique_ptr<ChebyshevOperator>                 chebyshev_operator;
-    unsigned int                                       degree = 0;
-    std::vector<std::vector<double>>                   coefficients;
-    std::function<void(unsigned int, unsigned int)>    progress;
+    std::unique_ptr<ChebyshevOperator>              chebyshev_operator;
+    unsigned int                                    degree = 0;
+    std::vector<std::vector<double>>                coefficients;
+    std::function<void(unsigned int, unsigned int)> progress;
   };
 
   /**
