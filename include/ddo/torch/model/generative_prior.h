@@ -1,0 +1,224 @@
+#ifndef ddo_generative_prior_h
+#define ddo_generative_prior_h
+
+/**
+ * @file
+ * A trained DDO as the prior of a deal.II application: bound to the
+ * application's own mesh and finite element, drawing samples as deal.II
+ * vectors, evaluating its score, and sampling the posterior with the
+ * application's likelihood.
+ *
+ * @ingroup model
+ */
+
+#include <deal.II/base/function.h>
+#include <deal.II/dofs/dof_handler.h>
+#include <deal.II/lac/vector.h>
+
+#include <ddo/function_space/same_mesh_interpolation.h>
+#include <ddo/mesh/mesh_types.h>
+#include <ddo/torch/model/trained_model.h>
+#include <ddo/torch/sampler/posterior_guidance.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace ddo
+{
+  using namespace dealii;
+
+  /**
+   * The likelihood of an application, on the application's own DoFs.
+   *
+   * Called with a field @p u (a coefficient vector of the application's
+   * DoFHandler, in the units of the data: the sampler's noisy state or its
+   * denoised estimate, see GuidanceSettings) and the noise level @p sigma of
+   * the sampler's state in the same units (see LikelihoodGradient for how
+   * to widen the observation noise with it: the state carries the noise
+   * \f$\sigma\xi\f$, \f$\xi \sim N(0, C)\f$ with C = model().noise(), of
+   * pointwise variance 1 for a Matérn noise of marginal variance 1). Fills @p gradient (already sized) with
+   * \f$\partial \log L / \partial u\f$, the Euclidean gradient with respect
+   * to the coefficients (typically from an adjoint solve), and returns
+   * \f$\log L(u)\f$.
+   */
+  using ApplicationLikelihood =
+    std::function<double(const Vector<double> &u, const double sigma, Vector<double> &gradient)>;
+
+
+  /** What GenerativePrior::sample_posterior() did. */
+  struct PosteriorReport
+  {
+    /** The sampler's counts and time (its evaluations are of the posterior score). */
+    SamplerReport sampler;
+    /** Likelihood and prior evaluations. */
+    PosteriorCounts counts;
+    /** Seconds spent in the application's likelihood. */
+    double likelihood_time = 0;
+
+    /** Likelihood evaluations per posterior sample (PDE solves, if each is one forward and one adjoint solve). */
+    double
+    likelihood_evaluations_per_sample() const;
+
+    /** Prior (network) evaluations per posterior sample. */
+    double
+    prior_evaluations_per_sample() const;
+
+    /** One line: samples, network and likelihood evaluations per sample, times. */
+    std::string
+    summary() const;
+  };
+
+
+  namespace internal
+  {
+    /**
+     * The LikelihoodGradient, in the normalized coordinates w of a prior's
+     * space, of an application's @p likelihood on the fields
+     * \f$u = P(\text{mean} + \text{scale}\,w)\f$: the gradient pulled
+     * back, \f$\text{scale}\,P^T\nabla_u\log L\f$, and the noise level
+     * passed on in data units. @p to_application is P (null: the prior's
+     * space is the application's, P = I); @p n_application_dofs the size
+     * of u. The seconds spent in @p likelihood are added to
+     * @p likelihood_time (which must outlive the result).
+     */
+    template <int dim>
+    LikelihoodGradient
+    pull_back_likelihood(const ApplicationLikelihood &      likelihood,
+                         const DataNormalization &          normalization,
+                         const SameMeshInterpolation<dim> *to_application,
+                         const unsigned int                 n_application_dofs,
+                         double &                           likelihood_time);
+  } // namespace internal
+
+
+  /**
+   * A trained DDO as a prior on an application's mesh.
+   *
+   * The model is bound to the application's triangulation with the element
+   * degree it was trained with (its noise and eigenbasis are built there:
+   * the model is discretization-agnostic); fields cross between that space
+   * and the application's DoFHandler, whatever its degree, by
+   * SameMeshInterpolation. Everything the application sees is in the units
+   * of the training data and on its own DoFs.
+   *
+   * @code
+   * DoFHandler<2> dof_handler(triangulation);   // the application's, any degree
+   * dof_handler.distribute_dofs(FE_SimplexP<2>(2));
+   * GenerativePrior<2> prior({"model"}, dof_handler);
+   * auto sampler = SamplerRegistry<2>::instance().create("probability_flow");
+   * std::vector<Vector<double>> fields = prior.sample(*sampler, 4, seed);
+   * // a coefficient in the application's assembly:
+   * fe_values.get_function_values(fields[0], coefficient_values);
+   * @endcode
+   *
+   * Serial triangulations (also a replicated mesh on every rank); the
+   * triangulation and DoFHandler must outlive the prior. The mesh must
+   * cover the domain the model was trained on, with the same periodic
+   * directions (@p periodic_boundaries, boundary ids of the application's
+   * mesh).
+   */
+  template <int dim>
+  class GenerativePrior
+  {
+  public:
+    /**
+     * Loads @p checkpoints (one, or an ensemble) and binds them to the
+     * triangulation of @p dof_handler. @p n_modes: eigenpairs of the
+     * network geometry (0: as in training); @p cache: an eigenbasis cache
+     * directory ("" for none).
+     */
+    GenerativePrior(const std::vector<std::string> &     checkpoints,
+                    const DoFHandler<dim> &              dof_handler,
+                    const std::vector<PeriodicBoundary> &periodic_boundaries = {},
+                    const unsigned int                   n_modes             = 0,
+                    const std::string &                  cache               = "");
+
+    ~GenerativePrior();
+
+    /** The trained model, bound to model_space(). */
+    const TrainedModel<dim> &
+    model() const;
+
+    /** The model's space on the application's triangulation. */
+    const FunctionSpace<dim> &
+    model_space() const;
+
+    /** The application's DoFHandler. */
+    const DoFHandler<dim> &
+    dof_handler() const;
+
+    /** The training range of noise levels, in the units of the data. */
+    NoiseRange
+    noise_range() const;
+
+    /**
+     * @p n_samples fields drawn with @p sampler (sample i from the stream
+     * (@p seed, @p first_sample_index + i)), as vectors of the application's
+     * DoFHandler in the units of the data.
+     */
+    std::vector<Vector<double>>
+    sample(const Sampler<dim> &sampler,
+           const unsigned int  n_samples,
+           const std::uint64_t seed,
+           const unsigned int  first_sample_index = 0,
+           SamplerReport *     report             = nullptr) const;
+
+    /**
+     * The prior's preconditioned score at a noisy field @p u (application
+     * DoFs, data units) of noise level @p sigma (data units: the field
+     * carries \f$\sigma\xi\f$, \f$\xi \sim N(0, C)\f$, C =
+     * model().noise()): \f$C\nabla_u\log p_\sigma(u)\f$. The denoised
+     * estimate is \f$u + \sigma^2\f$ score(u, sigma).
+     */
+    Vector<double>
+    score(const Vector<double> &u, const double sigma) const;
+
+    /**
+     * @p n_samples samples of the posterior \f$\propto L(u)\,p(u)\f$ with
+     * the application's @p likelihood, drawn with @p sampler and the
+     * guidance @p guidance (see GuidanceSettings); the likelihood is called
+     * once per sample and step (twice with the denoised-estimate guidance:
+     * once for the field, never for the difference).
+     */
+    std::vector<Vector<double>>
+    sample_posterior(const ApplicationLikelihood &likelihood,
+                     const Sampler<dim> &         sampler,
+                     const GuidanceSettings &     guidance,
+                     const unsigned int           n_samples,
+                     const std::uint64_t          seed,
+                     const unsigned int           first_sample_index = 0,
+                     PosteriorReport *            report             = nullptr) const;
+
+    /**
+     * A Function<dim> view of the field @p u (application DoFs; copied):
+     * the FE function evaluated at any point of the mesh, e.g. to
+     * interpolate it onto another space. In assembly on the application's
+     * own DoFHandler, FEValues::get_function_values() on @p u is cheaper.
+     */
+    std::unique_ptr<Function<dim>>
+    as_function(const Vector<double> &u) const;
+
+    /** Application DoFs to the model's space (interpolation). */
+    Vector<double>
+    to_model(const Vector<double> &u) const;
+
+    /** The model's space to application DoFs (interpolation). */
+    Vector<double>
+    to_application(const Vector<double> &u) const;
+
+  private:
+    const DoFHandler<dim> &                   application;
+    std::unique_ptr<TrainedModel<dim>>        trained;
+    std::unique_ptr<FunctionSpace<dim>>       space;
+    std::unique_ptr<SameMeshInterpolation<dim>> model_to_application;
+    std::unique_ptr<SameMeshInterpolation<dim>> application_to_model;
+
+    /** Normalized model coefficients (rows of @p w) to application fields in data units. */
+    std::vector<Vector<double>>
+    to_application_fields(const torch::Tensor &w) const;
+  };
+} // namespace ddo
+
+#endif

@@ -1,0 +1,151 @@
+#ifndef ddo_posterior_guidance_h
+#define ddo_posterior_guidance_h
+
+/**
+ * @file
+ * Posterior sampling with a score-based prior: the preconditioned score of
+ * the posterior \f$p_\sigma(v \mid y)\f$ as a ScoreFunction, so that every
+ * sampler (annealed Langevin, predictor–corrector, the probability-flow ODE)
+ * samples the posterior unchanged (DESIGN.md §1, conditional sampling).
+ *
+ * @ingroup sampler
+ */
+
+#include <deal.II/base/parameter_handler.h>
+
+#include <ddo/covariance/interface.h>
+#include <ddo/function_space/function_space.h>
+#include <ddo/torch/model/score_function.h>
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace ddo
+{
+  using namespace dealii;
+
+  /**
+   * The gradient of an application's log-likelihood \f$\log L(u)\f$ with
+   * respect to the coefficient vector u, for a batch of states.
+   *
+   * - @p u: `[B, n_local]` float64 coefficient vectors in the coordinates of
+   *   the score it is combined with;
+   * - @p sigma: `[B]`: the noise level of the sampler's state in each row,
+   *   in the same coordinates. The likelihood of a noisy or estimated field
+   *   is wider than that of the field itself, and a Gaussian likelihood with
+   *   observation noise \f$\eta^2\f$ should widen its covariance with
+   *   \f$\sigma\f$ (the guidance stays stable at the high levels, and is
+   *   exact for linear observations of a Gaussian prior):
+   *   - at the noisy state (GuidanceSettings::Point::noisy_state), by the
+   *     observed noise: \f$\eta^2 I + \sigma^2 H C H^T\f$ (Jalal et al.
+   *     2021; its diagonal alone can make annealed Langevin unstable when
+   *     observations are correlated);
+   *   - at the denoised estimate, by its error \f$\mathrm{Cov}(u\mid v)
+   *     = \sigma^2 J_D C\f$, at most \f$\sigma^2 C\f$ and at most the
+   *     prior's covariance;
+   * - returns `[B, n_local]`: the Euclidean gradient
+   *   \f$\partial\log L/\partial u\f$ (for \f$L\f$ built from a PDE, one
+   *   adjoint solve per row).
+   *
+   * Row b of the result depends on row b of the input only.
+   */
+  using LikelihoodGradient = std::function<torch::Tensor(const torch::Tensor &u, const torch::Tensor &sigma)>;
+
+
+  /**
+   * Where the likelihood guidance is evaluated, and how strongly.
+   *
+   * Let F be the prior's preconditioned score and C the noise covariance.
+   * The posterior's preconditioned score is
+   * \f$F_y(v,\sigma) = F(v,\sigma) + C\nabla_v\log p_\sigma(y\mid v)\f$.
+   * The noisy likelihood \f$p_\sigma(y\mid v)\f$ is not known; two
+   * approximations, both exact as \f$\sigma\to 0\f$:
+   * - **noisy state**: \f$\nabla_v\log p_\sigma(y\mid v) \approx
+   *   \nabla\log L_\sigma(v)\f$, the application's gradient at the noisy
+   *   state itself (with its own widening by σ, see LikelihoodGradient):
+   *   annealed Langevin and predictor–corrector sampling with likelihood
+   *   guidance;
+   * - **denoised estimate** (diffusion posterior sampling, Chung et al.
+   *   2023): \f$p_\sigma(y\mid v) \approx L_\sigma(D(v))\f$ with the Tweedie
+   *   estimate \f$D(v) = v + \sigma^2F(v,\sigma)\f$. Its gradient needs the
+   *   Jacobian of D, which a network evaluated without autograd does not
+   *   give; but for a score that is a gradient field
+   *   \f$C J_D^T g = J_D C g\f$, a directional derivative, taken here by a
+   *   forward difference: one more prior evaluation per step, no
+   *   back-propagation through the network, exact for a linear score.
+   *
+   * The guidance term is multiplied by `scale` (1: the posterior itself).
+   */
+  struct GuidanceSettings
+  {
+    enum class Point
+    {
+      noisy_state,
+      denoised_estimate
+    };
+
+    Point point = Point::noisy_state;
+    /** Multiplies the likelihood term (1: the posterior). */
+    double scale = 1.;
+    /**
+     * Relative step of the forward difference of the denoised-estimate
+     * guidance: the state moves by this fraction of its norm.
+     */
+    double difference_step = 1e-3;
+
+    /** Declares `Likelihood at`, `Guidance scale`, `Difference step`. */
+    static void
+    declare_parameters(ParameterHandler &prm);
+
+    /** Reads them; throws for a non-positive scale or step. */
+    void
+    parse_parameters(ParameterHandler &prm);
+  };
+
+
+  /** What a posterior score did, summed over all its calls. */
+  struct PosteriorCounts
+  {
+    /** Rows evaluated by the likelihood gradient (PDE solves, typically two per row). */
+    std::uint64_t likelihood_evaluations = 0;
+    /** Rows evaluated by the prior's score (network evaluations per sample, summed). */
+    std::uint64_t prior_evaluations = 0;
+  };
+
+
+  /**
+   * The preconditioned posterior score \f$F_y\f$ (see GuidanceSettings) of
+   * the prior score @p prior and the likelihood @p likelihood, on the serial
+   * space @p space with the prior's noise @p noise (both must outlive the
+   * returned function). The preconditioning of the guidance,
+   * \f$P\tilde C P^T g\f$, first condenses g onto the free DoFs (constraints
+   * of the space), then applies the noise covariance. If @p counts is not
+   * null, the work is added to it.
+   */
+  template <int dim>
+  ScoreFunction
+  make_posterior_score(ScoreFunction                    prior,
+                       const FunctionSpace<dim> &       space,
+                       const CovarianceOperator<dim> &  noise,
+                       LikelihoodGradient               likelihood,
+                       const GuidanceSettings &         settings,
+                       std::shared_ptr<PosteriorCounts> counts = nullptr);
+
+
+  /**
+   * The guidance's preconditioner alone: \f$P\tilde C P^T g\f$ for each row
+   * of @p gradient (`[B, n_local]`), i.e. the covariance of the noise applied
+   * to a Euclidean gradient. Serial spaces.
+   */
+  template <int dim>
+  torch::Tensor
+  precondition_gradient(const FunctionSpace<dim> &      space,
+                        const CovarianceOperator<dim> &noise,
+                        const torch::Tensor &           gradient);
+} // namespace ddo
+
+#endif

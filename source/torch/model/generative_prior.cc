@@ -1,0 +1,317 @@
+#include <deal.II/base/parameter_handler.h>
+#include <deal.II/numerics/fe_field_function.h>
+
+#include <ddo/torch/model/generative_prior.h>
+#include <ddo/torch/torch_bridge.h>
+
+#include <chrono>
+#include <sstream>
+
+namespace ddo
+{
+  double
+  PosteriorReport::likelihood_evaluations_per_sample() const
+  {
+    return sampler.n_samples > 0 ? static_cast<double>(counts.likelihood_evaluations) / sampler.n_samples : 0.;
+  }
+
+
+  double
+  PosteriorReport::prior_evaluations_per_sample() const
+  {
+    return sampler.n_samples > 0 ? static_cast<double>(counts.prior_evaluations) / sampler.n_samples : 0.;
+  }
+
+
+  std::string
+  PosteriorReport::summary() const
+  {
+    std::ostringstream out;
+    out << sampler.n_samples << " posterior samples, " << prior_evaluations_per_sample()
+        << " network and " << likelihood_evaluations_per_sample() << " likelihood evaluations per sample, "
+        << sampler.wall_time << " s (" << likelihood_time << " s in the likelihood)";
+    return out.str();
+  }
+
+
+  namespace
+  {
+    /** The element degree recorded in a checkpoint's mesh description. */
+    template <int dim>
+    unsigned int
+    training_degree(const ModelRecord &record, const std::string &source)
+    {
+      if (record.mesh_description.empty())
+        return 1;
+      ParameterHandler prm;
+      FunctionSpace<dim>::declare_parameters(prm); // subsection "Finite element"
+      try
+        {
+          prm.parse_input_from_string(record.mesh_description, source, /*skip_undefined=*/true);
+        }
+      catch (const std::exception &e)
+        {
+          AssertThrow(false, ExcMessage("GenerativePrior: the mesh description of <" + source +
+                                        "> cannot be read: " + e.what()));
+        }
+      prm.enter_subsection("Finite element");
+      const unsigned int degree = prm.get_integer("Degree");
+      prm.leave_subsection();
+      return degree;
+    }
+  } // namespace
+
+
+  namespace internal
+  {
+    template <int dim>
+    LikelihoodGradient
+    pull_back_likelihood(const ApplicationLikelihood &      likelihood,
+                         const DataNormalization &          normalization,
+                         const SameMeshInterpolation<dim> *to_application,
+                         const unsigned int                 n_application_dofs,
+                         double &                           likelihood_time)
+    {
+      AssertThrow(static_cast<bool>(likelihood), ExcMessage("Posterior sampling: no likelihood given."));
+      return [=, &likelihood_time](const torch::Tensor &w, const torch::Tensor &sigma) {
+        const auto          start  = std::chrono::steady_clock::now();
+        const torch::Tensor data   = (w.to(torch::kFloat64) * normalization.scale + normalization.mean).contiguous();
+        const torch::Tensor level  = sigma.to(torch::kFloat64).contiguous();
+        torch::Tensor       result = torch::empty({w.size(0), w.size(1)}, torch::kFloat64);
+        Vector<double>      model_field(w.size(1)), u(n_application_dofs), g(n_application_dofs), g_model;
+        for (int b = 0; b < w.size(0); ++b)
+          {
+            torch_bridge::from_tensor(data[b], model_field);
+            if (to_application)
+              to_application->apply(model_field, u);
+            else
+              u = model_field;
+            g = 0;
+            likelihood(u, normalization.scale * level[b].item<double>(), g);
+            if (to_application)
+              to_application->apply_transpose(g, g_model);
+            else
+              g_model = g;
+            g_model *= normalization.scale;
+            result[b].copy_(torch_bridge::view(g_model));
+          }
+        likelihood_time += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        return result;
+      };
+    }
+  } // namespace internal
+
+
+  template <int dim>
+  GenerativePrior<dim>::GenerativePrior(const std::vector<std::string> &     checkpoints,
+                                        const DoFHandler<dim> &              dof_handler,
+                                        const std::vector<PeriodicBoundary> &periodic_boundaries,
+                                        const unsigned int                   n_modes,
+                                        const std::string &                  cache)
+    : application(dof_handler)
+    , trained(std::make_unique<TrainedModel<dim>>(checkpoints))
+  {
+    AssertThrow(dof_handler.n_dofs() > 0,
+                ExcMessage("GenerativePrior: the DoFHandler has no DoFs; call distribute_dofs() first."));
+    // The application owns its triangulation; the model's space only refers to it.
+    const std::shared_ptr<const Triangulation<dim>> triangulation(&dof_handler.get_triangulation(),
+                                                                  [](const Triangulation<dim> *) {});
+    space = std::make_unique<FunctionSpace<dim>>(
+      triangulation, training_degree<dim>(trained->record(), trained->name()), periodic_boundaries);
+    trained->bind(*space, n_modes, cache);
+    model_to_application = std::make_unique<SameMeshInterpolation<dim>>(space->get_dof_handler(), dof_handler);
+    application_to_model = std::make_unique<SameMeshInterpolation<dim>>(dof_handler, space->get_dof_handler());
+  }
+
+
+  template <int dim>
+  GenerativePrior<dim>::~GenerativePrior() = default;
+
+
+  template <int dim>
+  const TrainedModel<dim> &
+  GenerativePrior<dim>::model() const
+  {
+    return *trained;
+  }
+
+
+  template <int dim>
+  const FunctionSpace<dim> &
+  GenerativePrior<dim>::model_space() const
+  {
+    return *space;
+  }
+
+
+  template <int dim>
+  const DoFHandler<dim> &
+  GenerativePrior<dim>::dof_handler() const
+  {
+    return application;
+  }
+
+
+  template <int dim>
+  NoiseRange
+  GenerativePrior<dim>::noise_range() const
+  {
+    const double scale = trained->record().normalization.scale;
+    return NoiseRange{scale * trained->record().range.sigma_max, scale * trained->record().range.sigma_min};
+  }
+
+
+  template <int dim>
+  Vector<double>
+  GenerativePrior<dim>::to_model(const Vector<double> &u) const
+  {
+    Vector<double> out;
+    application_to_model->apply(u, out);
+    return out;
+  }
+
+
+  template <int dim>
+  Vector<double>
+  GenerativePrior<dim>::to_application(const Vector<double> &u) const
+  {
+    Vector<double> out;
+    model_to_application->apply(u, out);
+    return out;
+  }
+
+
+  template <int dim>
+  std::vector<Vector<double>>
+  GenerativePrior<dim>::to_application_fields(const torch::Tensor &w) const
+  {
+    const DataNormalization &n    = trained->record().normalization;
+    const torch::Tensor      data = (w.to(torch::kFloat64) * n.scale + n.mean).contiguous();
+    std::vector<Vector<double>> fields(data.size(0));
+    Vector<double>              model_field(space->n_dofs());
+    for (unsigned int b = 0; b < fields.size(); ++b)
+      {
+        torch_bridge::from_tensor(data[b], model_field);
+        model_to_application->apply(model_field, fields[b]);
+      }
+    return fields;
+  }
+
+
+  template <int dim>
+  std::vector<Vector<double>>
+  GenerativePrior<dim>::sample(const Sampler<dim> &sampler,
+                               const unsigned int  n_samples,
+                               const std::uint64_t seed,
+                               const unsigned int  first_sample_index,
+                               SamplerReport *     report) const
+  {
+    const torch::Tensor w = sampler.sample(trained->score(), *space, trained->noise(), trained->record().range,
+                                           n_samples, seed, first_sample_index, report);
+    return to_application_fields(w);
+  }
+
+
+  template <int dim>
+  Vector<double>
+  GenerativePrior<dim>::score(const Vector<double> &u, const double sigma) const
+  {
+    AssertThrow(sigma > 0, ExcMessage("GenerativePrior::score: the noise level must be positive."));
+    const DataNormalization &n = trained->record().normalization;
+    Vector<double>           w = to_model(u);
+    w.add(-n.mean);
+    w /= n.scale;
+    const torch::Tensor f =
+      trained->score()(torch_bridge::to_tensor(w, torch::kFloat64),
+                       torch::full({1}, sigma / n.scale, torch::TensorOptions().dtype(torch::kFloat64)));
+    Vector<double> model_score(space->n_dofs());
+    // In data units the state of level sigma carries sigma xi, xi ~ N(0, C), and
+    // C grad_u = C grad_w / scale: the score is F_w / scale, and u + sigma^2 F is the
+    // Tweedie estimate mean + scale (w + sigma_w^2 F_w).
+    torch_bridge::from_tensor(f.to(torch::kFloat64) / n.scale, model_score);
+    return to_application(model_score);
+  }
+
+
+  template <int dim>
+  std::vector<Vector<double>>
+  GenerativePrior<dim>::sample_posterior(const ApplicationLikelihood &likelihood,
+                                         const Sampler<dim> &         sampler,
+                                         const GuidanceSettings &     guidance,
+                                         const unsigned int           n_samples,
+                                         const std::uint64_t          seed,
+                                         const unsigned int           first_sample_index,
+                                         PosteriorReport *            report) const
+  {
+    AssertThrow(static_cast<bool>(likelihood), ExcMessage("GenerativePrior: no likelihood given."));
+    double                   likelihood_time = 0;
+    const LikelihoodGradient gradient        = internal::pull_back_likelihood<dim>(
+      likelihood, trained->record().normalization, model_to_application.get(), application.n_dofs(), likelihood_time);
+
+    auto                counts    = std::make_shared<PosteriorCounts>();
+    const ScoreFunction posterior = make_posterior_score<dim>(trained->score(), *space, trained->noise(), gradient,
+                                                              guidance, counts);
+    SamplerReport       sampler_report;
+    const torch::Tensor w = sampler.sample(posterior, *space, trained->noise(), trained->record().range, n_samples,
+                                           seed, first_sample_index, &sampler_report);
+    if (report)
+      {
+        report->sampler         = sampler_report;
+        report->counts          = *counts;
+        report->likelihood_time = likelihood_time;
+      }
+    return to_application_fields(w);
+  }
+
+
+  namespace
+  {
+    /** An FE field that owns its coefficient vector. */
+    template <int dim>
+    class OwnedFieldFunction : public Function<dim>
+    {
+    public:
+      OwnedFieldFunction(const DoFHandler<dim> &dof_handler, const Vector<double> &u, const Mapping<dim> &mapping)
+        : values(u)
+        , field(dof_handler, values, mapping)
+      {}
+
+      double
+      value(const Point<dim> &p, const unsigned int component = 0) const override
+      {
+        return field.value(p, component);
+      }
+
+      Tensor<1, dim>
+      gradient(const Point<dim> &p, const unsigned int component = 0) const override
+      {
+        return field.gradient(p, component);
+      }
+
+    private:
+      const Vector<double>                                 values;
+      const Functions::FEFieldFunction<dim, Vector<double>> field;
+    };
+  } // namespace
+
+
+  template <int dim>
+  std::unique_ptr<Function<dim>>
+  GenerativePrior<dim>::as_function(const Vector<double> &u) const
+  {
+    AssertThrow(u.size() == application.n_dofs(),
+                ExcMessage("GenerativePrior::as_function: the vector has " + std::to_string(u.size()) +
+                           " entries, the DoFHandler " + std::to_string(application.n_dofs()) + "."));
+    return std::make_unique<OwnedFieldFunction<dim>>(application, u, space->get_mapping());
+  }
+
+
+  template class GenerativePrior<2>;
+  template class GenerativePrior<3>;
+  template LikelihoodGradient internal::pull_back_likelihood<2>(const ApplicationLikelihood &, const DataNormalization &,
+                                                                const SameMeshInterpolation<2> *, const unsigned int,
+                                                                double &);
+  template LikelihoodGradient internal::pull_back_likelihood<3>(const ApplicationLikelihood &, const DataNormalization &,
+                                                                const SameMeshInterpolation<3> *, const unsigned int,
+                                                                double &);
+} // namespace ddo

@@ -1,0 +1,146 @@
+#include <deal.II/lac/vector.h>
+
+#include <ddo/torch/sampler/posterior_guidance.h>
+#include <ddo/torch/torch_bridge.h>
+
+#include <cmath>
+
+namespace ddo
+{
+  void
+  GuidanceSettings::declare_parameters(ParameterHandler &prm)
+  {
+    prm.declare_entry("Likelihood at", "noisy state", Patterns::Selection("noisy state|denoised estimate"),
+                      "noisy state: the likelihood's gradient at the sampler's state (annealed "
+                      "Langevin or predictor-corrector with likelihood guidance; the likelihood "
+                      "widens its noise with sigma). denoised estimate: at the Tweedie estimate "
+                      "v + sigma^2 F(v, sigma), carried back by a forward difference of the "
+                      "denoiser (diffusion posterior sampling; one more prior evaluation).");
+    prm.declare_entry("Guidance scale", "1", Patterns::Double(0),
+                      "Multiplies the likelihood term; 1 samples the posterior.");
+    prm.declare_entry("Difference step", "1e-3", Patterns::Double(0),
+                      "Relative step of the forward difference of the denoised-estimate guidance.");
+  }
+
+
+  void
+  GuidanceSettings::parse_parameters(ParameterHandler &prm)
+  {
+    point           = prm.get("Likelihood at") == "noisy state" ? Point::noisy_state : Point::denoised_estimate;
+    scale           = prm.get_double("Guidance scale");
+    difference_step = prm.get_double("Difference step");
+    AssertThrow(scale > 0 && std::isfinite(scale),
+                ExcMessage("Posterior: Guidance scale must be positive, got " + std::to_string(scale) + "."));
+    AssertThrow(difference_step > 0 && difference_step < 1,
+                ExcMessage("Posterior: Difference step must lie in (0, 1), got " +
+                           std::to_string(difference_step) + "."));
+  }
+
+
+  template <int dim>
+  torch::Tensor
+  precondition_gradient(const FunctionSpace<dim> &      space,
+                        const CovarianceOperator<dim> &noise,
+                        const torch::Tensor &           gradient)
+  {
+    AssertThrow(!space.is_distributed(),
+                ExcMessage("Posterior guidance: distributed meshes are not supported yet; use a "
+                           "serial (or replicated) mesh."));
+    const torch::Tensor g = gradient.to(torch::kFloat64).contiguous();
+    AssertThrow(g.dim() == 2 && g.size(1) == static_cast<std::int64_t>(space.n_dofs()),
+                ExcMessage("Posterior guidance: the likelihood gradient has " +
+                           std::to_string(g.dim() == 2 ? g.size(1) : -1) + " entries per row, but the space has " +
+                           std::to_string(space.n_dofs()) + " DoFs."));
+    torch::Tensor      result = torch::empty_like(g);
+    Vector<double>     condensed(space.n_dofs());
+    VectorType         in = space.create_vector(), out = space.create_vector();
+    for (std::int64_t b = 0; b < g.size(0); ++b)
+      {
+        // P^T g: the gradient with respect to the free coefficients.
+        torch_bridge::from_tensor(g[b], condensed);
+        space.get_constraints().condense(condensed);
+        for (unsigned int i = 0; i < condensed.size(); ++i)
+          in[i] = condensed[i];
+        noise.apply(in, out);
+        result[b].copy_(torch_bridge::view(out));
+      }
+    return result;
+  }
+
+
+  namespace
+  {
+    /** @p sigma `[B]` as a column `[B, 1]` of sigma^2, for row-wise products. */
+    torch::Tensor
+    squared_column(const torch::Tensor &sigma)
+    {
+      return (sigma * sigma).to(torch::kFloat64).reshape({-1, 1});
+    }
+
+
+    /** Per-row Euclidean norms as a column `[B, 1]`. */
+    torch::Tensor
+    row_norms(const torch::Tensor &t)
+    {
+      return t.norm(2, {1}, true);
+    }
+  } // namespace
+
+
+  template <int dim>
+  ScoreFunction
+  make_posterior_score(ScoreFunction                    prior,
+                       const FunctionSpace<dim> &       space,
+                       const CovarianceOperator<dim> &  noise,
+                       LikelihoodGradient               likelihood,
+                       const GuidanceSettings &         settings,
+                       std::shared_ptr<PosteriorCounts> counts)
+  {
+    AssertThrow(prior && likelihood, ExcMessage("Posterior: the prior score and the likelihood must both be given."));
+    if (!counts)
+      counts = std::make_shared<PosteriorCounts>();
+    const FunctionSpace<dim> *       space_pointer = &space;
+    const CovarianceOperator<dim> *  noise_pointer = &noise;
+    return [=](const torch::Tensor &v_in, const torch::Tensor &sigma) -> torch::Tensor {
+      const torch::Tensor v        = v_in.to(torch::kFloat64).contiguous();
+      const std::int64_t  n_rows   = v.size(0);
+      auto                evaluate = [&](const torch::Tensor &state) {
+        counts->prior_evaluations += n_rows;
+        return prior(state, sigma).to(torch::kFloat64).contiguous();
+      };
+      auto gradient_at = [&](const torch::Tensor &state, const torch::Tensor &level) {
+        counts->likelihood_evaluations += n_rows;
+        const torch::Tensor g = likelihood(state, level);
+        AssertThrow(g.defined() && g.sizes() == state.sizes(),
+                    ExcMessage("Posterior: the likelihood gradient must have the shape of its input."));
+        return precondition_gradient(*space_pointer, *noise_pointer, g);
+      };
+
+      const torch::Tensor f = evaluate(v);
+      if (settings.point == GuidanceSettings::Point::noisy_state)
+        return f + settings.scale * gradient_at(v, sigma.to(torch::kFloat64));
+
+      // Diffusion posterior sampling: C J_D^T g = J_D C g at the denoised estimate.
+      const torch::Tensor s2       = squared_column(sigma);
+      const torch::Tensor denoised = v + s2 * f;
+      const torch::Tensor cg       = gradient_at(denoised, sigma.to(torch::kFloat64));
+      const torch::Tensor delta =
+        settings.difference_step * row_norms(v).clamp_min(1e-300) / row_norms(cg).clamp_min(1e-300);
+      const torch::Tensor moved          = v + delta * cg;
+      const torch::Tensor moved_denoised = moved + s2 * evaluate(moved);
+      return f + settings.scale * (moved_denoised - denoised) / delta;
+    };
+  }
+
+
+  template torch::Tensor
+  precondition_gradient<2>(const FunctionSpace<2> &, const CovarianceOperator<2> &, const torch::Tensor &);
+  template torch::Tensor
+  precondition_gradient<3>(const FunctionSpace<3> &, const CovarianceOperator<3> &, const torch::Tensor &);
+  template ScoreFunction
+  make_posterior_score<2>(ScoreFunction, const FunctionSpace<2> &, const CovarianceOperator<2> &,
+                          LikelihoodGradient, const GuidanceSettings &, std::shared_ptr<PosteriorCounts>);
+  template ScoreFunction
+  make_posterior_score<3>(ScoreFunction, const FunctionSpace<3> &, const CovarianceOperator<3> &,
+                          LikelihoodGradient, const GuidanceSettings &, std::shared_ptr<PosteriorCounts>);
+} // namespace ddo

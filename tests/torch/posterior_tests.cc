@@ -1,0 +1,327 @@
+// Posterior sampling with likelihood guidance (make_posterior_score), on a
+// linear inverse problem whose posterior is known exactly.
+//
+// Prior: a centred Gaussian on the first K = 32 Laplacian eigenmodes of a
+// distorted simplex mesh of the unit square (81 DoFs), Matérn(variance 2,
+// rho 0.2, nu 1) mode variances s_k, driven by its exact score
+// (GaussianScore) with Matérn(1, 0.4, 1) noise on the same modes. Data: the
+// field at 12 points, y = H u + eta e, eta = 0.1. In the mode coefficients a
+// (u = Phi a) the posterior is N(m, S) with S^-1 = diag(1/s) + B^T B/eta^2,
+// B = H Phi, m = S B^T y / eta^2. Samples are compared with it in the
+// eigenvectors of S: the mean in standard errors and relative L2 error, and
+// each direction's variance.
+
+#include <deal.II/base/point.h>
+
+#include <ddo/covariance/spectral_covariance.h>
+#include <ddo/function_space/function_transfer.h>
+#include <ddo/torch/model/gaussian_prior.h>
+#include <ddo/torch/model/gaussian_score.h>
+#include <ddo/torch/torch_bridge.h>
+#include <ddo/torch/sampler/langevin_sampler.h>
+#include <ddo/torch/sampler/posterior_guidance.h>
+#include <ddo/torch/sampler/probability_flow_sampler.h>
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <iostream>
+
+#include "../network_test_utilities.h"
+
+using namespace ddo;
+
+namespace
+{
+  const std::string square = "set Geometry = box\nsubsection box\nset Subdivisions = 8\nend\n"
+                             "set Cell type = simplex\nset Distortion = 0.2\n";
+  const NoiseRange   range{50., 0.05};
+  // Both samplers end with the Tweedie estimate at sigma_min, which shrinks a
+  // direction whose posterior variance is comparable to sigma_min^2 c_k (the
+  // best-determined ones here: about 2e-3 against 0.05^2 c_0, a variance
+  // ratio of 0.6); the posterior samples run down to sigma_min = 0.005, where
+  // the shrinkage is below 1%.
+  const NoiseRange   flow_range{50., 0.005};
+  const unsigned int n_modes = 32;
+  const double       eta     = 0.1;
+
+
+  /** The prior, the observation operator, the data and the exact posterior. */
+  struct LinearProblem
+  {
+    std::unique_ptr<FunctionSpace<2>> space;
+    SpectralMaternCovariance<2>       noise;
+    std::unique_ptr<GaussianScore<2>> prior;
+    torch::Tensor                     phi;            // [K, N]: row k is phi_k
+    torch::Tensor                     H;              // [m, N]
+    torch::Tensor                     y;              // [m]
+    torch::Tensor                     B;              // [m, K]: H Phi
+    torch::Tensor                     s, c;           // [K]: mode variances of prior and noise
+    torch::Tensor                     mean;           // [K]: exact posterior mean
+    torch::Tensor                     directions;     // [K, K]: eigenvectors of S (columns)
+    torch::Tensor                     variances;      // [K]: eigenvalues of S
+
+    /** The prior Matérn(@p variance, @p rho, 1); the noise Matérn(1, 0.4, 1). */
+    explicit LinearProblem(const double variance = 2., const double rho = 0.2)
+    {
+      space = test_support::make_space<2>(square, 1, MPI_COMM_SELF);
+      const MaternScales t = MaternScales::from_user_parameters(2, variance, rho, 1.);
+      const MaternScales c = MaternScales::from_user_parameters(2, 1., 0.4, 1.);
+      noise.set_parameters(c, n_modes);
+      noise.initialize(*space);
+      prior = std::make_unique<GaussianScore<2>>(
+        noise.get_basis(), [t](const double l) { return t.spectral_density(l); },
+        [c](const double l) { return c.spectral_density(l); });
+      const auto opts = torch::TensorOptions().dtype(torch::kFloat64);
+      phi             = prior->expand(torch::eye(n_modes, opts));
+      observe();
+      solve_exact_posterior();
+    }
+
+    void
+    observe()
+    {
+      std::vector<Point<2>> points;
+      for (unsigned int j = 0; j < 12; ++j) // a fixed, well spread set of points
+        points.emplace_back(0.1 + 0.8 * std::fmod(0.618034 * (j + 1), 1.), 0.1 + 0.8 * (j + 0.5) / 12.);
+      const auto rows = point_evaluation_rows(*space, points);
+      H = torch::zeros({static_cast<std::int64_t>(points.size()), static_cast<std::int64_t>(space->n_dofs())},
+                       torch::TensorOptions().dtype(torch::kFloat64));
+      for (unsigned int j = 0; j < rows.size(); ++j)
+        for (const auto &entry : rows[j])
+          H[j][entry.first] = entry.second;
+      const torch::Tensor truth = prior->sample_target(1, 2024)[0];
+      const torch::Tensor e     = torch::randn({H.size(0)}, torch::Generator(at::detail::createCPUGenerator(7)),
+                                           torch::TensorOptions().dtype(torch::kFloat64));
+      y                         = H.matmul(truth) + eta * e;
+      B                         = H.matmul(phi.t());
+      s                         = torch::tensor(prior->target_variances(), torch::kFloat64);
+      c                         = torch::tensor(prior->noise_variances(), torch::kFloat64);
+    }
+
+    void
+    solve_exact_posterior()
+    {
+      const torch::Tensor precision = torch::diag(1. / s) + B.t().matmul(B) / (eta * eta);
+      const torch::Tensor S         = torch::linalg::inv(precision);
+      mean                          = S.matmul(B.t().matmul(y)) / (eta * eta);
+      const auto eig                = torch::linalg::eigh(S, "L");
+      variances                     = std::get<0>(eig);
+      directions                    = std::get<1>(eig);
+    }
+
+    /**
+     * grad log L_sigma at rows u [B, N], with the covariance of the data
+     * widened by sigma as LikelihoodGradient documents: at the noisy state
+     * by sigma^2 H C H^T, at the denoised estimate by its exact error
+     * H Cov(u|v) H^T = B diag(sigma^2 c s/(s + sigma^2 c)) B^T. @p weight
+     * multiplies the result (a wrong posterior for the negative control).
+     */
+    LikelihoodGradient
+    likelihood(const GuidanceSettings::Point point, const double weight = 1.) const
+    {
+      const torch::Tensor H_ = H, y_ = y, B_ = B, s_ = s, c_ = c;
+      const bool          at_estimate = point == GuidanceSettings::Point::denoised_estimate;
+      return [=](const torch::Tensor &u, const torch::Tensor &sigma) {
+        const torch::Tensor s2 = (sigma * sigma).reshape({-1, 1});                        // [b, 1]
+        const torch::Tensor d  = at_estimate ? s2 * c_ * s_ / (s_ + s2 * c_) : s2 * c_; // [b, K]
+        const torch::Tensor widening = torch::einsum("jk,bk,lk->bjl", {B_, d, B_});
+        const torch::Tensor covariance =
+          widening + eta * eta * torch::eye(H_.size(0), torch::kFloat64).unsqueeze(0);
+        const torch::Tensor residual = (y_.reshape({1, -1}) - u.matmul(H_.t())).unsqueeze(-1);
+        return weight * torch::linalg::solve(covariance, residual, true).squeeze(-1).matmul(H_);
+      };
+    }
+  };
+
+
+  std::unique_ptr<Sampler<2>>
+  make_sampler(const std::string &name, const std::string &body)
+  {
+    ParameterHandler prm;
+    prm.enter_subsection("Sampler");
+    SamplerRegistry<2>::instance().declare_parameters(prm, "Type", name, "The sampler.");
+    prm.leave_subsection();
+    prm.parse_input_from_string("subsection Sampler\nset Type = " + name + "\nsubsection " + name + "\n" +
+                                body + "\nend\nend\n");
+    prm.enter_subsection("Sampler");
+    auto sampler = SamplerRegistry<2>::instance().create_and_parse(prm, "Type");
+    prm.leave_subsection();
+    return sampler;
+  }
+
+
+  /** How far samples are from the exact posterior. */
+  struct PosteriorErrors
+  {
+    double relative_mean_error = 0; // ||mean - m|| / ||m|| in L2 (mode coefficients)
+    double max_standard_errors = 0; // max over directions of |mean - m| / sqrt(var/n)
+    double min_variance_ratio  = 0, max_variance_ratio = 0;
+    std::uint64_t likelihood_evaluations = 0, prior_evaluations = 0;
+  };
+
+
+  PosteriorErrors
+  compare(const LinearProblem &problem, const torch::Tensor &samples, const PosteriorCounts &counts)
+  {
+    const double        n  = samples.size(0);
+    const torch::Tensor a  = problem.prior->project(samples);
+    const torch::Tensor ma = a.mean(0);
+    const torch::Tensor z  = (a - ma).matmul(problem.directions);
+    const torch::Tensor ratio = (z * z).sum(0) / (n - 1) / problem.variances;
+    const torch::Tensor mean_error = (ma - problem.mean).matmul(problem.directions);
+    PosteriorErrors e;
+    e.relative_mean_error   = ((ma - problem.mean).norm() / problem.mean.norm()).item<double>();
+    e.max_standard_errors   = (mean_error.abs() / (problem.variances / n).sqrt()).max().item<double>();
+    e.min_variance_ratio    = ratio.min().item<double>();
+    e.max_variance_ratio    = ratio.max().item<double>();
+    e.likelihood_evaluations = counts.likelihood_evaluations;
+    e.prior_evaluations      = counts.prior_evaluations;
+    std::cout << "  mean: relative L2 error " << e.relative_mean_error << ", largest " << e.max_standard_errors
+              << " standard errors; variance ratios " << e.min_variance_ratio << " to " << e.max_variance_ratio
+              << "; per sample " << e.likelihood_evaluations / n << " likelihood and "
+              << e.prior_evaluations / n << " prior evaluations" << std::endl;
+    return e;
+  }
+
+
+  PosteriorErrors
+  run(const LinearProblem &problem, const Sampler<2> &sampler, const GuidanceSettings &settings,
+      const unsigned int n_samples, const double weight = 1.)
+  {
+    std::cout << "  " << n_samples << " samples, likelihood at the "
+              << (settings.point == GuidanceSettings::Point::noisy_state ? "noisy state" : "denoised estimate")
+              << ", weight " << weight << std::endl;
+    auto counts = std::make_shared<PosteriorCounts>();
+    const ScoreFunction posterior =
+      make_posterior_score<2>(problem.prior->score_function(), *problem.space, problem.noise,
+                              problem.likelihood(settings.point, weight), settings, counts);
+    const torch::Tensor samples = sampler.sample(posterior, *problem.space, problem.noise, flow_range, n_samples, 11, 0);
+    return compare(problem, samples, *counts);
+  }
+
+
+  // epsilon = 0.5 sigma_min^2 (stable below 2 sigma_min^2).
+  const std::string langevin = "set Number of levels = 10\nset Steps per level = 100\n"
+                               "set Step size = 1.25e-5\nset Batch size = 1000\n";
+} // namespace
+
+
+TEST(Posterior, PreconditioningIsTheNoiseCovarianceAppliedToTheGradient)
+{
+  const LinearProblem problem;
+  // C g = Phi diag(c) Phi^T g for the spectral noise.
+  const torch::Tensor g =
+    torch::randn({3, static_cast<std::int64_t>(problem.space->n_dofs())}, torch::kFloat64);
+  const torch::Tensor c        = torch::tensor(problem.prior->noise_variances(), torch::kFloat64);
+  const torch::Tensor expected = (g.matmul(problem.phi.t()) * c).matmul(problem.phi);
+  const torch::Tensor actual   = precondition_gradient<2>(*problem.space, problem.noise, g);
+  EXPECT_LT((actual - expected).abs().max().item<double>(), 1e-12 * expected.abs().max().item<double>());
+}
+
+
+// 2000 samples (Langevin costs 1001 evaluations each): a variance ratio has
+// standard error sqrt(2/2000) = 3.2%, so the 15% window is 4.7 standard
+// errors; the mean's window is 4.5 standard errors per direction and 5% in L2.
+TEST(Posterior, AnnealedLangevinWithGuidanceSamplesTheExactPosterior)
+{
+  const LinearProblem problem;
+  const auto          sampler = make_sampler("langevin", langevin);
+  const auto          e       = run(problem, *sampler, GuidanceSettings(), 2000);
+  EXPECT_LT(e.relative_mean_error, 0.05);
+  EXPECT_LT(e.max_standard_errors, 4.5);
+  EXPECT_GT(e.min_variance_ratio, 0.85);
+  EXPECT_LT(e.max_variance_ratio, 1.15);
+  EXPECT_EQ(e.likelihood_evaluations, 2000u * (10u * 100u + 1u)); // every step and the final denoising
+}
+
+
+// The same check must fail for a wrong posterior: the likelihood weighted by
+// 1.3 shrinks the variance of the directions the data determine.
+TEST(Posterior, TheCheckFailsForAWronglyWeightedLikelihood)
+{
+  const LinearProblem problem;
+  const auto          sampler = make_sampler("langevin", langevin);
+  const auto          e       = run(problem, *sampler, GuidanceSettings(), 2000, 1.3);
+  EXPECT_LT(e.min_variance_ratio, 0.85);
+}
+
+
+// Diffusion posterior sampling with the probability-flow ODE: the likelihood
+// at the denoised estimate, carried back by J_D C g (a forward difference,
+// exact for this linear score). With the exact widening of the estimate's
+// error, p_sigma(y|v) is exact here, and so is the posterior flow: the same
+// windows as for Langevin, on 4000 samples.
+TEST(Posterior, DiffusionPosteriorSamplingWithTheFlowSamplesTheExactPosterior)
+{
+  const LinearProblem problem;
+  const auto          sampler = make_sampler("probability_flow", "set Batch size = 1000\n");
+  GuidanceSettings    settings;
+  settings.point = GuidanceSettings::Point::denoised_estimate;
+  const auto e   = run(problem, *sampler, settings, 4000);
+  EXPECT_LT(e.relative_mean_error, 0.05);
+  EXPECT_LT(e.max_standard_errors, 4.5);
+  EXPECT_GT(e.min_variance_ratio, 0.9);
+  EXPECT_LT(e.max_variance_ratio, 1.1);
+  EXPECT_EQ(e.prior_evaluations, 2 * e.likelihood_evaluations);
+}
+
+
+// GaussianPrior: a prior N(m0, C) whose covariance is the noise's, with the
+// closed-form score -w/(1 + sigma^2), conditioned through the application's
+// per-field likelihood callback (a constant mean m0 = 3 to undo). Exact
+// posterior as above with s = c; the same windows on 4000 samples.
+TEST(Posterior, GaussianPriorSamplesTheExactPosteriorThroughTheApplicationCallback)
+{
+  const LinearProblem problem(1., 0.4);
+  const double        m0 = 3.;
+  GaussianPrior<2>    prior(*problem.space, problem.noise, m0, flow_range);
+  const auto          sampler = make_sampler("probability_flow", "set Batch size = 1000\n");
+  GuidanceSettings    settings;
+  settings.point = GuidanceSettings::Point::denoised_estimate;
+  const LikelihoodGradient gradient = problem.likelihood(settings.point);
+  // The application sees u = m0 + w and returns d log L / du for one field.
+  const ApplicationLikelihood likelihood = [&](const Vector<double> &u, const double sigma, Vector<double> &g) {
+    Vector<double> w = u;
+    w.add(-m0);
+    const torch::Tensor row = torch_bridge::to_tensor(w, torch::kFloat64).reshape({1, -1});
+    torch_bridge::from_tensor(gradient(row, torch::full({1}, sigma, torch::kFloat64))[0], g);
+    return 0.;
+  };
+  PosteriorReport                   report;
+  const std::vector<Vector<double>> fields = prior.sample_posterior(likelihood, *sampler, settings, 4000, 11, 0, &report);
+  torch::Tensor samples = torch::empty({4000, static_cast<std::int64_t>(problem.space->n_dofs())}, torch::kFloat64);
+  for (unsigned int b = 0; b < fields.size(); ++b)
+    samples[b].copy_(torch_bridge::to_tensor(fields[b], torch::kFloat64).reshape({-1}) - m0);
+  const auto e = compare(problem, samples, report.counts);
+  EXPECT_LT(e.relative_mean_error, 0.05);
+  EXPECT_LT(e.max_standard_errors, 4.5);
+  EXPECT_GT(e.min_variance_ratio, 0.9);
+  EXPECT_LT(e.max_variance_ratio, 1.1);
+  EXPECT_EQ(report.likelihood_evaluations_per_sample() * 4000, e.likelihood_evaluations);
+}
+
+
+// Its prior samples: the pointwise variance of the covariance, the mean m0.
+TEST(Posterior, GaussianPriorSamplesHaveTheCovarianceOfItsNoise)
+{
+  const LinearProblem problem(1., 0.4);
+  GaussianPrior<2>    prior(*problem.space, problem.noise, -1., range);
+  const auto          sampler = make_sampler("probability_flow", "set Batch size = 1000\n");
+  const auto          fields  = prior.sample(*sampler, 2000, 5);
+  const auto          exact   = problem.noise.pointwise_variance();
+  // Averaged over the DoFs: the variance ratio's standard error is at most sqrt(2/2000) = 3.2%.
+  double ratio = 0, mean = 0;
+  for (unsigned int i = 0; i < problem.space->n_dofs(); ++i)
+    {
+      double m = 0, v = 0;
+      for (const auto &f : fields)
+        m += f[i] / fields.size();
+      for (const auto &f : fields)
+        v += std::pow(f[i] - m, 2) / (fields.size() - 1);
+      ratio += v / exact[i] / problem.space->n_dofs();
+      mean += m / problem.space->n_dofs();
+    }
+  EXPECT_NEAR(ratio, 1., 0.1);
+  EXPECT_NEAR(mean, -1., 4. * std::sqrt(1. / 2000));
+}
