@@ -113,6 +113,11 @@ namespace ddo
     void
     run_metrics(const std::string &prm_text, const std::string &source_name);
 
+    /** `ddo posterior file.prm`: posterior samples of an inverse problem with a trained prior. */
+    template <int dim>
+    void
+    run_posterior(const std::string &prm_text, const std::string &source_name);
+
     /** `ddo info file.prm`: describe the function space and write it as VTU. */
     template <int dim>
     void

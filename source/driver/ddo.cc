@@ -4,6 +4,7 @@
 
 #include <ddo/covariance/interface.h>
 #include <ddo/generator/interface.h>
+#include <ddo/likelihood/interface.h>
 #include <ddo/mesh/interface.h>
 #include <ddo/torch/network/interface.h>
 #include <ddo/torch/sampler/interface.h>
@@ -26,6 +27,7 @@ namespace
     return ddo::MeshGeometryRegistry<dim>::instance().describe() + '\n' +
            ddo::CovarianceRegistry<dim>::instance().describe() + '\n' +
            ddo::GeneratorRegistry<dim>::instance().describe() + '\n' +
+           ddo::LikelihoodRegistry<dim>::instance().describe() + '\n' +
            ddo::ScoreNetworkRegistry<dim>::instance().describe() + '\n' +
            ddo::SamplerRegistry<dim>::instance().describe();
   }
@@ -41,6 +43,9 @@ Commands:
   generate FILE.prm write a data set made by the selected data generator (HDF5)
   train FILE.prm    train a score network on a data set (resumes from its checkpoint)
   sample FILE.prm   sample from a trained model on the mesh of FILE.prm (HDF5 + VTU)
+  posterior FILE.prm
+                    the trained model as the prior of an inverse problem: truths observed
+                    by a likelihood plugin, posterior samples, errors, coverage, PDE solves
   metrics FILE.prm  compare samples with a test set: density, spectrum, mean, variance,
                     correlation, against the test-vs-test floor and a Gaussian baseline
   list [FILE.prm]   list the registered plugins (after loading FILE.prm's plugin libraries)
@@ -167,7 +172,7 @@ main(int argc, char **argv)
             std::cout << "ddo: the built-in mesh demo ('ddo default-prm' prints its parameters)\n\n";
         }
       else if (command == "info" || command == "list" || command == "generate" || command == "train" ||
-               command == "sample" || command == "metrics")
+               command == "sample" || command == "metrics" || command == "posterior")
         {
           AssertThrow(argc == 3 || (command == "list" && argc == 2),
                       ExcMessage("'ddo " + command + "' needs one parameter file.\n" + usage));
@@ -193,6 +198,8 @@ main(int argc, char **argv)
         two ? ddo::driver::run_sample<2>(text, source) : ddo::driver::run_sample<3>(text, source);
       else if (command == "metrics")
         two ? ddo::driver::run_metrics<2>(text, source) : ddo::driver::run_metrics<3>(text, source);
+      else if (command == "posterior")
+        two ? ddo::driver::run_posterior<2>(text, source) : ddo::driver::run_posterior<3>(text, source);
       else
         two ? ddo::driver::run_info<2>(text, source) : ddo::driver::run_info<3>(text, source);
     }

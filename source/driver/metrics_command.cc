@@ -17,6 +17,7 @@
 #include <ddo/mesh/space_description.h>
 
 #include "commands.h"
+#include "field_grid.h"
 
 #include <algorithm>
 #include <chrono>
@@ -188,77 +189,13 @@ namespace ddo
         const double low  = sorted[std::size_t(0.005 * (sorted.size() - 1))];
         const double high = std::max(sorted[std::size_t(0.995 * (sorted.size() - 1))], low + 1e-300);
 
-        // The grid (axes a, b; in 3D the third coordinate at the middle of
-        // the shortest side), and which of its points lie in the mesh.
-        const auto   box = GridTools::compute_bounding_box(space.get_triangulation());
-        unsigned int a = 0, b = 1, across = 2;
-        if (dim == 3)
-          {
-            for (unsigned int d = 0; d < dim; ++d)
-              if (box.side_length(d) < box.side_length(across))
-                across = d;
-            a = across == 0 ? 1 : 0;
-            b = across == 2 ? 1 : 2;
-          }
-        const double       width = box.side_length(a), height = box.side_length(b);
-        const unsigned int nx    = width >= height ? 160 : std::max(8., 160 * width / height);
-        const unsigned int ny    = height >= width ? 160 : std::max(8., 160 * height / width);
-        std::vector<Point<dim>> grid;
-        for (unsigned int j = 0; j < ny; ++j)
-          for (unsigned int i = 0; i < nx; ++i)
-            {
-              Point<dim> p = box.center();
-              p[a]         = box.lower_bound(a) + width * (i + 0.5) / nx;
-              p[b]         = box.lower_bound(b) + height * (j + 0.5) / ny;
-              grid.push_back(p);
-            }
-        std::ostringstream slice;
-        if (dim == 3)
-          slice << " (slice " << "xyz"[across] << " = " << std::setprecision(3) << box.center()[across] << ')';
-        GridTools::Cache<dim> cache(space.get_triangulation(), space.get_mapping());
-        const auto            missing = std::get<3>(GridTools::compute_point_locations_try_all(cache, grid));
-        std::vector<bool>     inside(grid.size(), true);
-        for (const unsigned int m : missing)
-          inside[m] = false;
-        std::vector<Point<dim>>   inside_points;
-        std::vector<unsigned int> inside_index(grid.size(), numbers::invalid_unsigned_int);
-        for (unsigned int g = 0; g < grid.size(); ++g)
-          if (inside[g])
-            {
-              inside_index[g] = inside_points.size();
-              inside_points.push_back(grid[g]);
-            }
-        const auto rows = point_evaluation_rows(space, inside_points);
-
-        {
-          std::ofstream out((std::filesystem::path(directory) / "fields.dat").string());
-          out.precision(5);
-          out << "# " << "xyz"[a] << ' ' << "xyz"[b] << ", then " << n_show << " functions of each set on a " << nx
-              << " x " << ny << " grid (NaN outside the mesh):";
-          for (const auto &set : sets)
-            out << " \"" << set.first << '"';
-          out << '\n';
-          for (unsigned int g = 0; g < grid.size(); ++g)
-            {
-              out << grid[g][a] << ' ' << grid[g][b];
-              for (const auto &set : sets)
-                for (unsigned int f = 0; f < n_show; ++f)
-                  {
-                    if (!inside[g] || (f + 1) * n_dofs > set.second->size())
-                      {
-                        out << " NaN";
-                        continue;
-                      }
-                    double value = 0;
-                    for (const auto &entry : rows[inside_index[g]])
-                      value += entry.second * (*set.second)[f * n_dofs + entry.first];
-                    out << ' ' << value;
-                  }
-              out << '\n';
-              if ((g + 1) % nx == 0)
-                out << '\n';
-            }
-        }
+        const FieldGrid<dim>                                  grid(space);
+        std::vector<std::pair<std::string, const double *>> functions;
+        for (const auto &set : sets)
+          for (unsigned int f = 0; f < n_show; ++f)
+            functions.emplace_back(set.first + ' ' + std::to_string(f),
+                                   (f + 1) * n_dofs <= set.second->size() ? set.second->data() + f * n_dofs : nullptr);
+        grid.write((std::filesystem::path(directory) / "fields.dat").string(), functions);
         std::ofstream script((std::filesystem::path(directory) / "fields.gp").string());
         script << "set terminal pngcairo size " << 300 * n_show << ',' << 280 * sets.size() << " noenhanced\n"
                << "set output 'fields.png'\nset size ratio -1\nunset key\nunset xtics\nunset ytics\n"
@@ -266,7 +203,7 @@ namespace ddo
                << high << "]\nunset colorbox\nset multiplot layout " << sets.size() << ',' << n_show << '\n';
         for (unsigned int s = 0; s < sets.size(); ++s)
           for (unsigned int f = 0; f < n_show; ++f)
-            script << "set title '" << sets[s].first << ' ' << f << slice.str() << "'\nplot 'fields.dat' using 1:2:"
+            script << "set title '" << sets[s].first << ' ' << f << grid.slice_title() << "'\nplot 'fields.dat' using 1:2:"
                    << 3 + s * n_show + f << " with image\n";
         script << "unset multiplot\n";
         script.close();

@@ -5,7 +5,9 @@
 #include <ddo/mesh/mesh_builder.h>
 #include <ddo/mesh/space_description.h>
 #include <ddo/generator/interface.h>
+#include <ddo/likelihood/interface.h>
 #include <ddo/torch/sampler/interface.h>
+#include <ddo/torch/sampler/posterior_guidance.h>
 #include <ddo/torch/network/interface.h>
 #include <ddo/torch/model/trained_model.h>
 #include <ddo/torch/training/trainer.h>
@@ -147,6 +149,49 @@ namespace ddo
       }
 
 
+      /** Subsection `Posterior`: the model as the prior of an inverse problem. */
+      template <int dim>
+      void
+      declare_posterior(ParameterHandler &prm)
+      {
+        prm.enter_subsection("Posterior");
+        prm.declare_entry("Truth file", "data/test.h5", Patterns::Anything(),
+                          "The data set whose rows are the truths to observe (on the mesh of this file).");
+        prm.declare_entry("First truth", "0", Patterns::Integer(0), "The row of the first truth.");
+        prm.declare_entry("Number of truths", "1", Patterns::Integer(1), "How many consecutive rows are truths.");
+        prm.declare_entry("Samples per truth", "8", Patterns::Integer(2), "Posterior samples per truth.");
+        prm.declare_entry("Seed", "1", Patterns::Integer(0),
+                          "Seed of the observation noise and of the sampler's noise.");
+        prm.declare_entry("Credible level", "0.9", Patterns::Double(0, 1),
+                          "Level of the pointwise credible interval mean +- z std whose coverage of the "
+                          "truth is reported.");
+        prm.declare_entry("Classification threshold", "", Patterns::Anything(),
+                          "For two-valued fields: also report the fraction of the domain where the "
+                          "posterior mean and the truth lie on different sides of this value (empty: off).");
+        prm.declare_entry("Output directory", "output/posterior", Patterns::Anything(),
+                          "Where the table and the VTU files go.");
+        prm.declare_entry("Truths in VTU", "3", Patterns::Integer(0),
+                          "For the first truths: truth, posterior mean and deviation, samples as VTU.");
+        GuidanceSettings::declare_parameters(prm);
+        SamplerRegistry<dim>::instance().declare_parameters(prm, "Sampler", "probability_flow",
+                                                            "How to sample the posterior.");
+        LikelihoodRegistry<dim>::instance().declare_parameters(prm, "Likelihood", "darcy_point_pressure",
+                                                               "The observation model.");
+        prm.declare_entry("Prior", "trained model", Patterns::Selection("trained model|gaussian"),
+                          "The prior: the trained model of subsection Sampling, or the Gaussian prior of "
+                          "subsection `Gaussian prior` (the baseline; sampled with the same sampler and guidance).");
+        prm.enter_subsection("Gaussian prior");
+        prm.declare_entry("Mean", "0", Patterns::Double(), "The prior mean m0 (a constant).");
+        prm.declare_entry("Transform", "identity", Patterns::Selection("identity|exp"),
+                          "The field compared with the truths: the prior's variable u itself, or exp(u) "
+                          "(a prior on log a; the likelihood then takes log a, e.g. `Field = log permeability`).");
+        CovarianceRegistry<dim>::instance().declare_parameters(prm, "Model", "matern",
+                                                               "The prior covariance C (also the diffusion's noise).");
+        prm.leave_subsection();
+        prm.leave_subsection();
+      }
+
+
       /** Subsection `Metrics`: samples against a test set. */
       void
       declare_metrics(ParameterHandler &prm)
@@ -228,6 +273,7 @@ namespace ddo
       prm.leave_subsection();
 
       declare_sampling<dim>(prm);
+      declare_posterior<dim>(prm);
 
       declare_metrics(prm);
     }
