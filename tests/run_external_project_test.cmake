@@ -17,9 +17,9 @@ execute_process(COMMAND ${CMAKE_COMMAND} --build ${WORK_DIR}/build -j2 RESULT_VA
 if(NOT _r EQUAL 0)
   message(FATAL_ERROR "building the external project failed")
 endif()
-execute_process(COMMAND ${WORK_DIR}/build/external_project_demo
+execute_process(COMMAND ${WORK_DIR}/build/external_project_demo ${SOURCE_DIR}/examples/navier_stokes/model
   RESULT_VARIABLE _r OUTPUT_VARIABLE _out)
 message("${_out}")
-if(NOT _r EQUAL 0 OR NOT _out MATCHES "volume ok")
+if(NOT _r EQUAL 0 OR NOT _out MATCHES "volume ok.*external project ok")
   message(FATAL_ERROR "the external project's program failed")
 endif()
