@@ -1,0 +1,77 @@
+# examples/step-4 in miniature: 2 truths x 4 posterior samples with the
+# shipped DDO prior and with the Gaussian prior on log a. Checks that both
+# runs finish, that the probability-flow sampler with denoised-estimate
+# guidance costs exactly 2 x 199 + 4 = 402 network evaluations and 402 PDE
+# solves per sample (199 Heun evaluations and the final denoising, each with
+# one extra evaluation for the denoiser's Jacobian; a forward and an adjoint
+# solve per likelihood evaluation), and that the DDO posterior mean is closer
+# to the truth than the data's mean value on average (the Gaussian prior's
+# mean of exp(log a) over 4 samples need not be, and is not checked).
+file(REMOVE_RECURSE ${WORKDIR})
+file(MAKE_DIRECTORY ${WORKDIR})
+set(_example ${SOURCE_DIR}/examples/step-4)
+foreach(_prior step-4 step-4-gaussian)
+  file(WRITE ${WORKDIR}/${_prior}.prm "include ${_example}/${_prior}.prm
+subsection Mesh
+  subsection gmsh
+    set File name = ${_example}/plate.msh
+  end
+end
+subsection Generate
+  set Number of samples = 2
+  set Number of test samples = 2
+end
+subsection Sampling
+  set Checkpoint = ${_example}/model
+end
+subsection Posterior
+  set Number of truths = 2
+  set Samples per truth = 4
+  set Truths in VTU = 1
+end
+")
+endforeach()
+# The Gaussian file includes step-4.prm by a relative path: run where it is.
+file(WRITE ${WORKDIR}/step-4-gaussian.prm "include ${WORKDIR}/step-4.prm
+subsection Posterior
+  set Prior = gaussian
+  set Output directory = output/posterior_gaussian
+  subsection Gaussian prior
+    set Mean = 1.791759
+    set Transform = exp
+    set Model = matern
+    subsection matern
+      set Correlation length = 0.25
+      set Smoothness = 1
+      set Marginal variance = 0.480453
+    end
+  end
+  subsection darcy_point_pressure
+    set Field = log permeability
+  end
+end
+")
+foreach(_step "generate;step-4.prm" "posterior;step-4.prm" "posterior;step-4-gaussian.prm")
+  execute_process(COMMAND ${DDO} ${_step} WORKING_DIRECTORY ${WORKDIR}
+    RESULT_VARIABLE _r OUTPUT_VARIABLE _out ERROR_VARIABLE _err)
+  message("${_out}")
+  if(NOT _r EQUAL 0)
+    message(FATAL_ERROR "ddo ${_step} failed:\n${_err}")
+  endif()
+endforeach()
+foreach(_table output/posterior/posterior.txt output/posterior_gaussian/posterior.txt)
+  file(STRINGS ${WORKDIR}/${_table} _mean REGEX "^ *mean ")
+  separate_arguments(_fields UNIX_COMMAND "${_mean}")
+  # mean, rel L2, log L2, prior L2, misfit(m), misfit(s), cover, misclassified, solves, network, s/sample
+  list(GET _fields 1 _relative)
+  list(GET _fields 3 _prior)
+  list(GET _fields 8 _solves)
+  list(GET _fields 9 _network)
+  if(NOT _solves EQUAL 402 OR NOT _network EQUAL 402)
+    message(FATAL_ERROR "${_table}: ${_solves} solves and ${_network} network evaluations per sample, expected 402 and 402")
+  endif()
+  if(_table MATCHES "posterior/posterior.txt" AND NOT _relative LESS _prior)
+    message(FATAL_ERROR "${_table}: the posterior mean (${_relative}) is not closer to the truths than their mean value (${_prior})")
+  endif()
+  message("${_table}: relative L2 ${_relative} against ${_prior} without data, ${_solves} solves per sample")
+endforeach()
