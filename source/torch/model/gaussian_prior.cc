@@ -63,20 +63,11 @@ namespace ddo
                                        const unsigned int           first_sample_index,
                                        PosteriorReport *            report) const
   {
-    double                   likelihood_time = 0;
-    const LikelihoodGradient gradient        = internal::pull_back_likelihood<dim>(
-      likelihood, DataNormalization{mean, 1.}, nullptr, space.n_dofs(), likelihood_time);
-    auto                counts    = std::make_shared<PosteriorCounts>();
-    const ScoreFunction posterior = make_posterior_score<dim>(score(), space, covariance, gradient, guidance, counts);
-    SamplerReport       sampler_report;
-    const torch::Tensor w =
-      sampler.sample(posterior, space, covariance, range, n_samples, seed, first_sample_index, &sampler_report);
-    if (report)
-      {
-        report->sampler         = sampler_report;
-        report->counts          = *counts;
-        report->likelihood_time = likelihood_time;
-      }
+    const ScoreFunction                   prior_score = score();
+    const internal::PriorCoordinates<dim> prior{prior_score, space, covariance, range, DataNormalization{mean, 1.},
+                                                nullptr, space.n_dofs()};
+    const torch::Tensor w = internal::sample_posterior(prior, likelihood, sampler, guidance, n_samples, seed,
+                                                       first_sample_index, report);
     return to_fields(w);
   }
 

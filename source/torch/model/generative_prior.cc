@@ -64,40 +64,74 @@ namespace ddo
 
   namespace internal
   {
+    namespace
+    {
+      /** The likelihood's gradient in the coordinates w of @p prior (see sample_posterior()). */
+      template <int dim>
+      LikelihoodGradient
+      pull_back_likelihood(const PriorCoordinates<dim> &prior,
+                           const ApplicationLikelihood &likelihood,
+                           double &                     likelihood_time)
+      {
+        const DataNormalization           normalization  = prior.normalization;
+        const SameMeshInterpolation<dim> *to_application = prior.to_application;
+        const unsigned int                n_application  = prior.n_application_dofs;
+        return [=, &likelihood_time](const torch::Tensor &w, const torch::Tensor &sigma) {
+          const auto          start  = std::chrono::steady_clock::now();
+          const torch::Tensor data   = (w.to(torch::kFloat64) * normalization.scale + normalization.mean).contiguous();
+          const torch::Tensor level  = sigma.to(torch::kFloat64).contiguous();
+          torch::Tensor       result = torch::empty({w.size(0), w.size(1)}, torch::kFloat64);
+          Vector<double>      model_field(w.size(1)), u(n_application), g(n_application), g_model;
+          for (int b = 0; b < w.size(0); ++b)
+            {
+              torch_bridge::from_tensor(data[b], model_field);
+              if (to_application)
+                to_application->apply(model_field, u);
+              else
+                u = model_field;
+              g = 0;
+              likelihood(u, normalization.scale * level[b].item<double>(), g);
+              if (to_application)
+                to_application->apply_transpose(g, g_model);
+              else
+                g_model = g;
+              g_model *= normalization.scale;
+              result[b].copy_(torch_bridge::view(g_model));
+            }
+          likelihood_time += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+          return result;
+        };
+      }
+    } // namespace
+
+
     template <int dim>
-    LikelihoodGradient
-    pull_back_likelihood(const ApplicationLikelihood &      likelihood,
-                         const DataNormalization &          normalization,
-                         const SameMeshInterpolation<dim> *to_application,
-                         const unsigned int                 n_application_dofs,
-                         double &                           likelihood_time)
+    torch::Tensor
+    sample_posterior(const PriorCoordinates<dim> &prior,
+                     const ApplicationLikelihood &likelihood,
+                     const Sampler<dim> &         sampler,
+                     const GuidanceSettings &     guidance,
+                     const unsigned int           n_samples,
+                     const std::uint64_t          seed,
+                     const unsigned int           first_sample_index,
+                     PosteriorReport *            report)
     {
       AssertThrow(static_cast<bool>(likelihood), ExcMessage("Posterior sampling: no likelihood given."));
-      return [=, &likelihood_time](const torch::Tensor &w, const torch::Tensor &sigma) {
-        const auto          start  = std::chrono::steady_clock::now();
-        const torch::Tensor data   = (w.to(torch::kFloat64) * normalization.scale + normalization.mean).contiguous();
-        const torch::Tensor level  = sigma.to(torch::kFloat64).contiguous();
-        torch::Tensor       result = torch::empty({w.size(0), w.size(1)}, torch::kFloat64);
-        Vector<double>      model_field(w.size(1)), u(n_application_dofs), g(n_application_dofs), g_model;
-        for (int b = 0; b < w.size(0); ++b)
-          {
-            torch_bridge::from_tensor(data[b], model_field);
-            if (to_application)
-              to_application->apply(model_field, u);
-            else
-              u = model_field;
-            g = 0;
-            likelihood(u, normalization.scale * level[b].item<double>(), g);
-            if (to_application)
-              to_application->apply_transpose(g, g_model);
-            else
-              g_model = g;
-            g_model *= normalization.scale;
-            result[b].copy_(torch_bridge::view(g_model));
-          }
-        likelihood_time += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        return result;
-      };
+      double                   likelihood_time = 0;
+      const LikelihoodGradient gradient        = pull_back_likelihood(prior, likelihood, likelihood_time);
+      auto                     counts          = std::make_shared<PosteriorCounts>();
+      const ScoreFunction      posterior =
+        make_posterior_score<dim>(prior.score, prior.space, prior.noise, gradient, guidance, counts);
+      SamplerReport       sampler_report;
+      const torch::Tensor w = sampler.sample(posterior, prior.space, prior.noise, prior.range, n_samples, seed,
+                                             first_sample_index, &sampler_report);
+      if (report)
+        {
+          report->sampler         = sampler_report;
+          report->counts          = *counts;
+          report->likelihood_time = likelihood_time;
+        }
+      return w;
     }
   } // namespace internal
 
@@ -243,23 +277,12 @@ namespace ddo
                                          const unsigned int           first_sample_index,
                                          PosteriorReport *            report) const
   {
-    AssertThrow(static_cast<bool>(likelihood), ExcMessage("GenerativePrior: no likelihood given."));
-    double                   likelihood_time = 0;
-    const LikelihoodGradient gradient        = internal::pull_back_likelihood<dim>(
-      likelihood, trained->record().normalization, model_to_application.get(), application.n_dofs(), likelihood_time);
-
-    auto                counts    = std::make_shared<PosteriorCounts>();
-    const ScoreFunction posterior = make_posterior_score<dim>(trained->score(), *space, trained->noise(), gradient,
-                                                              guidance, counts);
-    SamplerReport       sampler_report;
-    const torch::Tensor w = sampler.sample(posterior, *space, trained->noise(), trained->record().range, n_samples,
-                                           seed, first_sample_index, &sampler_report);
-    if (report)
-      {
-        report->sampler         = sampler_report;
-        report->counts          = *counts;
-        report->likelihood_time = likelihood_time;
-      }
+    const ScoreFunction                   prior_score = trained->score();
+    const internal::PriorCoordinates<dim> prior{prior_score, *space, trained->noise(), trained->record().range,
+                                                trained->record().normalization, model_to_application.get(),
+                                                application.n_dofs()};
+    const torch::Tensor w = internal::sample_posterior(prior, likelihood, sampler, guidance, n_samples, seed,
+                                                       first_sample_index, report);
     return to_application_fields(w);
   }
 
@@ -308,10 +331,10 @@ namespace ddo
 
   template class GenerativePrior<2>;
   template class GenerativePrior<3>;
-  template LikelihoodGradient internal::pull_back_likelihood<2>(const ApplicationLikelihood &, const DataNormalization &,
-                                                                const SameMeshInterpolation<2> *, const unsigned int,
-                                                                double &);
-  template LikelihoodGradient internal::pull_back_likelihood<3>(const ApplicationLikelihood &, const DataNormalization &,
-                                                                const SameMeshInterpolation<3> *, const unsigned int,
-                                                                double &);
+  template torch::Tensor internal::sample_posterior(const internal::PriorCoordinates<2> &, const ApplicationLikelihood &,
+                                                    const Sampler<2> &, const GuidanceSettings &, const unsigned int,
+                                                    const std::uint64_t, const unsigned int, PosteriorReport *);
+  template torch::Tensor internal::sample_posterior(const internal::PriorCoordinates<3> &, const ApplicationLikelihood &,
+                                                    const Sampler<3> &, const GuidanceSettings &, const unsigned int,
+                                                    const std::uint64_t, const unsigned int, PosteriorReport *);
 } // namespace ddo

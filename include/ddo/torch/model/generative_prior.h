@@ -74,22 +74,41 @@ namespace ddo
   namespace internal
   {
     /**
-     * The LikelihoodGradient, in the normalized coordinates w of a prior's
-     * space, of an application's @p likelihood on the fields
-     * \f$u = P(\text{mean} + \text{scale}\,w)\f$: the gradient pulled
-     * back, \f$\text{scale}\,P^T\nabla_u\log L\f$, and the noise level
-     * passed on in data units. @p to_application is P (null: the prior's
-     * space is the application's, P = I); @p n_application_dofs the size
-     * of u. The seconds spent in @p likelihood are added to
-     * @p likelihood_time (which must outlive the result).
+     * A prior in the coordinates its sampler works in: the score, space,
+     * noise and noise levels of normalized coefficients w, and the map to
+     * the application's fields \f$u = P(\text{mean} + \text{scale}\,w)\f$
+     * (@p to_application is P; null: the prior's space is the
+     * application's, P = I).
      */
     template <int dim>
-    LikelihoodGradient
-    pull_back_likelihood(const ApplicationLikelihood &      likelihood,
-                         const DataNormalization &          normalization,
-                         const SameMeshInterpolation<dim> *to_application,
-                         const unsigned int                 n_application_dofs,
-                         double &                           likelihood_time);
+    struct PriorCoordinates
+    {
+      const ScoreFunction &             score;
+      const FunctionSpace<dim> &        space;
+      const CovarianceOperator<dim> &   noise;
+      NoiseRange                        range;
+      DataNormalization                 normalization;
+      const SameMeshInterpolation<dim> *to_application;
+      unsigned int                      n_application_dofs;
+    };
+
+    /**
+     * Posterior samples (rows of w) of the prior @p prior and the
+     * application's @p likelihood: the likelihood's gradient pulled back to
+     * w (\f$\text{scale}\,P^T\nabla_u\log L\f$, the noise level passed
+     * on in data units), the posterior score of make_posterior_score(),
+     * @p sampler; @p report (if not null) gets the counts and times.
+     */
+    template <int dim>
+    torch::Tensor
+    sample_posterior(const PriorCoordinates<dim> &prior,
+                     const ApplicationLikelihood &likelihood,
+                     const Sampler<dim> &         sampler,
+                     const GuidanceSettings &     guidance,
+                     const unsigned int           n_samples,
+                     const std::uint64_t          seed,
+                     const unsigned int           first_sample_index,
+                     PosteriorReport *            report);
   } // namespace internal
 
 
