@@ -461,10 +461,15 @@ namespace ddo
       std::vector<double> rows;
       truths.read(0, n_rows, rows);
       const double data_mean = compute_normalization(*space, rows, n_rows).mean;
-      pcout << space->summary() << prior.description << ", sampled with " << sampler_name
-            << ", likelihood at the "
-            << (settings.guidance.point == GuidanceSettings::Point::noisy_state ? "noisy state" : "denoised estimate")
-            << " (scale " << settings.guidance.scale << ")\nLikelihood: " << likelihood->summary() << '\n';
+      if (settings.guidance.method == GuidanceSettings::Method::proximal)
+        pcout << space->summary() << prior.description << ", sampled with the proximal sampler ("
+              << settings.guidance.proximal.n_levels << " levels, " << settings.guidance.proximal.n_iterations
+              << " L-BFGS iterations per level)\nLikelihood: " << likelihood->summary() << '\n';
+      else
+        pcout << space->summary() << prior.description << ", sampled with " << sampler_name
+              << ", likelihood at the "
+              << (settings.guidance.point == GuidanceSettings::Point::noisy_state ? "noisy state" : "denoised estimate")
+              << " (scale " << settings.guidance.scale << ")\nLikelihood: " << likelihood->summary() << '\n';
 
       std::filesystem::create_directories(settings.output_directory);
       std::vector<TruthResult>        results;

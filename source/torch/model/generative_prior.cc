@@ -2,6 +2,7 @@
 #include <deal.II/numerics/fe_field_function.h>
 
 #include <ddo/torch/model/generative_prior.h>
+#include <ddo/torch/sampler/proximal_posterior.h>
 #include <ddo/torch/torch_bridge.h>
 
 #include <chrono>
@@ -102,6 +103,69 @@ namespace ddo
           return result;
         };
       }
+
+
+      /**
+       * The likelihood of one row w of @p prior's coordinates, with its
+       * value, for the proximal sampler: the application's likelihood of the
+       * clean field (noise level 0).
+       */
+      template <int dim>
+      LikelihoodWithGradient
+      pull_back_likelihood_with_value(const PriorCoordinates<dim> &prior,
+                                      const ApplicationLikelihood &likelihood,
+                                      double &                     likelihood_time)
+      {
+        const DataNormalization           normalization  = prior.normalization;
+        const SameMeshInterpolation<dim> *to_application = prior.to_application;
+        const unsigned int                n_application  = prior.n_application_dofs;
+        return [=, &likelihood_time](const Vector<double> &w, Vector<double> &gradient) {
+          const auto     start = std::chrono::steady_clock::now();
+          Vector<double> model_field(w.size()), u(n_application), g(n_application);
+          for (unsigned int i = 0; i < w.size(); ++i)
+            model_field[i] = normalization.mean + normalization.scale * w[i];
+          if (to_application)
+            to_application->apply(model_field, u);
+          else
+            u = model_field;
+          const double log_l = likelihood(u, 0., g);
+          if (to_application)
+            to_application->apply_transpose(g, gradient);
+          else
+            gradient = g;
+          gradient *= normalization.scale;
+          likelihood_time += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+          return log_l;
+        };
+      }
+
+
+      /** sample_posterior() with the proximal sampler. */
+      template <int dim>
+      torch::Tensor
+      sample_proximal(const PriorCoordinates<dim> &prior,
+                      const ApplicationLikelihood &likelihood,
+                      const ProximalSettings &     settings,
+                      const unsigned int           n_samples,
+                      const std::uint64_t          seed,
+                      const unsigned int           first_sample_index,
+                      PosteriorReport *            report)
+      {
+        double           likelihood_time = 0;
+        PosteriorCounts  counts;
+        SamplerReport    sampler_report;
+        const torch::Tensor w =
+          sample_proximal_posterior<dim>(prior.score, prior.space, prior.noise, prior.range,
+                                         pull_back_likelihood_with_value(prior, likelihood, likelihood_time), settings,
+                                         n_samples, seed, first_sample_index, &counts, &sampler_report);
+        if (report)
+          {
+            report->sampler         = sampler_report;
+            report->counts          = counts;
+            report->likelihood_time = likelihood_time;
+          }
+        return w;
+      }
     } // namespace
 
 
@@ -117,6 +181,8 @@ namespace ddo
                      PosteriorReport *            report)
     {
       AssertThrow(static_cast<bool>(likelihood), ExcMessage("Posterior sampling: no likelihood given."));
+      if (guidance.method == GuidanceSettings::Method::proximal)
+        return sample_proximal(prior, likelihood, guidance.proximal, n_samples, seed, first_sample_index, report);
       double                   likelihood_time = 0;
       const LikelihoodGradient gradient        = pull_back_likelihood(prior, likelihood, likelihood_time);
       auto                     counts          = std::make_shared<PosteriorCounts>();

@@ -10,6 +10,32 @@ namespace ddo
   void
   GuidanceSettings::declare_parameters(ParameterHandler &prm)
   {
+    prm.declare_entry("Method", "guided score", Patterns::Selection("guided score|proximal"),
+                      "guided score: the prior's score plus the likelihood's guidance (`Likelihood "
+                      "at`, `Guidance scale`) through the selected sampler. proximal: at each of "
+                      "the levels of subsection Proximal, the prior's denoised estimate is moved "
+                      "to the most likely field near it (a few L-BFGS iterations with the "
+                      "likelihood), and the state is renoised to the next level; the sampler "
+                      "plugin is not used.");
+    prm.enter_subsection("Proximal");
+    prm.declare_entry("Number of levels", "100", Patterns::Integer(2),
+                      "Noise levels, geometric from sigma_max to sigma_min; one prior "
+                      "(network) evaluation per level and sample.");
+    prm.declare_entry("Iterations", "8", Patterns::Integer(1),
+                      "L-BFGS iterations of each level's proximal problem; each takes one or a "
+                      "few likelihood evaluations (a forward and an adjoint solve each).");
+    prm.declare_entry("Fresh noise", "ancestral", Patterns::Anything(),
+                      "The fraction of fresh noise when the state is renoised to the next "
+                      "level: a number in [0, 1] (0: the estimated noise only, 1: fresh noise "
+                      "only), or ancestral: 1 - sigma_{k+1}^2/sigma_k^2, the exact bridge of "
+                      "the noising process.");
+    prm.declare_entry("Field scale", "1", Patterns::Double(0),
+                      "The prior's spread against the noise in normalized units (1 for a "
+                      "trained model and for the Gaussian prior): the denoised estimate's "
+                      "error at level sigma has covariance sigma^2 s^2/(s^2 + sigma^2) C.");
+    prm.declare_entry("Batch size", "100", Patterns::Integer(1),
+                      "Samples whose prior evaluations are batched.");
+    prm.leave_subsection();
     prm.declare_entry("Likelihood at", "noisy state", Patterns::Selection("noisy state|denoised estimate"),
                       "noisy state: the likelihood's gradient at the sampler's state (annealed "
                       "Langevin or predictor-corrector with likelihood guidance; the likelihood "
@@ -26,6 +52,7 @@ namespace ddo
   void
   GuidanceSettings::parse_parameters(ParameterHandler &prm)
   {
+    method          = prm.get("Method") == "proximal" ? Method::proximal : Method::guided_score;
     point           = prm.get("Likelihood at") == "noisy state" ? Point::noisy_state : Point::denoised_estimate;
     scale           = prm.get_double("Guidance scale");
     difference_step = prm.get_double("Difference step");
@@ -34,6 +61,31 @@ namespace ddo
     AssertThrow(difference_step > 0 && difference_step < 1,
                 ExcMessage("Posterior: Difference step must lie in (0, 1), got " +
                            std::to_string(difference_step) + "."));
+    prm.enter_subsection("Proximal");
+    proximal.n_levels     = prm.get_integer("Number of levels");
+    proximal.n_iterations = prm.get_integer("Iterations");
+    proximal.field_scale  = prm.get_double("Field scale");
+    proximal.batch_size   = prm.get_integer("Batch size");
+    const std::string fresh = prm.get("Fresh noise");
+    if (fresh == "ancestral")
+      proximal.fresh_noise = -1.;
+    else
+      {
+        double value = -1.;
+        try
+          {
+            value = Utilities::string_to_double(fresh);
+          }
+        catch (...)
+          {}
+        AssertThrow(value >= 0. && value <= 1.,
+                    ExcMessage("Posterior: Proximal/Fresh noise must be 'ancestral' or a number in [0, 1], "
+                               "got '" + fresh + "'."));
+        proximal.fresh_noise = value;
+      }
+    prm.leave_subsection();
+    AssertThrow(proximal.field_scale > 0,
+                ExcMessage("Posterior: Proximal/Field scale must be positive."));
   }
 
 

@@ -199,7 +199,10 @@ namespace ddo
      * the application's @p likelihood, drawn with @p sampler and the
      * guidance @p guidance (see GuidanceSettings); the likelihood is called
      * once per sample and step (twice with the denoised-estimate guidance:
-     * once for the field, never for the difference).
+     * once for the field, never for the difference). With
+     * GuidanceSettings::Method::proximal, @p sampler is not used: the
+     * proximal sampler (sample_proximal_posterior()) calls the likelihood
+     * with σ = 0 in every L-BFGS evaluation and uses its returned value.
      */
     std::vector<Vector<double>>
     sample_posterior(const ApplicationLikelihood &likelihood,

@@ -57,6 +57,33 @@ namespace ddo
 
 
   /**
+   * Settings of the proximal (data-consistent) posterior sampler, see
+   * sample_proximal_posterior().
+   */
+  struct ProximalSettings
+  {
+    /** Noise levels, geometric from sigma_max to sigma_min: one prior evaluation each. */
+    unsigned int n_levels = 100;
+    /** L-BFGS iterations of each level's proximal problem. */
+    unsigned int n_iterations = 8;
+    /**
+     * The fraction $\zeta$ of fresh noise in the renoising step;
+     * negative: ancestral, $\zeta_k = 1 - \sigma_{k+1}^2/\sigma_k^2$.
+     */
+    double fresh_noise = -1.;
+    /**
+     * The prior's spread s against the noise, in the sampler's coordinates
+     * (1 for a model trained on normalized data and for GaussianPrior): the
+     * denoised estimate's error at level σ is taken as
+     * $N(0, \sigma^2 s^2/(s^2+\sigma^2)\, C)$.
+     */
+    double field_scale = 1.;
+    /** Samples advanced together (bounds the memory of the prior's batch). */
+    unsigned int batch_size = 100;
+  };
+
+
+  /**
    * Where the likelihood guidance is evaluated, and how strongly.
    *
    * Let F be the prior's preconditioned score and C the noise covariance.
@@ -88,6 +115,21 @@ namespace ddo
       denoised_estimate
     };
 
+    /**
+     * How the posterior is sampled: the posterior score through the selected
+     * sampler (guided score), or the proximal sampler, whose every level
+     * solves a small optimization problem with the likelihood
+     * (sample_proximal_posterior(); the sampler plugin is not used).
+     */
+    enum class Method
+    {
+      guided_score,
+      proximal
+    };
+
+    Method           method = Method::guided_score;
+    ProximalSettings proximal;
+
     Point point = Point::noisy_state;
     /** Multiplies the likelihood term (1: the posterior). */
     double scale = 1.;
@@ -97,7 +139,10 @@ namespace ddo
      */
     double difference_step = 1e-3;
 
-    /** Declares `Likelihood at`, `Guidance scale`, `Difference step`. */
+    /**
+     * Declares `Method`, `Likelihood at`, `Guidance scale`, `Difference
+     * step` and the subsection `Proximal`.
+     */
     static void
     declare_parameters(ParameterHandler &prm);
 
