@@ -67,59 +67,24 @@ namespace ddo
   {
     namespace
     {
-      /** The likelihood's gradient in the coordinates w of @p prior (see sample_posterior()). */
-      template <int dim>
-      LikelihoodGradient
-      pull_back_likelihood(const PriorCoordinates<dim> &prior,
-                           const ApplicationLikelihood &likelihood,
-                           double &                     likelihood_time)
-      {
-        const DataNormalization           normalization  = prior.normalization;
-        const SameMeshInterpolation<dim> *to_application = prior.to_application;
-        const unsigned int                n_application  = prior.n_application_dofs;
-        return [=, &likelihood_time](const torch::Tensor &w, const torch::Tensor &sigma) {
-          const auto          start  = std::chrono::steady_clock::now();
-          const torch::Tensor data   = (w.to(torch::kFloat64) * normalization.scale + normalization.mean).contiguous();
-          const torch::Tensor level  = sigma.to(torch::kFloat64).contiguous();
-          torch::Tensor       result = torch::empty({w.size(0), w.size(1)}, torch::kFloat64);
-          Vector<double>      model_field(w.size(1)), u(n_application), g(n_application), g_model;
-          for (int b = 0; b < w.size(0); ++b)
-            {
-              torch_bridge::from_tensor(data[b], model_field);
-              if (to_application)
-                to_application->apply(model_field, u);
-              else
-                u = model_field;
-              g = 0;
-              likelihood(u, normalization.scale * level[b].item<double>(), g);
-              if (to_application)
-                to_application->apply_transpose(g, g_model);
-              else
-                g_model = g;
-              g_model *= normalization.scale;
-              result[b].copy_(torch_bridge::view(g_model));
-            }
-          likelihood_time += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-          return result;
-        };
-      }
-
-
       /**
-       * The likelihood of one row w of @p prior's coordinates, with its
-       * value, for the proximal sampler: the application's likelihood of the
-       * clean field (noise level 0).
+       * The application's likelihood of one row w of @p prior's coordinates
+       * at the noise level sigma of w: \f$\log L(u)\f$ of the field
+       * \f$u = P(\text{mean} + \text{scale}\,w)\f$ at the level
+       * scale sigma (data units), and in @p gradient its gradient with
+       * respect to w, \f$\text{scale}\,P^T\nabla_u\log L\f$.
        */
+      using PulledBackLikelihood =
+        std::function<double(const Vector<double> &w, const double sigma, Vector<double> &gradient)>;
+
       template <int dim>
-      LikelihoodWithGradient
-      pull_back_likelihood_with_value(const PriorCoordinates<dim> &prior,
-                                      const ApplicationLikelihood &likelihood,
-                                      double &                     likelihood_time)
+      PulledBackLikelihood
+      pull_back(const PriorCoordinates<dim> &prior, const ApplicationLikelihood &likelihood, double &likelihood_time)
       {
         const DataNormalization           normalization  = prior.normalization;
         const SameMeshInterpolation<dim> *to_application = prior.to_application;
         const unsigned int                n_application  = prior.n_application_dofs;
-        return [=, &likelihood_time](const Vector<double> &w, Vector<double> &gradient) {
+        return [=, &likelihood_time](const Vector<double> &w, const double sigma, Vector<double> &gradient) {
           const auto     start = std::chrono::steady_clock::now();
           Vector<double> model_field(w.size()), u(n_application), g(n_application);
           for (unsigned int i = 0; i < w.size(); ++i)
@@ -128,7 +93,7 @@ namespace ddo
             to_application->apply(model_field, u);
           else
             u = model_field;
-          const double log_l = likelihood(u, 0., g);
+          const double log_l = likelihood(u, normalization.scale * sigma, g);
           if (to_application)
             to_application->apply_transpose(g, gradient);
           else
@@ -137,6 +102,42 @@ namespace ddo
           likelihood_time += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
           return log_l;
         };
+      }
+
+
+      /** The likelihood's gradient in the coordinates w of @p prior, row by row (see sample_posterior()). */
+      template <int dim>
+      LikelihoodGradient
+      pull_back_likelihood(const PriorCoordinates<dim> &prior,
+                           const ApplicationLikelihood &likelihood,
+                           double &                     likelihood_time)
+      {
+        const PulledBackLikelihood row = pull_back(prior, likelihood, likelihood_time);
+        return [row](const torch::Tensor &w_in, const torch::Tensor &sigma) {
+          const torch::Tensor w      = w_in.to(torch::kFloat64).contiguous();
+          const torch::Tensor level  = sigma.to(torch::kFloat64).contiguous();
+          torch::Tensor       result = torch::empty({w.size(0), w.size(1)}, torch::kFloat64);
+          Vector<double>      w_row(w.size(1)), gradient(w.size(1));
+          for (int b = 0; b < w.size(0); ++b)
+            {
+              torch_bridge::from_tensor(w[b], w_row);
+              row(w_row, level[b].item<double>(), gradient);
+              result[b].copy_(torch_bridge::view(gradient));
+            }
+          return result;
+        };
+      }
+
+
+      /** The likelihood of one row w, with its value, for the proximal sampler: the clean field (level 0). */
+      template <int dim>
+      LikelihoodWithGradient
+      pull_back_likelihood_with_value(const PriorCoordinates<dim> &prior,
+                                      const ApplicationLikelihood &likelihood,
+                                      double &                     likelihood_time)
+      {
+        const PulledBackLikelihood row = pull_back(prior, likelihood, likelihood_time);
+        return [row](const Vector<double> &w, Vector<double> &gradient) { return row(w, 0., gradient); };
       }
 
 
