@@ -118,6 +118,11 @@ namespace ddo
     void
     run_posterior(const std::string &prm_text, const std::string &source_name);
 
+    /** `ddo propagate file.prm`: a quantity of interest of samples against the data's (forward uncertainty propagation). */
+    template <int dim>
+    void
+    run_propagate(const std::string &prm_text, const std::string &source_name);
+
     /** `ddo info file.prm`: describe the function space and write it as VTU. */
     template <int dim>
     void

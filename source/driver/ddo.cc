@@ -5,6 +5,7 @@
 #include <ddo/covariance/interface.h>
 #include <ddo/generator/interface.h>
 #include <ddo/likelihood/interface.h>
+#include <ddo/quantity/interface.h>
 #include <ddo/mesh/interface.h>
 #include <ddo/torch/network/interface.h>
 #include <ddo/torch/sampler/interface.h>
@@ -28,6 +29,7 @@ namespace
            ddo::CovarianceRegistry<dim>::instance().describe() + '\n' +
            ddo::GeneratorRegistry<dim>::instance().describe() + '\n' +
            ddo::LikelihoodRegistry<dim>::instance().describe() + '\n' +
+           ddo::QuantityRegistry<dim>::instance().describe() + '\n' +
            ddo::ScoreNetworkRegistry<dim>::instance().describe() + '\n' +
            ddo::SamplerRegistry<dim>::instance().describe();
   }
@@ -46,6 +48,9 @@ Commands:
   posterior FILE.prm
                     the trained model as the prior of an inverse problem: truths observed
                     by a likelihood plugin, posterior samples, errors, coverage, PDE solves
+  propagate FILE.prm
+                    forward uncertainty propagation: a quantity of interest (plugin) of the
+                    samples, the test data and a Gaussian baseline, distances against the floor
   metrics FILE.prm  compare samples with a test set: density, spectrum, mean, variance,
                     correlation, against the test-vs-test floor and a Gaussian baseline
   list [FILE.prm]   list the registered plugins (after loading FILE.prm's plugin libraries)
@@ -172,7 +177,8 @@ main(int argc, char **argv)
             std::cout << "ddo: the built-in mesh demo ('ddo default-prm' prints its parameters)\n\n";
         }
       else if (command == "info" || command == "list" || command == "generate" || command == "train" ||
-               command == "sample" || command == "metrics" || command == "posterior")
+               command == "sample" || command == "metrics" || command == "posterior" ||
+               command == "propagate")
         {
           AssertThrow(argc == 3 || (command == "list" && argc == 2),
                       ExcMessage("'ddo " + command + "' needs one parameter file.\n" + usage));
@@ -200,6 +206,8 @@ main(int argc, char **argv)
         two ? ddo::driver::run_metrics<2>(text, source) : ddo::driver::run_metrics<3>(text, source);
       else if (command == "posterior")
         two ? ddo::driver::run_posterior<2>(text, source) : ddo::driver::run_posterior<3>(text, source);
+      else if (command == "propagate")
+        two ? ddo::driver::run_propagate<2>(text, source) : ddo::driver::run_propagate<3>(text, source);
       else
         two ? ddo::driver::run_info<2>(text, source) : ddo::driver::run_info<3>(text, source);
     }

@@ -6,6 +6,7 @@
 #include <ddo/mesh/space_description.h>
 #include <ddo/generator/interface.h>
 #include <ddo/likelihood/interface.h>
+#include <ddo/quantity/interface.h>
 #include <ddo/torch/sampler/interface.h>
 #include <ddo/torch/sampler/posterior_guidance.h>
 #include <ddo/torch/network/interface.h>
@@ -192,6 +193,32 @@ namespace ddo
       }
 
 
+      /** Subsection `Propagation`: a quantity of interest of samples against the data. */
+      template <int dim>
+      void
+      declare_propagation(ParameterHandler &prm)
+      {
+        prm.enter_subsection("Propagation");
+        prm.declare_entry("Samples file", "output/samples.h5", Patterns::Anything(),
+                          "The fields to propagate (e.g. the output of `ddo sample`), on the mesh of this file.");
+        prm.declare_entry("Reference file", "data/test.h5", Patterns::Anything(),
+                          "The data whose quantity is the reference (at least 4 fields; split into halves).");
+        prm.declare_entry("Gaussian baseline", "true", Patterns::Bool(),
+                          "Also propagate as many draws of the Gaussian with the mean and covariance of the "
+                          "training data (subsection Data).");
+        prm.declare_entry("Number of fields", "0", Patterns::Integer(0),
+                          "At most this many fields of each file (0: all).");
+        prm.declare_entry("Number of splits", "20", Patterns::Integer(1, 1000),
+                          "A/B splits of the reference for the floor (as in subsection Metrics).");
+        prm.declare_entry("Seed", "1", Patterns::Integer(0), "Seed of the splits and of the baseline.");
+        prm.declare_entry("Output directory", "output/propagation", Patterns::Anything(),
+                          "Where the table, the values and the plot go.");
+        QuantityRegistry<dim>::instance().declare_parameters(prm, "Quantity", "darcy_boundary_flux",
+                                                             "The quantity of interest.");
+        prm.leave_subsection();
+      }
+
+
       /** Subsection `Metrics`: samples against a test set. */
       void
       declare_metrics(ParameterHandler &prm)
@@ -274,6 +301,7 @@ namespace ddo
 
       declare_sampling<dim>(prm);
       declare_posterior<dim>(prm);
+      declare_propagation<dim>(prm);
 
       declare_metrics(prm);
     }

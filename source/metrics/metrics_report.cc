@@ -49,34 +49,6 @@ namespace ddo
     }
 
 
-    /**
-     * @p n exact draws from the Gaussian with the mean and covariance of the
-     * @p n functions @p half (row-major, @p n_dofs each): mean + sum_i a_i
-     * (x_i - mean) / sqrt(n - 1), a_i standard normal from stream @p seed.
-     */
-    std::vector<double>
-    gaussian_like(const std::vector<double> &half, const std::size_t n, const std::size_t n_dofs,
-                  const std::uint64_t seed)
-    {
-      std::vector<double> mean(n_dofs, 0.);
-      for (std::size_t i = 0; i < n; ++i)
-        for (std::size_t d = 0; d < n_dofs; ++d)
-          mean[d] += half[i * n_dofs + d] / n;
-      std::vector<double> gaussian(n * n_dofs);
-      const double        factor = 1. / std::sqrt(std::max<double>(n - 1, 1));
-      for (std::size_t j = 0; j < n; ++j)
-        {
-          double *out = gaussian.data() + j * n_dofs;
-          std::copy(mean.begin(), mean.end(), out);
-          for (std::size_t i = 0; i < n; ++i)
-            {
-              const double a = factor * standard_normal(seed, j * n + i);
-              for (std::size_t d = 0; d < n_dofs; ++d)
-                out[d] += a * (half[i * n_dofs + d] - mean[d]);
-            }
-        }
-      return gaussian;
-    }
 
 
     /**
@@ -508,13 +480,43 @@ namespace ddo
           report.rows[1 + c].split_distances.push_back(
             metrics.compare(report.rows[1 + c].statistics, half_b));
         if (gaussian_baseline)
-          add_split(report.rows.back(), gaussian_like(half_a, n_a, n_dofs, seed + k),
+          add_split(report.rows.back(), gaussian_draws_like(half_a, n_a, n_dofs, n_a, seed + k),
                     band_energies.gaussian_expectation(half_a, orders[k], n_a));
       }
 
     for (auto &row : report.rows)
       row.distance = mean_over_splits(row.split_distances);
     return report;
+  }
+
+
+  std::vector<double>
+  gaussian_draws_like(const std::vector<double> &functions,
+                      const std::size_t          n,
+                      const std::size_t          n_dofs,
+                      const std::size_t          n_draws,
+                      const std::uint64_t        seed)
+  {
+    AssertThrow(n >= 2 && functions.size() >= n * n_dofs,
+                ExcMessage("A Gaussian like a set of functions needs at least two of them."));
+    std::vector<double> mean(n_dofs, 0.);
+    for (std::size_t i = 0; i < n; ++i)
+      for (std::size_t d = 0; d < n_dofs; ++d)
+        mean[d] += functions[i * n_dofs + d] / n;
+    std::vector<double> gaussian(n_draws * n_dofs);
+    const double        factor = 1. / std::sqrt(double(n - 1));
+    for (std::size_t j = 0; j < n_draws; ++j)
+      {
+        double *out = gaussian.data() + j * n_dofs;
+        std::copy(mean.begin(), mean.end(), out);
+        for (std::size_t i = 0; i < n; ++i)
+          {
+            const double a = factor * standard_normal(seed, j * n + i);
+            for (std::size_t d = 0; d < n_dofs; ++d)
+              out[d] += a * (functions[i * n_dofs + d] - mean[d]);
+          }
+      }
+    return gaussian;
   }
 
 

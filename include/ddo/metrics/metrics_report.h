@@ -35,6 +35,7 @@
 
 #include <ddo/metrics/sample_metrics.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -132,6 +133,19 @@ namespace ddo
                          const unsigned int                                              seed,
                          const unsigned int                                              n_splits = 1,
                          const SpectralBands<dim> *                                      bands    = nullptr);
+  /**
+   * @p n_draws exact draws from the Gaussian with the mean and covariance of
+   * the first @p n (at least 2) of @p functions (row-major, @p n_dofs
+   * each): \f$\bar u + \sum_i a_i (u_i - \bar u)/\sqrt{n-1}\f$ with
+   * standard normal \f$a_i\f$ from stream @p seed. The Gaussian baseline
+   * of compare_with_reference() and of `ddo propagate`.
+   */
+  std::vector<double>
+  gaussian_draws_like(const std::vector<double> &functions,
+                      const std::size_t          n,
+                      const std::size_t          n_dofs,
+                      const std::size_t          n_draws,
+                      const std::uint64_t        seed);
 } // namespace ddo
 
 #endif
