@@ -4,7 +4,10 @@
 // Helpers shared by the GoogleTest files: build meshes and function spaces
 // from the same parameter text a user would write.
 
+#include <deal.II/base/function_parser.h>
 #include <deal.II/base/parameter_handler.h>
+#include <deal.II/lac/vector.h>
+#include <deal.II/numerics/vector_tools.h>
 
 #include <ddo/function_space/function_space.h>
 #include <ddo/covariance/matern_spde.h>
@@ -30,6 +33,16 @@ namespace ddo
       MeshBuilder<dim> builder;
       builder.parse_parameters(prm);
       return builder;
+    }
+
+    /** The nodal interpolant of the expression @p expression of x, y on the serial 2D @p space. */
+    inline Vector<double>
+    interpolate_expression(const FunctionSpace<2> &space, const std::string &expression)
+    {
+      FunctionParser<2> function(expression);
+      Vector<double>    v(space.n_dofs());
+      VectorTools::interpolate(space.get_mapping(), space.get_dof_handler(), function, v);
+      return v;
     }
 
     /** A function space of degree @p degree on the mesh of @p mesh_prm. */

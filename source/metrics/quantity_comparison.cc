@@ -89,11 +89,12 @@ namespace ddo
       row.ks += ks;
       row.wasserstein += w1;
       const double r_ks = ks / std::max(floor_ks, 1e-300), r_w1 = w1 / std::max(floor_w1, 1e-300);
-      row.ks_ratio = first ? std::make_pair(r_ks, r_ks) :
-                             std::make_pair(std::min(row.ks_ratio.first, r_ks), std::max(row.ks_ratio.second, r_ks));
-      row.wasserstein_ratio =
-        first ? std::make_pair(r_w1, r_w1) :
-                std::make_pair(std::min(row.wasserstein_ratio.first, r_w1), std::max(row.wasserstein_ratio.second, r_w1));
+      const auto widen = [first](std::pair<double, double> &range, const double ratio) {
+        range = first ? std::make_pair(ratio, ratio) :
+                        std::make_pair(std::min(range.first, ratio), std::max(range.second, ratio));
+      };
+      widen(row.ks_ratio, r_ks);
+      widen(row.wasserstein_ratio, r_w1);
     }
   } // namespace
 
@@ -120,8 +121,9 @@ namespace ddo
   ks_statistic(std::vector<double> a, std::vector<double> b)
   {
     double d = 0;
-    walk_distribution_functions(std::move(a), std::move(b),
-                                [&d](double, double, const double difference) { d = std::max(d, std::abs(difference)); });
+    walk_distribution_functions(std::move(a), std::move(b), [&d](double, double, const double difference) {
+      d = std::max(d, std::abs(difference));
+    });
     return d;
   }
 
@@ -130,9 +132,10 @@ namespace ddo
   wasserstein_distance(std::vector<double> a, std::vector<double> b)
   {
     double w = 0;
-    walk_distribution_functions(std::move(a), std::move(b), [&w](const double x, const double next, const double difference) {
-      w += std::abs(difference) * (next - x);
-    });
+    walk_distribution_functions(std::move(a), std::move(b),
+                                [&w](const double x, const double next, const double difference) {
+                                  w += std::abs(difference) * (next - x);
+                                });
     return w;
   }
 

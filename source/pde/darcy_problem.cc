@@ -235,8 +235,10 @@ namespace ddo
         fe_values.get_function_gradients(p, p_gradients);
         fe_values.get_function_gradients(weight, w_gradients);
         for (unsigned int q = 0; q < n_q; ++q)
-          flux += (settings.source * w_values[q] - permeability(u_values[q]).first * (p_gradients[q] * w_gradients[q])) *
-                  fe_values.JxW(q);
+          {
+            const double a = permeability(u_values[q]).first;
+            flux += (settings.source * w_values[q] - a * (p_gradients[q] * w_gradients[q])) * fe_values.JxW(q);
+          }
       }
     return flux;
   }

@@ -25,6 +25,7 @@
 #include "../test_utilities.h"
 
 using namespace ddo;
+using test_support::interpolate_expression;
 
 namespace
 {
@@ -42,14 +43,6 @@ namespace
     return likelihood;
   }
 
-  Vector<double>
-  interpolate(const FunctionSpace<2> &space, const std::string &expression)
-  {
-    FunctionParser<2> function(expression);
-    Vector<double>    v(space.n_dofs());
-    VectorTools::interpolate(space.get_mapping(), space.get_dof_handler(), function, v);
-    return v;
-  }
 
   /** Largest relative error of g . v against central differences of log L, over 3 random directions. */
   double
@@ -88,8 +81,8 @@ TEST(Likelihood, DarcyAdjointGradientEqualsCentralDifferencesForBothPermeability
   {
     auto darcy = make_likelihood("darcy_point_pressure",
                                  "set Number of observations = 30\nset Noise level = 0.05\n", *space);
-    darcy->observe(interpolate(*space, truth), 3);
-    const double error = gradient_error(*darcy, interpolate(*space, field), 1e-5);
+    darcy->observe(interpolate_expression(*space, truth), 3);
+    const double error = gradient_error(*darcy, interpolate_expression(*space, field), 1e-5);
     EXPECT_LT(error, 1e-5) << "permeability map";
     EXPECT_EQ(darcy->n_observations(), 30u);
     EXPECT_EQ(darcy->n_solves(), 1u + 2u + 3u * 2u * 2u);
@@ -99,8 +92,8 @@ TEST(Likelihood, DarcyAdjointGradientEqualsCentralDifferencesForBothPermeability
                                  "set Number of observations = 30\nset Noise level = 0.05\n"
                                  "set Field = log permeability\n",
                                  *space);
-    darcy->observe(interpolate(*space, "log(" + truth + ")"), 3);
-    const double error = gradient_error(*darcy, interpolate(*space, "log(" + field + ")"), 1e-6);
+    darcy->observe(interpolate_expression(*space, "log(" + truth + ")"), 3);
+    const double error = gradient_error(*darcy, interpolate_expression(*space, "log(" + field + ")"), 1e-6);
     EXPECT_LT(error, 1e-5) << "log-permeability map";
   }
 }
@@ -113,7 +106,7 @@ TEST(Likelihood, PointValuesAreExactForLinearFunctionsAndAvoidTheHoles)
   settings.n_points = 500;
   const PointObservations<2> observations(*space, settings);
   ASSERT_EQ(observations.size(), 500u);
-  const Vector<double>      u = interpolate(*space, "1 + 2*x - y");
+  const Vector<double>      u = interpolate_expression(*space, "1 + 2*x - y");
   const std::vector<double> y = observations.values(u);
   for (unsigned int j = 0; j < observations.size(); ++j)
     {
@@ -145,12 +138,12 @@ TEST(Likelihood, TheNoiseOfTheDataHasTheRequestedLevel)
   // likelihood assuming 20% it is 1/2.
   const auto space      = test_support::make_space<2>(plate_mesh);
   auto       likelihood = make_likelihood("point_values", "set Number of observations = 2000\nset Noise level = 0.1\n", *space);
-  const Vector<double> truth = interpolate(*space, "2 + sin(4*x)*y");
+  const Vector<double> truth = interpolate_expression(*space, "2 + sin(4*x)*y");
   likelihood->observe(truth, 11);
   EXPECT_NEAR(likelihood->normalized_misfit(truth), 1., 4 / std::sqrt(4000.));
   Vector<double> gradient(truth.size());
   // log L is quadratic: central differences are exact up to round-off.
-  EXPECT_LT(gradient_error(*likelihood, interpolate(*space, "x*y"), 1e-3), 1e-6);
+  EXPECT_LT(gradient_error(*likelihood, interpolate_expression(*space, "x*y"), 1e-3), 1e-6);
   auto wider = make_likelihood("point_values",
                                "set Number of observations = 2000\nset Noise level = 0.1\n"
                                "set Likelihood noise level = 0.2\n",
@@ -160,9 +153,10 @@ TEST(Likelihood, TheNoiseOfTheDataHasTheRequestedLevel)
   // Another seed, other noise; the same seed, the same data.
   auto again = make_likelihood("point_values", "set Number of observations = 2000\nset Noise level = 0.1\n", *space);
   again->observe(truth, 11);
-  EXPECT_EQ(again->normalized_misfit(interpolate(*space, "x")), likelihood->normalized_misfit(interpolate(*space, "x")));
+  const Vector<double> x = interpolate_expression(*space, "x");
+  EXPECT_EQ(again->normalized_misfit(x), likelihood->normalized_misfit(x));
   again->observe(truth, 12);
-  EXPECT_NE(again->normalized_misfit(interpolate(*space, "x")), likelihood->normalized_misfit(interpolate(*space, "x")));
+  EXPECT_NE(again->normalized_misfit(x), likelihood->normalized_misfit(x));
 }
 
 
@@ -255,7 +249,7 @@ TEST(Likelihood, WideningCalibratesTheResidualsOfNoisyStates)
   const auto space      = test_support::make_space<2>(plate_mesh);
   const auto covariance = make_matern(*space);
   auto likelihood = make_likelihood("point_values", "set Number of observations = 20\nset Noise level = 0.01\n", *space);
-  const Vector<double> truth = interpolate(*space, "2 + sin(4*x)*y");
+  const Vector<double> truth = interpolate_expression(*space, "2 + sin(4*x)*y");
   likelihood->observe(truth, 5);
   Vector<double> reference(space->n_dofs()), gradient(space->n_dofs()), u(space->n_dofs());
   likelihood->set_state_noise(*covariance, reference, 0.);

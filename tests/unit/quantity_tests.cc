@@ -27,6 +27,7 @@
 #include "../test_utilities.h"
 
 using namespace ddo;
+using test_support::interpolate_expression;
 
 namespace
 {
@@ -45,14 +46,6 @@ namespace
     return quantity;
   }
 
-  Vector<double>
-  interpolate(const FunctionSpace<2> &space, const std::string &expression)
-  {
-    FunctionParser<2> function(expression);
-    Vector<double>    v(space.n_dofs());
-    VectorTools::interpolate(space.get_mapping(), space.get_dof_handler(), function, v);
-    return v;
-  }
 
   double
   flux_through(const FunctionSpace<2> &space, const std::string &part, const Vector<double> &field,
@@ -76,8 +69,8 @@ namespace
 
 TEST(DarcyBoundaryFlux, TheFourSidesOfASymmetricSquareCarryAQuarterEach)
 {
-  const auto           space = test_support::make_space<2>("set Geometry = box\nsubsection box\nset Subdivisions = 8, 8\nend\n");
-  const Vector<double> a     = interpolate(*space, "3");
+  const auto space = test_support::make_space<2>("set Geometry = box\nsubsection box\nset Subdivisions = 8, 8\nend\n");
+  const Vector<double> a     = interpolate_expression(*space, "3");
   for (const std::string &side : square_sides)
     EXPECT_NEAR(flux_through(*space, side, a), 0.5, 1e-10) << side; // a quarter of int f = 2
 }
@@ -88,7 +81,7 @@ TEST(DarcyBoundaryFlux, ThePartsOfTheBoundaryAddUpToTheSourceForAnyPermeability)
   const auto space = test_support::make_space<2>(
     "set Geometry = box\nsubsection box\nset Subdivisions = 6, 6\nend\nset Distortion = 0.25\n"
     "set Local refinement cycles = 1\nset Local refinement center = 0.3, 0.3\n");
-  const Vector<double> a = interpolate(*space, "3 + 9 * (sin(5 * x) * cos(3 * y) > 0)");
+  const Vector<double> a = interpolate_expression(*space, "3 + 9 * (sin(5 * x) * cos(3 * y) > 0)");
   double               total = 0, largest = 0;
   for (const std::string &side : square_sides)
     {
@@ -107,7 +100,7 @@ TEST(DarcyBoundaryFlux, HolesAreImpermeable)
     "set Geometry = gmsh\nset Cell type = simplex\nsubsection gmsh\nset File name = " + std::string(DDO_SOURCE_DIR) +
     "/examples/step-4/plate.msh\nend\n");
   const double         area  = space->quadrature_weights().l1_norm();
-  const Vector<double> a     = interpolate(*space, "sin(3 * x) * y");
+  const Vector<double> a     = interpolate_expression(*space, "sin(3 * x) * y");
   const std::string    outer = "set Dirichlet boundary ids = 1\nset Field = log permeability\n";
   // Impermeable holes (id 2): everything the source puts in leaves through the outer square.
   const double left  = flux_through(*space, "x < 0.5", a, outer);
