@@ -27,9 +27,11 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
+#include <type_traits>
 
 namespace ddo
 {
@@ -416,6 +418,41 @@ namespace ddo
         for (const auto &s : likelihood_fields)
           result.sample_misfit += likelihood.normalized_misfit(s) / likelihood_fields.size();
       }
+
+
+      /**
+       * Collects every rank's @p results (in the order of the ranks, which
+       * hold consecutive truths) on rank 0 and prints the progress lines of
+       * the other ranks there. Returns whether this is rank 0.
+       */
+      bool
+      gather_results(const MPI_Comm comm, std::vector<TruthResult> &results, const std::string &lines,
+                     ConditionalOStream &pcout)
+      {
+        constexpr unsigned int n_entries = sizeof(TruthResult) / sizeof(double);
+        static_assert(sizeof(TruthResult) == n_entries * sizeof(double) &&
+                        std::is_trivially_copyable<TruthResult>::value,
+                      "TruthResult holds doubles only");
+        std::vector<double> local(results.size() * n_entries);
+        std::memcpy(local.data(), results.data(), local.size() * sizeof(double));
+        const auto all_results = Utilities::MPI::gather(comm, local, 0);
+        const auto all_lines   = Utilities::MPI::gather(comm, lines, 0);
+        if (Utilities::MPI::this_mpi_process(comm) != 0)
+          return false;
+        results.clear();
+        for (unsigned int r = 0; r < all_results.size(); ++r)
+          {
+            if (r > 0)
+              pcout << all_lines[r];
+            for (std::size_t i = 0; i < all_results[r].size(); i += n_entries)
+              {
+                TruthResult result;
+                std::memcpy(static_cast<void *>(&result), all_results[r].data() + i, sizeof(TruthResult));
+                results.push_back(result);
+              }
+          }
+        return true;
+      }
     } // namespace
 
 
@@ -427,8 +464,12 @@ namespace ddo
       ParameterHandler &  prm   = context.prm;
       ConditionalOStream &pcout = context.pcout;
       TimerOutput &       timer = context.timer;
-      AssertThrow(Utilities::MPI::n_mpi_processes(MPI_COMM_WORLD) == 1,
-                  ExcMessage("ddo posterior runs on one MPI rank (the likelihood plugins solve serially)."));
+      // Every rank holds the whole mesh and solves its likelihood serially;
+      // the truths are shared out (truth k is the same whatever the number
+      // of ranks: its observations and samples are seeded by its index).
+      const MPI_Comm     comm    = MPI_COMM_WORLD;
+      const unsigned int rank    = Utilities::MPI::this_mpi_process(comm);
+      const unsigned int n_ranks = Utilities::MPI::n_mpi_processes(comm);
 
       prm.enter_subsection("Posterior");
       const PosteriorSettings settings     = read_posterior_settings(prm);
@@ -471,10 +512,15 @@ namespace ddo
               << (settings.guidance.point == GuidanceSettings::Point::noisy_state ? "noisy state" : "denoised estimate")
               << " (scale " << settings.guidance.scale << ")\nLikelihood: " << likelihood->summary() << '\n';
 
-      std::filesystem::create_directories(settings.output_directory);
+      if (rank == 0)
+        std::filesystem::create_directories(settings.output_directory);
+      MPI_Barrier(comm);
       std::vector<TruthResult>        results;
+      std::string                     lines; // this rank's progress lines
       std::unique_ptr<FieldGrid<dim>> grid;
-      for (unsigned int k = 0; k < settings.n_truths; ++k)
+      const unsigned int              first = rank * settings.n_truths / n_ranks;
+      const unsigned int              last  = (rank + 1) * settings.n_truths / n_ranks;
+      for (unsigned int k = first; k < last; ++k)
         {
           const unsigned int index = settings.first_truth + k;
           const Vector<double> truth(rows.begin() + std::size_t(index) * space->n_dofs(),
@@ -509,11 +555,14 @@ namespace ddo
           judge_samples(*space, *likelihood, truth, samples, likelihood_fields, data_mean, settings, mean, deviation,
                         result);
           results.push_back(result);
-          pcout << "truth " << index << ": relative L2 error " << result.relative_error << " (of log: "
-                << result.log_error << "), misfit " << result.mean_misfit << " (mean) " << result.sample_misfit
-                << " (samples), coverage " << result.coverage
-                << (settings.classify ? ", misclassified " + std::to_string(100 * result.misclassified) + "%" : "")
-                << ", " << report.summary() << '\n';
+          std::ostringstream line;
+          line << "truth " << index << ": relative L2 error " << result.relative_error << " (of log: "
+               << result.log_error << "), misfit " << result.mean_misfit << " (mean) " << result.sample_misfit
+               << " (samples), coverage " << result.coverage
+               << (settings.classify ? ", misclassified " + std::to_string(100 * result.misclassified) + "%" : "")
+               << ", " << report.summary() << '\n';
+          pcout << line.str();
+          lines += line.str();
           if (k < settings.n_vtu)
             {
               const std::string name = "truth_" + std::to_string(index);
@@ -524,6 +573,9 @@ namespace ddo
                 pcout << "(gnuplot not found or failed: no " << name << ".png)\n";
             }
         }
+      const unsigned int n_solves = Utilities::MPI::sum(likelihood->n_solves(), comm);
+      if (!gather_results(comm, results, lines, pcout))
+        return;
       const std::string table = results_table(results, settings);
       std::ofstream(settings.output_directory + "/posterior.txt")
         << "# ddo posterior " << source_name << "\n# " << prior.description << "\n# likelihood: "
@@ -533,7 +585,9 @@ namespace ddo
         << "the mean (m) and of the samples (s); cover: domain fraction where the truth lies in the "
         << settings.credible_level << " credible interval mean +- z std\n"
         << table;
-      pcout << '\n' << table << "wrote: " << settings.output_directory << "/posterior.txt\n";
+      pcout << '\n'
+            << table << "PDE solves: " << n_solves << (n_ranks > 1 ? " on " + std::to_string(n_ranks) + " ranks" : "")
+            << "\nwrote: " << settings.output_directory << "/posterior.txt\n";
     }
 
     template void run_posterior<2>(const std::string &, const std::string &);

@@ -74,30 +74,43 @@ namespace ddo
       }
 
 
-      /** The quantity of every row of @p rows, with a progress line every tenth of the set. */
+      /**
+       * The quantity of every row of @p rows, on rank 0 of @p comm in the
+       * order of the rows: each rank evaluates a contiguous share (with a
+       * progress line every tenth of rank 0's share); empty on the other ranks.
+       */
       template <int dim>
       std::vector<double>
       evaluate_rows(QuantityOfInterest<dim> & quantity,
                     const std::vector<double> &rows,
                     const std::size_t          n_dofs,
                     const std::string &        name,
+                    const MPI_Comm             comm,
                     ConditionalOStream &       pcout)
       {
-        const std::size_t   n = rows.size() / n_dofs;
+        const std::size_t   n       = rows.size() / n_dofs;
+        const std::size_t   n_ranks = Utilities::MPI::n_mpi_processes(comm);
+        const std::size_t   rank    = Utilities::MPI::this_mpi_process(comm);
+        const std::size_t   first = rank * n / n_ranks, last = (rank + 1) * n / n_ranks;
         std::vector<double> values;
         const auto          start = std::chrono::steady_clock::now();
-        for (std::size_t i = 0; i < n; ++i)
+        for (std::size_t i = first; i < last; ++i)
           {
             const Vector<double> field(rows.begin() + i * n_dofs, rows.begin() + (i + 1) * n_dofs);
             values.push_back(quantity.evaluate(field));
             AssertThrow(std::isfinite(values.back()),
                         ExcMessage("propagate: the quantity of field " + std::to_string(i) + " of " + name +
                                    " is not finite."));
-            if ((i + 1) % std::max<std::size_t>(n / 10, 1) == 0 || i + 1 == n)
-              pcout << "  " << name << ": " << i + 1 << " of " << n << " fields, "
+            const std::size_t done = i + 1 - first;
+            if (done % std::max<std::size_t>((last - first) / 10, 1) == 0 || i + 1 == last)
+              pcout << "  " << name << ": " << done << " of " << last - first << " fields"
+                    << (n_ranks > 1 ? " (rank 0's share of " + std::to_string(n) + ")" : "") << ", "
                     << std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() << " s\n";
           }
-        return values;
+        std::vector<double> all;
+        for (const auto &part : Utilities::MPI::gather(comm, values, 0))
+          all.insert(all.end(), part.begin(), part.end());
+        return all;
       }
 
 
@@ -159,8 +172,9 @@ namespace ddo
       ParameterHandler &  prm   = context.prm;
       ConditionalOStream &pcout = context.pcout;
       TimerOutput &       timer = context.timer;
-      AssertThrow(Utilities::MPI::n_mpi_processes(MPI_COMM_WORLD) == 1,
-                  ExcMessage("ddo propagate runs on one MPI rank (the quantity plugins solve serially)."));
+      // Every rank holds the whole mesh; the fields are shared out and the
+      // quantities collected on rank 0, which compares and writes.
+      const MPI_Comm comm = MPI_COMM_WORLD;
       const PropagationSettings settings = read_propagation_settings(prm);
       prm.enter_subsection("Propagation");
       auto              quantity = QuantityRegistry<dim>::instance().create_and_parse(prm, "Quantity");
@@ -191,8 +205,12 @@ namespace ddo
       {
         TimerOutput::Scope scope(timer, "evaluate the quantity");
         for (const auto &set : rows)
-          values.emplace_back(set.first, evaluate_rows(*quantity, set.second, space->n_dofs(), set.first, pcout));
+          values.emplace_back(set.first,
+                              evaluate_rows(*quantity, set.second, space->n_dofs(), set.first, comm, pcout));
       }
+      const unsigned int n_solves = Utilities::MPI::sum(quantity->n_solves(), comm);
+      if (Utilities::MPI::this_mpi_process(comm) != 0)
+        return;
       std::vector<std::pair<std::string, std::vector<double>>> candidates = {values[0]};
       if (values.size() > 2)
         candidates.push_back(values[2]);
@@ -211,7 +229,7 @@ namespace ddo
         << " splits; /floor: their range over the splits divided by half A's; p(KS): two-sample KS test of the "
         << "whole set against the whole test set\n"
         << comparison.table();
-      pcout << '\n' << comparison.table() << "PDE solves: " << quantity->n_solves() << '\n';
+      pcout << '\n' << comparison.table() << "PDE solves: " << n_solves << '\n';
       if (!plot_quantity(values, name, settings.output_directory))
         pcout << "(gnuplot not found or failed: no quantity.png)\n";
       pcout << "wrote: " << settings.output_directory << "/propagation.txt\n";

@@ -19,6 +19,8 @@
 #include <iostream>
 #include <numeric>
 
+#include <unistd.h>
+
 namespace ddo
 {
   template <int dim>
@@ -368,7 +370,10 @@ namespace ddo
         h = hashing::combine(h, bits);
       }
     const std::uint64_t n_dofs = space.n_dofs(), n_modes = n_requested;
-    const std::string   temporary = file_name + ".tmp";
+    // Every rank of a run on a serial mesh computes the same basis and
+    // writes it: a temporary of its own, so that no rank renames a file
+    // that another is still writing.
+    const std::string temporary = file_name + ".tmp" + std::to_string(::getpid());
     {
       std::ofstream out(temporary, std::ios::binary);
       AssertThrow(out.good(), ExcMessage("Cannot write the spectral basis cache <" + temporary + ">."));

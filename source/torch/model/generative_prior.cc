@@ -1,4 +1,6 @@
+#include <deal.II/base/mpi.h>
 #include <deal.II/base/parameter_handler.h>
+#include <deal.II/distributed/tria_base.h>
 #include <deal.II/numerics/fe_field_function.h>
 
 #include <ddo/torch/model/generative_prior.h>
@@ -214,6 +216,10 @@ namespace ddo
   {
     AssertThrow(dof_handler.n_dofs() > 0,
                 ExcMessage("GenerativePrior: the DoFHandler has no DoFs; call distribute_dofs() first."));
+    AssertThrow(dynamic_cast<const parallel::TriangulationBase<dim> *>(&dof_handler.get_triangulation()) == nullptr,
+                ExcMessage("GenerativePrior: the application's mesh is distributed; the score network needs the "
+                           "whole mesh on every rank, so give a serial model mesh of the domain (the constructor "
+                           "with a model triangulation)."));
     // The application owns its triangulation; the model's space only refers to it.
     const std::shared_ptr<const Triangulation<dim>> triangulation(&dof_handler.get_triangulation(),
                                                                   [](const Triangulation<dim> *) {});
@@ -226,7 +232,51 @@ namespace ddo
 
 
   template <int dim>
+  GenerativePrior<dim>::GenerativePrior(const std::vector<std::string> &          checkpoints,
+                                        const DoFHandler<dim> &                   dof_handler,
+                                        const Mapping<dim> &                      mapping,
+                                        std::shared_ptr<const Triangulation<dim>> model_triangulation,
+                                        const std::vector<PeriodicBoundary> &     periodic_boundaries,
+                                        const unsigned int                        n_modes,
+                                        const std::string &                       cache)
+    : application(dof_handler)
+    , trained(std::make_unique<TrainedModel<dim>>(checkpoints))
+  {
+    AssertThrow(dof_handler.n_dofs() > 0,
+                ExcMessage("GenerativePrior: the DoFHandler has no DoFs; call distribute_dofs() first."));
+    AssertThrow(model_triangulation != nullptr && model_triangulation->n_active_cells() > 0,
+                ExcMessage("GenerativePrior: the model mesh is empty."));
+    AssertThrow(dynamic_cast<const parallel::TriangulationBase<dim> *>(model_triangulation.get()) == nullptr,
+                ExcMessage("GenerativePrior: the model mesh must be a serial Triangulation (the same on every "
+                           "rank): the score network needs the whole mesh."));
+    space = std::make_unique<FunctionSpace<dim>>(
+      model_triangulation, training_degree<dim>(trained->record(), trained->name()), periodic_boundaries);
+    trained->bind(*space, n_modes, cache);
+    model_to_owned = std::make_unique<PointInterpolation<dim>>(*space, dof_handler, mapping);
+  }
+
+
+  template <int dim>
   GenerativePrior<dim>::~GenerativePrior() = default;
+
+
+  template <int dim>
+  bool
+  GenerativePrior<dim>::has_model_mesh() const
+  {
+    return model_to_owned != nullptr;
+  }
+
+
+  template <int dim>
+  void
+  GenerativePrior<dim>::assert_same_mesh(const std::string &member) const
+  {
+    AssertThrow(!model_to_owned,
+                ExcMessage("GenerativePrior::" + member +
+                           ": this prior was bound through a model mesh (for a distributed application "
+                           "mesh); use the members with TrilinosWrappers::MPI::Vector."));
+  }
 
 
   template <int dim>
@@ -266,6 +316,7 @@ namespace ddo
   Vector<double>
   GenerativePrior<dim>::to_model(const Vector<double> &u) const
   {
+    assert_same_mesh("to_model");
     Vector<double> out;
     application_to_model->apply(u, out);
     return out;
@@ -276,6 +327,7 @@ namespace ddo
   Vector<double>
   GenerativePrior<dim>::to_application(const Vector<double> &u) const
   {
+    assert_same_mesh("to_application");
     Vector<double> out;
     model_to_application->apply(u, out);
     return out;
@@ -284,19 +336,50 @@ namespace ddo
 
   template <int dim>
   std::vector<Vector<double>>
+  GenerativePrior<dim>::to_model_fields(const torch::Tensor &w) const
+  {
+    const DataNormalization &   n    = trained->record().normalization;
+    const torch::Tensor         data = (w.to(torch::kFloat64) * n.scale + n.mean).contiguous();
+    std::vector<Vector<double>> fields(data.size(0), Vector<double>(space->n_dofs()));
+    for (unsigned int b = 0; b < fields.size(); ++b)
+      torch_bridge::from_tensor(data[b], fields[b]);
+    return fields;
+  }
+
+
+  template <int dim>
+  std::vector<Vector<double>>
   GenerativePrior<dim>::to_application_fields(const torch::Tensor &w) const
   {
-    const DataNormalization &n    = trained->record().normalization;
-    const torch::Tensor      data = (w.to(torch::kFloat64) * n.scale + n.mean).contiguous();
-    std::vector<Vector<double>> fields(data.size(0));
-    Vector<double>              model_field(space->n_dofs());
-    for (unsigned int b = 0; b < fields.size(); ++b)
+    std::vector<Vector<double>> fields = to_model_fields(w);
+    for (auto &field : fields)
       {
-        torch_bridge::from_tensor(data[b], model_field);
-        model_to_application->apply(model_field, fields[b]);
+        Vector<double> model_field;
+        model_field.swap(field);
+        model_to_application->apply(model_field, field);
       }
     return fields;
   }
+
+
+  namespace
+  {
+    /**
+     * Rank 0's samples @p w on every rank: the ranks computed the same
+     * samples, and this makes them bitwise the same whatever the rounding
+     * of the reductions in between.
+     */
+    torch::Tensor
+    broadcast_samples(const torch::Tensor &w, const MPI_Comm communicator)
+    {
+      if (Utilities::MPI::n_mpi_processes(communicator) == 1)
+        return w;
+      torch::Tensor copy = w.to(torch::kFloat64).contiguous().clone();
+      const int     ierr = MPI_Bcast(copy.data_ptr<double>(), copy.numel(), MPI_DOUBLE, 0, communicator);
+      AssertThrowMPI(ierr);
+      return copy;
+    }
+  } // namespace
 
 
   template <int dim>
@@ -307,6 +390,7 @@ namespace ddo
                                const unsigned int  first_sample_index,
                                SamplerReport *     report) const
   {
+    assert_same_mesh("sample");
     const torch::Tensor w = sampler.sample(trained->score(), *space, trained->noise(), trained->record().range,
                                            n_samples, seed, first_sample_index, report);
     return to_application_fields(w);
@@ -314,9 +398,48 @@ namespace ddo
 
 
   template <int dim>
+  void
+  GenerativePrior<dim>::sample(const Sampler<dim> &     sampler,
+                               const unsigned int       n_samples,
+                               const std::uint64_t      seed,
+                               std::vector<VectorType> &fields,
+                               const unsigned int       first_sample_index,
+                               SamplerReport *          report) const
+  {
+    const torch::Tensor w = sampler.sample(trained->score(), *space, trained->noise(), trained->record().range,
+                                           n_samples, seed, first_sample_index, report);
+    to_owned_fields(w, fields);
+  }
+
+
+  template <int dim>
+  void
+  GenerativePrior<dim>::to_owned_fields(const torch::Tensor &w, std::vector<VectorType> &fields) const
+  {
+    const MPI_Comm communicator =
+      model_to_owned ? model_to_owned->get_mpi_communicator() : MPI_COMM_SELF;
+    const std::vector<Vector<double>> model_fields = to_model_fields(broadcast_samples(w, communicator));
+    fields.resize(model_fields.size());
+    for (unsigned int b = 0; b < fields.size(); ++b)
+      if (model_to_owned)
+        model_to_owned->apply(model_fields[b], fields[b]);
+      else
+        {
+          Vector<double> u;
+          model_to_application->apply(model_fields[b], u);
+          fields[b].reinit(complete_index_set(u.size()), MPI_COMM_SELF);
+          for (unsigned int i = 0; i < u.size(); ++i)
+            fields[b][i] = u[i];
+          fields[b].compress(VectorOperation::insert);
+        }
+  }
+
+
+  template <int dim>
   Vector<double>
   GenerativePrior<dim>::score(const Vector<double> &u, const double sigma) const
   {
+    assert_same_mesh("score");
     AssertThrow(sigma > 0, ExcMessage("GenerativePrior::score: the noise level must be positive."));
     const DataNormalization &n = trained->record().normalization;
     Vector<double>           w = to_model(u);
@@ -344,6 +467,7 @@ namespace ddo
                                          const unsigned int           first_sample_index,
                                          PosteriorReport *            report) const
   {
+    assert_same_mesh("sample_posterior");
     const ScoreFunction                   prior_score = trained->score();
     const internal::PriorCoordinates<dim> prior{prior_score, *space, trained->noise(), trained->record().range,
                                                 trained->record().normalization, model_to_application.get(),
@@ -351,6 +475,54 @@ namespace ddo
     const torch::Tensor w = internal::sample_posterior(prior, likelihood, sampler, guidance, n_samples, seed,
                                                        first_sample_index, report);
     return to_application_fields(w);
+  }
+
+
+  template <int dim>
+  void
+  GenerativePrior<dim>::sample_posterior(const DistributedApplicationLikelihood &likelihood,
+                                         const Sampler<dim> &                    sampler,
+                                         const GuidanceSettings &                guidance,
+                                         const unsigned int                      n_samples,
+                                         const std::uint64_t                     seed,
+                                         std::vector<VectorType> &               fields,
+                                         const unsigned int                      first_sample_index,
+                                         PosteriorReport *                       report) const
+  {
+    AssertThrow(model_to_owned,
+                ExcMessage("GenerativePrior::sample_posterior: the likelihood on owned DoFs needs a prior bound "
+                           "through a model mesh; on the application's own serial mesh use the "
+                           "ApplicationLikelihood overload."));
+    AssertThrow(static_cast<bool>(likelihood), ExcMessage("Posterior sampling: no likelihood given."));
+    const MPI_Comm communicator = model_to_owned->get_mpi_communicator();
+    // The application's likelihood as one of model-space fields: T u in, T^T g
+    // back, both the same on every rank.
+    const ApplicationLikelihood on_model_space = [&](const Vector<double> &u_model, const double sigma,
+                                                     Vector<double> &gradient) {
+      VectorType u;
+      model_to_owned->apply(u_model, u);
+      VectorType g(u);
+      g = 0.;
+      double log_l = likelihood(u, sigma, g);
+      model_to_owned->apply_transpose(g, gradient);
+      if (Utilities::MPI::n_mpi_processes(communicator) > 1)
+        {
+          const int ierr = MPI_Bcast(&log_l, 1, MPI_DOUBLE, 0, communicator);
+          AssertThrowMPI(ierr);
+        }
+      return log_l;
+    };
+    const ScoreFunction                   prior_score = trained->score();
+    const internal::PriorCoordinates<dim> prior{prior_score,
+                                                *space,
+                                                trained->noise(),
+                                                trained->record().range,
+                                                trained->record().normalization,
+                                                nullptr,
+                                                space->n_dofs()};
+    const torch::Tensor w = internal::sample_posterior(prior, on_model_space, sampler, guidance, n_samples, seed,
+                                                       first_sample_index, report);
+    to_owned_fields(w, fields);
   }
 
 
@@ -389,6 +561,7 @@ namespace ddo
   std::unique_ptr<Function<dim>>
   GenerativePrior<dim>::as_function(const Vector<double> &u) const
   {
+    assert_same_mesh("as_function");
     AssertThrow(u.size() == application.n_dofs(),
                 ExcMessage("GenerativePrior::as_function: the vector has " + std::to_string(u.size()) +
                            " entries, the DoFHandler " + std::to_string(application.n_dofs()) + "."));

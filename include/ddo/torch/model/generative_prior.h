@@ -15,6 +15,7 @@
 #include <deal.II/dofs/dof_handler.h>
 #include <deal.II/lac/vector.h>
 
+#include <ddo/function_space/point_interpolation.h>
 #include <ddo/function_space/same_mesh_interpolation.h>
 #include <ddo/mesh/mesh_types.h>
 #include <ddo/torch/model/trained_model.h>
@@ -45,6 +46,18 @@ namespace ddo
    */
   using ApplicationLikelihood =
     std::function<double(const Vector<double> &u, const double sigma, Vector<double> &gradient)>;
+
+
+  /**
+   * The likelihood of an application on a distributed mesh: as
+   * ApplicationLikelihood, with @p u and @p gradient holding the locally
+   * owned DoFs of the application's DoFHandler (copy @p u into a ghosted
+   * vector to assemble with it). Called collectively on every rank; returns
+   * the global \f$\log L(u)\f$ (the same on every rank) and fills the
+   * owned entries of @p gradient (already zero and of u's layout).
+   */
+  using DistributedApplicationLikelihood =
+    std::function<double(const VectorType &u, const double sigma, VectorType &gradient)>;
 
 
   /** What GenerativePrior::sample_posterior() did. */
@@ -137,6 +150,29 @@ namespace ddo
    * cover the domain the model was trained on, with the same periodic
    * directions (@p periodic_boundaries, boundary ids of the application's
    * mesh).
+   *
+   * **Distributed meshes.** The score network needs the whole mesh on every
+   * rank, so on a parallel::distributed::Triangulation the model is bound to
+   * a serial *model mesh* of the same domain that the application gives
+   * (e.g. its coarse mesh refined to about the training resolution), and
+   * fields reach the application's locally owned DoFs by PointInterpolation
+   * (hanging nodes constrained); likelihood gradients go back by its
+   * transpose, summed over the ranks. The network runs on every rank on the
+   * same states (its cost per rank is the serial cost on the model mesh;
+   * the application's PDE solves stay distributed), and the samples are
+   * broadcast from rank 0, so every rank holds the same fields:
+   * @code
+   * parallel::distributed::Triangulation<2> triangulation(MPI_COMM_WORLD);
+   * ...                                          // the application's mesh
+   * auto model_mesh = std::make_shared<Triangulation<2>>();
+   * GridGenerator::hyper_cube(*model_mesh, 0, 1, true);
+   * model_mesh->refine_global(5);
+   * GenerativePrior<2> prior({"model"}, dof_handler, MappingQ1<2>(), model_mesh, periodic);
+   * std::vector<TrilinosWrappers::MPI::Vector> fields;
+   * prior.sample(*sampler, 4, seed, fields);    // locally owned DoFs
+   * @endcode
+   * The Vector<double> members need the application's DoFHandler on the
+   * model mesh's triangulation (the first constructor).
    */
   template <int dim>
   class GenerativePrior
@@ -154,7 +190,26 @@ namespace ddo
                     const unsigned int                   n_modes             = 0,
                     const std::string &                  cache               = "");
 
+    /**
+     * Binds @p checkpoints to the serial @p model_triangulation (the same
+     * mesh on every rank; @p periodic_boundaries are its periodic pairs)
+     * and exchanges fields with @p dof_handler, on any mesh of the same
+     * domain, serial or distributed, whose support points @p mapping gives.
+     * Collective over the communicator of @p dof_handler's triangulation.
+     */
+    GenerativePrior(const std::vector<std::string> &           checkpoints,
+                    const DoFHandler<dim> &                    dof_handler,
+                    const Mapping<dim> &                       mapping,
+                    std::shared_ptr<const Triangulation<dim>>  model_triangulation,
+                    const std::vector<PeriodicBoundary> &      periodic_boundaries = {},
+                    const unsigned int                         n_modes             = 0,
+                    const std::string &                        cache               = "");
+
     ~GenerativePrior();
+
+    /** Whether the prior was bound through a separate model mesh (the second constructor). */
+    bool
+    has_model_mesh() const;
 
     /** The trained model, bound to model_space(). */
     const TrainedModel<dim> &
@@ -183,6 +238,18 @@ namespace ddo
            const std::uint64_t seed,
            const unsigned int  first_sample_index = 0,
            SamplerReport *     report             = nullptr) const;
+
+    /**
+     * The same as the locally owned DoFs of the application's DoFHandler
+     * (serial or distributed; every rank gets the same fields). Collective.
+     */
+    void
+    sample(const Sampler<dim> &       sampler,
+           const unsigned int         n_samples,
+           const std::uint64_t        seed,
+           std::vector<VectorType> &  fields,
+           const unsigned int         first_sample_index = 0,
+           SamplerReport *            report             = nullptr) const;
 
     /**
      * The prior's preconditioned score at a noisy field @p u (application
@@ -214,6 +281,22 @@ namespace ddo
                      PosteriorReport *            report             = nullptr) const;
 
     /**
+     * Posterior samples as in the other sample_posterior(), with the
+     * likelihood of an application on a distributed (or serial) mesh,
+     * as locally owned DoFs of its DoFHandler. The likelihood is called
+     * collectively, in the same sequence on every rank. Collective.
+     */
+    void
+    sample_posterior(const DistributedApplicationLikelihood &likelihood,
+                     const Sampler<dim> &                    sampler,
+                     const GuidanceSettings &                guidance,
+                     const unsigned int                      n_samples,
+                     const std::uint64_t                     seed,
+                     std::vector<VectorType> &               fields,
+                     const unsigned int                      first_sample_index = 0,
+                     PosteriorReport *                       report             = nullptr) const;
+
+    /**
      * A Function<dim> view of the field @p u (application DoFs; copied):
      * the FE function evaluated at any point of the mesh, e.g. to
      * interpolate it onto another space. In assembly on the application's
@@ -236,6 +319,20 @@ namespace ddo
     std::unique_ptr<FunctionSpace<dim>>       space;
     std::unique_ptr<SameMeshInterpolation<dim>> model_to_application;
     std::unique_ptr<SameMeshInterpolation<dim>> application_to_model;
+    /** With a model mesh: the model's space to the application's owned DoFs. */
+    std::unique_ptr<PointInterpolation<dim>>    model_to_owned;
+
+    /** Throws unless the prior shares the application's triangulation (for the Vector<double> members). */
+    void
+    assert_same_mesh(const std::string &member) const;
+
+    /** Rank 0's rows of @p w as owned application DoFs in data units. */
+    void
+    to_owned_fields(const torch::Tensor &w, std::vector<VectorType> &fields) const;
+
+    /** Normalized model coefficients (rows of @p w) to model fields in data units. */
+    std::vector<Vector<double>>
+    to_model_fields(const torch::Tensor &w) const;
 
     /** Normalized model coefficients (rows of @p w) to application fields in data units. */
     std::vector<Vector<double>>
