@@ -1,9 +1,10 @@
 // GenerativePrior on a distributed application mesh (2 ranks): the shipped
 // Navier-Stokes model bound to a serial model mesh of the periodic unit
 // square, the application on a distributed Q2 mesh with hanging nodes.
-// Prior samples are the model's fields at the owned support points; posterior
-// samples with a likelihood evaluated on the owned DoFs equal those of the
-// same application on one rank.
+// Prior samples are the model's fields at the owned support points; the score
+// of a field that the application's space holds exactly is the model's score;
+// posterior samples with a likelihood evaluated on the owned DoFs equal those
+// of the same application on one rank.
 
 #include <deal.II/dofs/dof_handler.h>
 #include <deal.II/dofs/dof_tools.h>
@@ -203,4 +204,61 @@ TEST(DistributedGenerativePrior, PosteriorSamplesOnTwoRanksEqualThoseOnOne)
                 << " of the max" << std::endl;
       EXPECT_LT(error, 1e-4 * size);
     }
+}
+
+
+TEST(DistributedGenerativePrior, TheScoreOfAFieldOfTheModelsSpaceIsTheModelsScore)
+{
+  // Q2 on the model mesh, refined near the centre: it holds the model's Q1 fields exactly.
+  const auto application = test_support::make_space<2>(
+    "set Geometry = box\nsubsection box\nset Subdivisions = 16, 16\nend\nset Periodic directions = 0, 1\n"
+    "set Local refinement cycles = 1\nset Local refinement radius = 0.3\nset Partitioning = distributed\n",
+    2);
+  const auto               mesh = model_mesh();
+  const GenerativePrior<2> prior({shipped_model}, application->get_dof_handler(), application->get_mapping(), mesh,
+                                 periodic);
+  DoFHandler<2> reference_dofs(*mesh);
+  reference_dofs.distribute_dofs(FE_Q<2>(1));
+  const GenerativePrior<2> reference(std::vector<std::string>{shipped_model}, reference_dofs, periodic);
+
+  const auto              sampler = flow_sampler();
+  std::vector<VectorType> fields;
+  prior.sample(*sampler, 1, 5, fields);
+  const auto   expected = reference.sample(*sampler, 1, 5);
+  const double sigma    = 0.3 * prior.model().record().normalization.scale;
+
+  // The model field comes back from the owned DoFs exactly (both priors
+  // build the model's space on the same mesh: the same numbering) ...
+  const Vector<double> back = prior.to_model(fields[0]);
+  Vector<double>       difference = reference.to_model(expected[0]);
+  ASSERT_EQ(back.size(), difference.size());
+  difference -= back;
+  EXPECT_LT(difference.linfty_norm(), 1e-10 * back.linfty_norm());
+  // ... the same on every rank ...
+  EXPECT_EQ(Utilities::MPI::max(back.l2_norm(), MPI_COMM_WORLD), Utilities::MPI::min(back.l2_norm(), MPI_COMM_WORLD));
+
+  // ... and its score is the model's score at the owned support points.
+  VectorType score;
+  prior.score(fields[0], sigma, score);
+  const Vector<double> expected_score = reference.score(expected[0], sigma);
+  ASSERT_EQ(score.locally_owned_elements(), application->locally_owned_dofs());
+  const MappingQ<2>                                   mapping(1);
+  const Functions::FEFieldFunction<2, Vector<double>> model_score(reference_dofs, expected_score, mapping);
+  const auto &                                        points     = application->locally_owned_support_points();
+  const auto                                          is_hanging = hanging(*application);
+  double                                              error = 0, largest = 0;
+  unsigned int                                        r = 0;
+  for (const auto dof : application->locally_owned_dofs())
+    {
+      const double value = model_score.value(points[r]);
+      largest            = std::max(largest, std::abs(value));
+      if (!is_hanging[r++])
+        error = std::max(error, std::abs(score[dof] - value));
+    }
+  error   = Utilities::MPI::max(error, MPI_COMM_WORLD);
+  largest = Utilities::MPI::max(largest, MPI_COMM_WORLD);
+  std::cout << "  score on the owned DoFs against the model's: max difference " << error / largest << " of the max"
+            << std::endl;
+  EXPECT_LT(error, 1e-8 * largest);
+  EXPECT_GT(largest, 0.);
 }

@@ -253,6 +253,8 @@ namespace ddo
       model_triangulation, training_degree<dim>(trained->record(), trained->name()), periodic_boundaries);
     trained->bind(*space, n_modes, cache);
     model_to_owned = std::make_unique<PointInterpolation<dim>>(*space, dof_handler, mapping);
+    owned_to_model =
+      std::make_unique<ReplicatedPointValues<dim>>(dof_handler, mapping, space->locally_owned_support_points());
   }
 
 
@@ -437,23 +439,66 @@ namespace ddo
 
   template <int dim>
   Vector<double>
+  GenerativePrior<dim>::to_model(const VectorType &u) const
+  {
+    Vector<double> out;
+    if (owned_to_model)
+      owned_to_model->evaluate(u, out);
+    else
+      {
+        AssertThrow(u.size() == application.n_dofs() && u.locally_owned_size() == u.size(),
+                    ExcMessage("GenerativePrior::to_model: the vector does not hold the application's DoFs."));
+        application_to_model->apply(Vector<double>(u.begin(), u.end()), out);
+      }
+    return out;
+  }
+
+
+  template <int dim>
+  Vector<double>
   GenerativePrior<dim>::score(const Vector<double> &u, const double sigma) const
   {
     assert_same_mesh("score");
+    return to_application(model_score(to_model(u), sigma));
+  }
+
+
+  template <int dim>
+  void
+  GenerativePrior<dim>::score(const VectorType &u, const double sigma, VectorType &result) const
+  {
+    const Vector<double> s = model_score(to_model(u), sigma);
+    if (model_to_owned)
+      model_to_owned->apply(s, result);
+    else
+      {
+        const Vector<double> application_score = to_application(s);
+        result.reinit(complete_index_set(application_score.size()), MPI_COMM_SELF);
+        for (unsigned int i = 0; i < application_score.size(); ++i)
+          result[i] = application_score[i];
+        result.compress(VectorOperation::insert);
+      }
+  }
+
+
+  template <int dim>
+  Vector<double>
+  GenerativePrior<dim>::model_score(const Vector<double> &model_field, const double sigma) const
+  {
     AssertThrow(sigma > 0, ExcMessage("GenerativePrior::score: the noise level must be positive."));
     const DataNormalization &n = trained->record().normalization;
-    Vector<double>           w = to_model(u);
+    Vector<double>           w = model_field;
     w.add(-n.mean);
     w /= n.scale;
     const torch::Tensor f =
       trained->score()(torch_bridge::to_tensor(w, torch::kFloat64),
                        torch::full({1}, sigma / n.scale, torch::TensorOptions().dtype(torch::kFloat64)));
-    Vector<double> model_score(space->n_dofs());
+    Vector<double> result(space->n_dofs());
     // In data units the state of level sigma carries sigma xi, xi ~ N(0, C), and
     // C grad_u = C grad_w / scale: the score is F_w / scale, and u + sigma^2 F is the
     // Tweedie estimate mean + scale (w + sigma_w^2 F_w).
-    torch_bridge::from_tensor(f.to(torch::kFloat64) / n.scale, model_score);
-    return to_application(model_score);
+    torch_bridge::from_tensor(f.to(torch::kFloat64) / n.scale, result);
+    return result;
   }
 
 

@@ -16,6 +16,7 @@
 #include <deal.II/lac/vector.h>
 
 #include <ddo/function_space/point_interpolation.h>
+#include <ddo/function_space/replicated_point_values.h>
 #include <ddo/function_space/same_mesh_interpolation.h>
 #include <ddo/mesh/mesh_types.h>
 #include <ddo/torch/model/trained_model.h>
@@ -262,6 +263,15 @@ namespace ddo
     score(const Vector<double> &u, const double sigma) const;
 
     /**
+     * The same for the locally owned DoFs @p u of the application's
+     * DoFHandler (serial or distributed; a conforming field), into
+     * @p result (reinitialized to the owned DoFs). The network evaluates
+     * the field at the model's support points, on every rank. Collective.
+     */
+    void
+    score(const VectorType &u, const double sigma, VectorType &result) const;
+
+    /**
      * @p n_samples samples of the posterior \f$\propto L(u)\,p(u)\f$ with
      * the application's @p likelihood, drawn with @p sampler and the
      * guidance @p guidance (see GuidanceSettings); the likelihood is called
@@ -309,6 +319,14 @@ namespace ddo
     Vector<double>
     to_model(const Vector<double> &u) const;
 
+    /**
+     * Locally owned application DoFs (a conforming field) to the model's
+     * space: the field at the model's support points, the same on every
+     * rank (ReplicatedPointValues with a model mesh). Collective.
+     */
+    Vector<double>
+    to_model(const VectorType &u) const;
+
     /** The model's space to application DoFs (interpolation). */
     Vector<double>
     to_application(const Vector<double> &u) const;
@@ -321,6 +339,12 @@ namespace ddo
     std::unique_ptr<SameMeshInterpolation<dim>> application_to_model;
     /** With a model mesh: the model's space to the application's owned DoFs. */
     std::unique_ptr<PointInterpolation<dim>>    model_to_owned;
+    /** With a model mesh: the application's fields at the model's support points, on every rank. */
+    std::unique_ptr<ReplicatedPointValues<dim>> owned_to_model;
+
+    /** The model's score (data units) of the model field @p w (data units) at level @p sigma. */
+    Vector<double>
+    model_score(const Vector<double> &w, const double sigma) const;
 
     /** Throws unless the prior shares the application's triangulation (for the Vector<double> members). */
     void
