@@ -36,7 +36,8 @@ namespace ddo
   std::string
   write_vtu(const FunctionSpace<dim> &                                    space,
             const std::vector<std::pair<std::string, const VectorType *>> &fields,
-            const std::string &                                           file_name)
+            const std::string &                                           file_name,
+            const bool                                                    this_rank_writes)
   {
     const MPI_Comm comm = space.get_mpi_communicator();
     const auto     parent = std::filesystem::path(file_name).parent_path();
@@ -79,7 +80,7 @@ namespace ddo
         data_out.write_vtu_in_parallel(temporary, comm);
         atomic_rename(temporary, file_name, comm);
       }
-    else if (Utilities::MPI::this_mpi_process(MPI_COMM_WORLD) == 0)
+    else if (this_rank_writes || Utilities::MPI::this_mpi_process(MPI_COMM_WORLD) == 0)
       {
         // A replicated mesh: every rank holds all cells, one writes them.
         std::ofstream out(temporary);
@@ -96,9 +97,11 @@ namespace ddo
   template std::string
   write_vtu(const FunctionSpace<2> &,
             const std::vector<std::pair<std::string, const VectorType *>> &,
-            const std::string &);
+            const std::string &,
+            const bool);
   template std::string
   write_vtu(const FunctionSpace<3> &,
             const std::vector<std::pair<std::string, const VectorType *>> &,
-            const std::string &);
+            const std::string &,
+            const bool);
 } // namespace ddo

@@ -217,7 +217,7 @@ namespace ddo
             std::copy(sources[k]->begin(), sources[k]->end(), vectors[k].begin());
             fields.emplace_back(names[k], &vectors[k]);
           }
-        write_vtu(space, fields, file_name);
+        write_vtu(space, fields, file_name, /*this_rank_writes=*/true); // the rank of the truth
       }
 
 

@@ -90,11 +90,26 @@ namespace ddo
           index_of[dof] = owned_points.size() + ghost_points.size();
           ghost_points.push_back(point);
         }
+    // A point far outside the source mesh may lie on one rank only: every
+    // rank learns of it before the collective calls that follow.
     unsigned int     owned_outside = 0;
-    std::vector<Row> point_rows    = point_evaluation_rows(source, owned_points, &owned_outside);
-    if (!ghost_points.empty())
-      for (auto &row : point_evaluation_rows(source, ghost_points))
-        point_rows.push_back(std::move(row));
+    std::vector<Row> point_rows;
+    std::string      failure;
+    try
+      {
+        point_rows = point_evaluation_rows(source, owned_points, &owned_outside);
+        if (!ghost_points.empty())
+          for (auto &row : point_evaluation_rows(source, ghost_points))
+            point_rows.push_back(std::move(row));
+      }
+    catch (const std::exception &error)
+      {
+        failure = error.what();
+      }
+    AssertThrow(Utilities::MPI::max(static_cast<int>(!failure.empty()), communicator) == 0,
+                ExcMessage("PointInterpolation: a support point of the target lies far outside the source mesh "
+                           "(the two meshes must cover the same domain)" +
+                           (failure.empty() ? std::string(" on another rank.") : ": " + failure)));
     n_extrapolated = Utilities::MPI::sum(owned_outside, communicator);
 
     IndexSet relevant;
@@ -128,7 +143,8 @@ namespace ddo
                 ExcMessage("PointInterpolation: the input has " + std::to_string(in.size()) +
                            " entries, the source space " + std::to_string(n_source_dofs) + " DoFs."));
     Vector<double> local(matrix.m());
-    matrix.vmult(local, in);
+    if (matrix.m() > 0) // a rank may own no DoFs
+      matrix.vmult(local, in);
     out.reinit(owned, communicator);
     unsigned int r = 0;
     for (const auto dof : owned)
@@ -148,7 +164,8 @@ namespace ddo
     for (const auto dof : owned)
       local[r++] = in[dof];
     Vector<double> contribution(n_source_dofs);
-    matrix.Tvmult(contribution, local);
+    if (matrix.m() > 0)
+      matrix.Tvmult(contribution, local);
     out.reinit(n_source_dofs);
     if (Utilities::MPI::n_mpi_processes(communicator) == 1)
       {

@@ -22,9 +22,10 @@ namespace ddo
 
   template <int dim>
   ReplicatedPointValues<dim>::ReplicatedPointValues(const DoFHandler<dim> &        dof_handler,
-                                                    const Mapping<dim> &           mapping,
+                                                    const Mapping<dim> &           mapping_in,
                                                     const std::vector<Point<dim>> &points)
     : dof_handler(dof_handler)
+    , mapping(mapping_in.clone())
     , communicator(dof_handler.get_triangulation().get_communicator())
     , n_points(points.size())
   {
@@ -43,7 +44,7 @@ namespace ddo
     // Inside a cell up to rounding first; the points no cell contains are
     // located again with a tolerance of a quarter of the reference cell.
     inside = std::make_unique<Utilities::MPI::RemotePointEvaluation<dim>>(1e-10);
-    inside->reinit(share, dof_handler.get_triangulation(), mapping);
+    inside->reinit(share, dof_handler.get_triangulation(), *mapping);
     std::vector<Point<dim>> missed;
     for (unsigned int i = 0; i < n_local; ++i)
       if (!inside->point_found(i))
@@ -52,7 +53,7 @@ namespace ddo
           missed.push_back(share[i]);
         }
     outside = std::make_unique<Utilities::MPI::RemotePointEvaluation<dim>>(0.25);
-    outside->reinit(missed, dof_handler.get_triangulation(), mapping);
+    outside->reinit(missed, dof_handler.get_triangulation(), *mapping);
     unsigned int lost = 0;
     for (unsigned int k = 0; k < missed.size(); ++k)
       lost += !outside->point_found(k);

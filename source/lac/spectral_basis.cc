@@ -371,9 +371,11 @@ namespace ddo
       }
     const std::uint64_t n_dofs = space.n_dofs(), n_modes = n_requested;
     // Every rank of a run on a serial mesh computes the same basis and
-    // writes it: a temporary of its own, so that no rank renames a file
-    // that another is still writing.
-    const std::string temporary = file_name + ".tmp" + std::to_string(::getpid());
+    // writes it: a temporary of its own (rank and process), so that no rank
+    // renames a file that another is still writing.
+    const std::string temporary = file_name + ".tmp" +
+                                  std::to_string(Utilities::MPI::this_mpi_process(MPI_COMM_WORLD)) + "-" +
+                                  std::to_string(::getpid());
     {
       std::ofstream out(temporary, std::ios::binary);
       AssertThrow(out.good(), ExcMessage("Cannot write the spectral basis cache <" + temporary + ">."));

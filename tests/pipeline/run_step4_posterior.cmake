@@ -70,6 +70,7 @@ endforeach()
 file(WRITE ${WORKDIR}/step-4-two-ranks.prm "include ${WORKDIR}/step-4.prm
 subsection Posterior
   set Output directory = output/posterior_two_ranks
+  set Truths in VTU = 2
 end
 ")
 separate_arguments(_mpi UNIX_COMMAND "${MPIEXEC}")
@@ -90,6 +91,11 @@ foreach(_row "0" "1" "mean")
   set(_two "${_posterior_two_ranks}")
   if(NOT "${_one}" STREQUAL "${_two}")
     message(FATAL_ERROR "posterior.txt, row ${_row}: one rank '${_one}', two ranks '${_two}'")
+  endif()
+endforeach()
+foreach(_truth 0 1) # each written by the rank that drew it
+  if(NOT EXISTS ${WORKDIR}/output/posterior_two_ranks/truth_${_truth}.vtu)
+    message(FATAL_ERROR "ddo posterior on two ranks wrote no truth_${_truth}.vtu")
   endif()
 endforeach()
 message("the two-rank posterior table equals the one-rank table")

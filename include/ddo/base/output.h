@@ -22,13 +22,17 @@ namespace ddo
    * write into one file through MPI-IO). Cell data `subdomain` (owning rank)
    * and `level` are added. The file is first written under a temporary name
    * and then renamed, so an existing file is never left half-written.
-   * Returns @p file_name.
+   * A serial (replicated) mesh is written by rank 0 of MPI_COMM_WORLD, or,
+   * with @p this_rank_writes, by the calling rank (whatever rank holds the
+   * fields, e.g. when the ranks share out independent work). Returns
+   * @p file_name.
    */
   template <int dim>
   std::string
   write_vtu(const FunctionSpace<dim> &                                    space,
             const std::vector<std::pair<std::string, const VectorType *>> &fields,
-            const std::string &                                           file_name);
+            const std::string &                                           file_name,
+            const bool                                                    this_rank_writes = false);
 
   /**
    * Renames @p temporary to @p final_name on rank 0 of @p comm after all

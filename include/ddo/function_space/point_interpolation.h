@@ -28,10 +28,14 @@ namespace ddo
    * same domain, serial or distributed: \f$(Tu)_i = u_h(x_i)\f$ at the
    * support points \f$x_i\f$ of D's locally owned DoFs, followed by D's
    * hanging-node constraints (a hanging DoF gets the combination of its
-   * parents' values, so Tu is a conforming function of D).
+   * parents' values, so Tu is a conforming function of D). Periodicity
+   * constraints of D are not applied: on a periodic mesh refined
+   * differently on the two sides of a periodic boundary, apply D's
+   * constraints to Tu.
    *
-   * Each rank holds the rows of its own DoFs, so apply() needs no
-   * communication; apply_transpose() carries a gradient of D back to S,
+   * Each rank holds the rows of its own DoFs, so apply() exchanges no
+   * values (it is collective only through the Trilinos vector it fills);
+   * apply_transpose() carries a gradient of D back to S,
    * \f$\nabla\ell = T^T\nabla L\f$ for \f$\ell(u) = L(Tu)\f$, summed over the
    * ranks. Support points outside the source mesh (a polygonal boundary
    * that differs between meshes) are evaluated in the nearest source cell,

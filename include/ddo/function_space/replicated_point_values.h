@@ -44,7 +44,8 @@ namespace ddo
   public:
     /**
      * Locates @p points (the same on every rank) in the mesh of
-     * @p dof_handler with @p mapping. Collective over its communicator.
+     * @p dof_handler with @p mapping (copied). @p dof_handler must outlive
+     * the object. Collective over its communicator.
      */
     ReplicatedPointValues(const DoFHandler<dim> &        dof_handler,
                           const Mapping<dim> &           mapping,
@@ -66,6 +67,8 @@ namespace ddo
 
   private:
     const DoFHandler<dim> &dof_handler;
+    /** A copy of the mapping (the point evaluations refer to it; declared before them, destroyed after). */
+    const std::unique_ptr<const Mapping<dim>> mapping;
     MPI_Comm               communicator;
     IndexSet               relevant;
     unsigned int           n_points;

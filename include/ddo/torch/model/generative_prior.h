@@ -161,7 +161,11 @@ namespace ddo
    * transpose, summed over the ranks. The network runs on every rank on the
    * same states (its cost per rank is the serial cost on the model mesh;
    * the application's PDE solves stay distributed), and the samples are
-   * broadcast from rank 0, so every rank holds the same fields:
+   * broadcast from rank 0, so every rank holds the same fields. The ranks
+   * must compute the same states: run them with the same number of threads
+   * (OMP_NUM_THREADS), since guided sampling amplifies differences of
+   * rounding, and an adaptive sampler whose ranks diverged would call the
+   * collective likelihood a different number of times:
    * @code
    * parallel::distributed::Triangulation<2> triangulation(MPI_COMM_WORLD);
    * ...                                          // the application's mesh
