@@ -1,5 +1,4 @@
 #include <deal.II/base/mpi.h>
-#include <deal.II/distributed/tria_base.h>
 #include <deal.II/dofs/dof_tools.h>
 #include <deal.II/lac/affine_constraints.h>
 #include <deal.II/lac/dynamic_sparsity_pattern.h>
@@ -14,15 +13,6 @@ namespace ddo
   namespace
   {
     using Row = std::vector<std::pair<unsigned int, double>>;
-
-    template <int dim>
-    MPI_Comm
-    communicator_of(const Triangulation<dim> &triangulation)
-    {
-      const auto *parallel = dynamic_cast<const parallel::TriangulationBase<dim> *>(&triangulation);
-      return parallel ? parallel->get_communicator() : MPI_COMM_SELF;
-    }
-
 
     /** The support points of the locally relevant DoFs of @p target. */
     template <int dim>
@@ -63,7 +53,7 @@ namespace ddo
   PointInterpolation<dim>::PointInterpolation(const FunctionSpace<dim> &source,
                                               const DoFHandler<dim> &   target,
                                               const Mapping<dim> &      target_mapping)
-    : communicator(communicator_of(target.get_triangulation()))
+    : communicator(target.get_triangulation().get_communicator())
     , owned(target.locally_owned_dofs())
     , n_source_dofs(source.n_dofs())
   {

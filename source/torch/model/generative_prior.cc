@@ -205,6 +205,44 @@ namespace ddo
   } // namespace internal
 
 
+  namespace
+  {
+    /**
+     * The model's space of its training degree on @p triangulation, with
+     * the model bound to it; the check of the application's DoFHandler that
+     * both constructors make first.
+     */
+    template <int dim>
+    std::unique_ptr<FunctionSpace<dim>>
+    bind_model(TrainedModel<dim> &                       trained,
+               const DoFHandler<dim> &                   application,
+               std::shared_ptr<const Triangulation<dim>> triangulation,
+               const std::vector<PeriodicBoundary> &     periodic_boundaries,
+               const unsigned int                        n_modes,
+               const std::string &                       cache)
+    {
+      AssertThrow(application.n_dofs() > 0,
+                  ExcMessage("GenerativePrior: the DoFHandler has no DoFs; call distribute_dofs() first."));
+      auto space = std::make_unique<FunctionSpace<dim>>(
+        triangulation, training_degree<dim>(trained.record(), trained.name()), periodic_boundaries);
+      trained.bind(*space, n_modes, cache);
+      return space;
+    }
+
+
+    /** @p u as a vector of a serial space (every entry owned, MPI_COMM_SELF). */
+    VectorType
+    as_serial_vector(const Vector<double> &u)
+    {
+      VectorType result(complete_index_set(u.size()), MPI_COMM_SELF);
+      for (unsigned int i = 0; i < u.size(); ++i)
+        result[i] = u[i];
+      result.compress(VectorOperation::insert);
+      return result;
+    }
+  } // namespace
+
+
   template <int dim>
   GenerativePrior<dim>::GenerativePrior(const std::vector<std::string> &     checkpoints,
                                         const DoFHandler<dim> &              dof_handler,
@@ -214,8 +252,6 @@ namespace ddo
     : application(dof_handler)
     , trained(std::make_unique<TrainedModel<dim>>(checkpoints))
   {
-    AssertThrow(dof_handler.n_dofs() > 0,
-                ExcMessage("GenerativePrior: the DoFHandler has no DoFs; call distribute_dofs() first."));
     AssertThrow(dynamic_cast<const parallel::TriangulationBase<dim> *>(&dof_handler.get_triangulation()) == nullptr,
                 ExcMessage("GenerativePrior: the application's mesh is distributed; the score network needs the "
                            "whole mesh on every rank, so give a serial model mesh of the domain (the constructor "
@@ -223,9 +259,7 @@ namespace ddo
     // The application owns its triangulation; the model's space only refers to it.
     const std::shared_ptr<const Triangulation<dim>> triangulation(&dof_handler.get_triangulation(),
                                                                   [](const Triangulation<dim> *) {});
-    space = std::make_unique<FunctionSpace<dim>>(
-      triangulation, training_degree<dim>(trained->record(), trained->name()), periodic_boundaries);
-    trained->bind(*space, n_modes, cache);
+    space = bind_model(*trained, dof_handler, triangulation, periodic_boundaries, n_modes, cache);
     model_to_application = std::make_unique<SameMeshInterpolation<dim>>(space->get_dof_handler(), dof_handler);
     application_to_model = std::make_unique<SameMeshInterpolation<dim>>(dof_handler, space->get_dof_handler());
   }
@@ -242,16 +276,12 @@ namespace ddo
     : application(dof_handler)
     , trained(std::make_unique<TrainedModel<dim>>(checkpoints))
   {
-    AssertThrow(dof_handler.n_dofs() > 0,
-                ExcMessage("GenerativePrior: the DoFHandler has no DoFs; call distribute_dofs() first."));
     AssertThrow(model_triangulation != nullptr && model_triangulation->n_active_cells() > 0,
                 ExcMessage("GenerativePrior: the model mesh is empty."));
     AssertThrow(dynamic_cast<const parallel::TriangulationBase<dim> *>(model_triangulation.get()) == nullptr,
                 ExcMessage("GenerativePrior: the model mesh must be a serial Triangulation (the same on every "
                            "rank): the score network needs the whole mesh."));
-    space = std::make_unique<FunctionSpace<dim>>(
-      model_triangulation, training_degree<dim>(trained->record(), trained->name()), periodic_boundaries);
-    trained->bind(*space, n_modes, cache);
+    space = bind_model(*trained, dof_handler, model_triangulation, periodic_boundaries, n_modes, cache);
     model_to_owned = std::make_unique<PointInterpolation<dim>>(*space, dof_handler, mapping);
     owned_to_model =
       std::make_unique<ReplicatedPointValues<dim>>(dof_handler, mapping, space->locally_owned_support_points());
@@ -426,14 +456,7 @@ namespace ddo
       if (model_to_owned)
         model_to_owned->apply(model_fields[b], fields[b]);
       else
-        {
-          Vector<double> u;
-          model_to_application->apply(model_fields[b], u);
-          fields[b].reinit(complete_index_set(u.size()), MPI_COMM_SELF);
-          for (unsigned int i = 0; i < u.size(); ++i)
-            fields[b][i] = u[i];
-          fields[b].compress(VectorOperation::insert);
-        }
+        fields[b] = as_serial_vector(to_application(model_fields[b]));
   }
 
 
@@ -471,13 +494,7 @@ namespace ddo
     if (model_to_owned)
       model_to_owned->apply(s, result);
     else
-      {
-        const Vector<double> application_score = to_application(s);
-        result.reinit(complete_index_set(application_score.size()), MPI_COMM_SELF);
-        for (unsigned int i = 0; i < application_score.size(); ++i)
-          result[i] = application_score[i];
-        result.compress(VectorOperation::insert);
-      }
+      result = as_serial_vector(to_application(s));
   }
 
 
