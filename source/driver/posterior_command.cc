@@ -96,6 +96,7 @@ namespace ddo
         double sample_misfit  = 0; // the same, averaged over the samples
         double coverage       = 0; // domain fraction where the truth lies in the credible interval
         double misclassified  = 0; // domain fraction where mean and truth fall on different sides
+        double sample_misclassified = 0; // the same for each sample, averaged over the samples
         double seconds        = 0;
         double solves         = 0; // PDE solves of the likelihood per sample
         double network        = 0; // network evaluations per sample
@@ -272,14 +273,15 @@ namespace ddo
       {
         std::ostringstream out;
         out << std::setw(6) << "truth" << std::setw(12) << "rel L2" << std::setw(12) << "log L2" << std::setw(12) << "prior L2" << std::setw(12) << "misfit(m)" << std::setw(12)
-            << "misfit(s)" << std::setw(10) << "cover" << (settings.classify ? "  misclassified" : "")
+            << "misfit(s)" << std::setw(10) << "cover" << (settings.classify ? "  misclassified   miscl(s)" : "")
             << std::setw(10) << "solves" << std::setw(10) << "network" << std::setw(10) << "s/sample" << '\n';
         TruthResult average;
         const auto  line = [&](const std::string &label, const TruthResult &r) {
           out << std::setw(6) << label << std::fixed << std::setprecision(4) << std::setw(12) << r.relative_error
               << std::setw(12) << r.log_error << std::setw(12) << r.prior_error << std::setw(12) << r.mean_misfit << std::setw(12) << r.sample_misfit << std::setw(10) << r.coverage;
           if (settings.classify)
-            out << std::setw(14) << std::setprecision(2) << 100 * r.misclassified << '%';
+            out << std::setw(14) << std::setprecision(2) << 100 * r.misclassified << '%' << std::setw(10)
+                << 100 * r.sample_misclassified << '%';
           out << std::setprecision(0) << std::setw(10) << r.solves << std::setw(10) << r.network
               << std::setprecision(2) << std::setw(10) << r.seconds << '\n';
         };
@@ -294,6 +296,7 @@ namespace ddo
             average.sample_misfit += w * results[k].sample_misfit;
             average.coverage += w * results[k].coverage;
             average.misclassified += w * results[k].misclassified;
+            average.sample_misclassified += w * results[k].sample_misclassified;
             average.solves += w * results[k].solves;
             average.network += w * results[k].network;
             average.seconds += w * results[k].seconds;
@@ -395,6 +398,33 @@ namespace ddo
       }
 
 
+      /** The domain fraction where @p field and @p truth fall on different sides of @p threshold. */
+      template <int dim>
+      double
+      misclassified_fraction(const FunctionSpace<dim> &space,
+                             const Vector<double> &    truth,
+                             const Vector<double> &    field,
+                             const double              threshold)
+      {
+        FEValues<dim> fe_values(space.get_mapping(), space.get_fe(), space.get_quadrature(),
+                                update_values | update_JxW_values);
+        std::vector<double> t(space.get_quadrature().size()), f(t.size());
+        double              wrong = 0, volume = 0;
+        for (const auto &cell : space.get_dof_handler().active_cell_iterators())
+          {
+            fe_values.reinit(cell);
+            fe_values.get_function_values(truth, t);
+            fe_values.get_function_values(field, f);
+            for (unsigned int q = 0; q < t.size(); ++q)
+              {
+                wrong += fe_values.JxW(q) * ((f[q] > threshold) != (t[q] > threshold));
+                volume += fe_values.JxW(q);
+              }
+          }
+        return wrong / volume;
+      }
+
+
       /** Mean, deviation, errors and misfits of one truth's posterior @p samples. */
       template <int dim>
       void
@@ -417,6 +447,10 @@ namespace ddo
         result.mean_misfit = likelihood.normalized_misfit(likelihood_mean);
         for (const auto &s : likelihood_fields)
           result.sample_misfit += likelihood.normalized_misfit(s) / likelihood_fields.size();
+        if (settings.classify)
+          for (const auto &s : samples)
+            result.sample_misclassified +=
+              misclassified_fraction(space, truth, s, settings.threshold) / samples.size();
       }
 
 
@@ -472,7 +506,7 @@ namespace ddo
       const unsigned int n_ranks = Utilities::MPI::n_mpi_processes(comm);
 
       prm.enter_subsection("Posterior");
-      const PosteriorSettings settings     = read_posterior_settings(prm);
+      PosteriorSettings       settings     = read_posterior_settings(prm);
       auto                    sampler      = SamplerRegistry<dim>::instance().create_and_parse(prm, "Sampler");
       auto                    likelihood   = LikelihoodRegistry<dim>::instance().create_and_parse(prm, "Likelihood");
       const std::string       sampler_name = prm.get("Sampler");
@@ -491,6 +525,8 @@ namespace ddo
         reference = prior.reference_value;
         const bool at_estimate = settings.guidance.point == GuidanceSettings::Point::denoised_estimate;
         likelihood->set_state_noise(*prior.state_noise, reference, at_estimate ? prior.field_scale : 0.);
+        // DPS guidance stops at the likelihood's noise level: -log L = m/2 for residuals of that size.
+        settings.guidance.dps.misfit_floor = 0.5 * likelihood->n_observations();
       }
       const FunctionDatasetReader truths(settings.truth_file);
       truths.check_compatible(*space);
@@ -506,6 +542,10 @@ namespace ddo
         pcout << space->summary() << prior.description << ", sampled with the proximal sampler ("
               << settings.guidance.proximal.n_levels << " levels, " << settings.guidance.proximal.n_iterations
               << " L-BFGS iterations per level)\nLikelihood: " << likelihood->summary() << '\n';
+      else if (settings.guidance.method == GuidanceSettings::Method::dps)
+        pcout << space->summary() << prior.description << ", sampled with DPS (" << settings.guidance.dps.n_steps
+              << " steps, misfit reduction " << settings.guidance.dps.misfit_reduction
+              << " per step)\nLikelihood: " << likelihood->summary() << '\n';
       else
         pcout << space->summary() << prior.description << ", sampled with " << sampler_name
               << ", likelihood at the "
@@ -559,7 +599,10 @@ namespace ddo
           line << "truth " << index << ": relative L2 error " << result.relative_error << " (of log: "
                << result.log_error << "), misfit " << result.mean_misfit << " (mean) " << result.sample_misfit
                << " (samples), coverage " << result.coverage
-               << (settings.classify ? ", misclassified " + std::to_string(100 * result.misclassified) + "%" : "")
+               << (settings.classify ? ", misclassified " + std::to_string(100 * result.misclassified) +
+                                         "% (mean), " + std::to_string(100 * result.sample_misclassified) +
+                                         "% (samples)" :
+                                       "")
                << ", " << report.summary() << '\n';
           pcout << line.str();
           lines += line.str();
@@ -583,7 +626,11 @@ namespace ddo
         << " samples per truth; rel L2: posterior mean against the truth; log L2: the mean of log u against "
         << "log truth; prior L2: the truths' mean value against the truth; misfit: normalized data misfit of "
         << "the mean (m) and of the samples (s); cover: domain fraction where the truth lies in the "
-        << settings.credible_level << " credible interval mean +- z std\n"
+        << settings.credible_level << " credible interval mean +- z std"
+        << (settings.classify ? "; misclassified: domain fraction where the mean and the truth fall on different "
+                                "sides of the threshold; miscl(s): the same for each sample, averaged" :
+                                "")
+        << "\n"
         << table;
       pcout << '\n'
             << table << "PDE solves: " << n_solves << (n_ranks > 1 ? " on " + std::to_string(n_ranks) + " ranks" : "")

@@ -4,6 +4,7 @@
 #include <deal.II/numerics/fe_field_function.h>
 
 #include <ddo/torch/model/generative_prior.h>
+#include <ddo/torch/sampler/dps_posterior.h>
 #include <ddo/torch/sampler/proximal_posterior.h>
 #include <ddo/torch/torch_bridge.h>
 
@@ -143,24 +144,27 @@ namespace ddo
       }
 
 
-      /** sample_posterior() with the proximal sampler. */
+      /** sample_posterior() with the proximal sampler or with DPS (@p guidance.method). */
       template <int dim>
       torch::Tensor
-      sample_proximal(const PriorCoordinates<dim> &prior,
-                      const ApplicationLikelihood &likelihood,
-                      const ProximalSettings &     settings,
-                      const unsigned int           n_samples,
-                      const std::uint64_t          seed,
-                      const unsigned int           first_sample_index,
-                      PosteriorReport *            report)
+      sample_with_likelihood_values(const PriorCoordinates<dim> &prior,
+                                    const ApplicationLikelihood &likelihood,
+                                    const GuidanceSettings &     guidance,
+                                    const unsigned int           n_samples,
+                                    const std::uint64_t          seed,
+                                    const unsigned int           first_sample_index,
+                                    PosteriorReport *            report)
       {
-        double           likelihood_time = 0;
-        PosteriorCounts  counts;
-        SamplerReport    sampler_report;
-        const torch::Tensor w =
-          sample_proximal_posterior<dim>(prior.score, prior.space, prior.noise, prior.range,
-                                         pull_back_likelihood_with_value(prior, likelihood, likelihood_time), settings,
-                                         n_samples, seed, first_sample_index, &counts, &sampler_report);
+        double                       likelihood_time = 0;
+        PosteriorCounts              counts;
+        SamplerReport                sampler_report;
+        const LikelihoodWithGradient row = pull_back_likelihood_with_value(prior, likelihood, likelihood_time);
+        const torch::Tensor          w =
+          guidance.method == GuidanceSettings::Method::proximal ?
+            sample_proximal_posterior<dim>(prior.score, prior.space, prior.noise, prior.range, row, guidance.proximal,
+                                           n_samples, seed, first_sample_index, &counts, &sampler_report) :
+            sample_dps_posterior<dim>(prior.score, prior.space, prior.noise, prior.range, row, guidance.dps, n_samples,
+                                      seed, first_sample_index, &counts, &sampler_report);
         if (report)
           {
             report->sampler         = sampler_report;
@@ -184,8 +188,8 @@ namespace ddo
                      PosteriorReport *            report)
     {
       AssertThrow(static_cast<bool>(likelihood), ExcMessage("Posterior sampling: no likelihood given."));
-      if (guidance.method == GuidanceSettings::Method::proximal)
-        return sample_proximal(prior, likelihood, guidance.proximal, n_samples, seed, first_sample_index, report);
+      if (guidance.method != GuidanceSettings::Method::guided_score)
+        return sample_with_likelihood_values(prior, likelihood, guidance, n_samples, seed, first_sample_index, report);
       double                   likelihood_time = 0;
       const LikelihoodGradient gradient        = pull_back_likelihood(prior, likelihood, likelihood_time);
       auto                     counts          = std::make_shared<PosteriorCounts>();

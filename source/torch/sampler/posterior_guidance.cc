@@ -7,16 +7,42 @@
 
 namespace ddo
 {
+  namespace
+  {
+    /** "ancestral" as -1, or a number in [0, 1]; @p section names the subsection in the message. */
+    double
+    parse_fresh_noise(const std::string &text, const std::string &section)
+    {
+      if (text == "ancestral")
+        return -1.;
+      double value = -1.;
+      try
+        {
+          value = Utilities::string_to_double(text);
+        }
+      catch (...)
+        {}
+      AssertThrow(value >= 0. && value <= 1.,
+                  ExcMessage("Posterior: " + section + "/Fresh noise must be 'ancestral' or a number in [0, 1], "
+                             "got '" + text + "'."));
+      return value;
+    }
+  } // namespace
+
+
   void
   GuidanceSettings::declare_parameters(ParameterHandler &prm)
   {
-    prm.declare_entry("Method", "guided score", Patterns::Selection("guided score|proximal"),
+    prm.declare_entry("Method", "guided score", Patterns::Selection("guided score|proximal|dps"),
                       "guided score: the prior's score plus the likelihood's guidance (`Likelihood "
                       "at`, `Guidance scale`) through the selected sampler. proximal: at each of "
                       "the levels of subsection Proximal, the prior's denoised estimate is moved "
                       "to the most likely field near it (a few L-BFGS iterations with the "
                       "likelihood), and the state is renoised to the next level; the sampler "
-                      "plugin is not used.");
+                      "plugin is not used. dps: diffusion posterior sampling on the levels of "
+                      "subsection DPS, each step's denoised estimate moved along the likelihood's "
+                      "gradient carried through the denoiser, by a step that lowers its data "
+                      "misfit by a set fraction; the sampler plugin is not used.");
     prm.enter_subsection("Proximal");
     prm.declare_entry("Number of levels", "100", Patterns::Integer(2),
                       "Noise levels, geometric from sigma_max to sigma_min; one prior "
@@ -36,6 +62,24 @@ namespace ddo
     prm.declare_entry("Batch size", "100", Patterns::Integer(1),
                       "Samples whose prior evaluations are batched.");
     prm.leave_subsection();
+    prm.enter_subsection("DPS");
+    prm.declare_entry("Number of steps", "250", Patterns::Integer(2),
+                      "Noise levels from sigma_max to sigma_min (then a last step to sigma 0); "
+                      "two prior (network) evaluations per step and sample.");
+    prm.declare_entry("Schedule exponent", "7", Patterns::Double(0),
+                      "rho of the levels (sigma_max^(1/rho) + i/(n-1) (sigma_min^(1/rho) - "
+                      "sigma_max^(1/rho)))^rho; 1: uniform in sigma; large values crowd the "
+                      "levels near sigma_min.");
+    prm.declare_entry("Misfit reduction", "0.5", Patterns::Double(0),
+                      "kappa in (0, 1]: each step's guidance lowers the linearized data misfit "
+                      "of the denoised estimate by this fraction of its excess over the noise "
+                      "level (halved until the true misfit falls).");
+    prm.declare_entry("Fresh noise", "0", Patterns::Anything(),
+                      "The fraction of fresh noise of each step: a number in [0, 1] (0: the "
+                      "deterministic sampler) or ancestral: 1 - sigma_{k+1}^2/sigma_k^2.");
+    prm.declare_entry("Batch size", "100", Patterns::Integer(1),
+                      "Samples whose prior evaluations are batched.");
+    prm.leave_subsection();
     prm.declare_entry("Likelihood at", "noisy state", Patterns::Selection("noisy state|denoised estimate"),
                       "noisy state: the likelihood's gradient at the sampler's state (annealed "
                       "Langevin or predictor-corrector with likelihood guidance; the likelihood "
@@ -52,7 +96,8 @@ namespace ddo
   void
   GuidanceSettings::parse_parameters(ParameterHandler &prm)
   {
-    method          = prm.get("Method") == "proximal" ? Method::proximal : Method::guided_score;
+    const std::string method_name = prm.get("Method");
+    method = method_name == "proximal" ? Method::proximal : method_name == "dps" ? Method::dps : Method::guided_score;
     point           = prm.get("Likelihood at") == "noisy state" ? Point::noisy_state : Point::denoised_estimate;
     scale           = prm.get_double("Guidance scale");
     difference_step = prm.get_double("Difference step");
@@ -66,26 +111,23 @@ namespace ddo
     proximal.n_iterations = prm.get_integer("Iterations");
     proximal.field_scale  = prm.get_double("Field scale");
     proximal.batch_size   = prm.get_integer("Batch size");
-    const std::string fresh = prm.get("Fresh noise");
-    if (fresh == "ancestral")
-      proximal.fresh_noise = -1.;
-    else
-      {
-        double value = -1.;
-        try
-          {
-            value = Utilities::string_to_double(fresh);
-          }
-        catch (...)
-          {}
-        AssertThrow(value >= 0. && value <= 1.,
-                    ExcMessage("Posterior: Proximal/Fresh noise must be 'ancestral' or a number in [0, 1], "
-                               "got '" + fresh + "'."));
-        proximal.fresh_noise = value;
-      }
+    proximal.fresh_noise  = parse_fresh_noise(prm.get("Fresh noise"), "Proximal");
     prm.leave_subsection();
     AssertThrow(proximal.field_scale > 0,
                 ExcMessage("Posterior: Proximal/Field scale must be positive."));
+    prm.enter_subsection("DPS");
+    dps.n_steps           = prm.get_integer("Number of steps");
+    dps.schedule_exponent = prm.get_double("Schedule exponent");
+    dps.misfit_reduction  = prm.get_double("Misfit reduction");
+    dps.fresh_noise       = parse_fresh_noise(prm.get("Fresh noise"), "DPS");
+    dps.batch_size        = prm.get_integer("Batch size");
+    prm.leave_subsection();
+    dps.difference_step = difference_step;
+    AssertThrow(dps.schedule_exponent > 0 && std::isfinite(dps.schedule_exponent),
+                ExcMessage("Posterior: DPS/Schedule exponent must be positive."));
+    AssertThrow(dps.misfit_reduction > 0 && dps.misfit_reduction <= 1,
+                ExcMessage("Posterior: DPS/Misfit reduction must lie in (0, 1], got " +
+                           std::to_string(dps.misfit_reduction) + "."));
   }
 
 

@@ -283,7 +283,11 @@ namespace ddo
      * once for the field, never for the difference). With
      * GuidanceSettings::Method::proximal, @p sampler is not used: the
      * proximal sampler (sample_proximal_posterior()) calls the likelihood
-     * with σ = 0 in every L-BFGS evaluation and uses its returned value.
+     * with σ = 0 in every L-BFGS evaluation and uses its returned value;
+     * likewise with GuidanceSettings::Method::dps
+     * (sample_dps_posterior(): once per step and sample, and once per trial
+     * of its step; set GuidanceSettings::dps.misfit_floor to half the number
+     * of noisy observations).
      */
     std::vector<Vector<double>>
     sample_posterior(const ApplicationLikelihood &likelihood,

@@ -84,6 +84,43 @@ namespace ddo
 
 
   /**
+   * Settings of diffusion posterior sampling with a misfit-controlled step
+   * (sample_dps_posterior()).
+   */
+  struct DpsSettings
+  {
+    /** Steps of the deterministic or ancestral sampler; two prior evaluations each. */
+    unsigned int n_steps = 250;
+    /**
+     * The exponent ρ of the levels \f$\sigma_i = (\sigma_{max}^{1/\rho} +
+     * \tfrac{i}{n-1}(\sigma_{min}^{1/\rho} - \sigma_{max}^{1/\rho}))^\rho\f$
+     * (Karras et al. 2022); 1 is uniform in σ, large values crowd the
+     * levels near σ_min.
+     */
+    double schedule_exponent = 7.;
+    /**
+     * The fraction κ ∈ (0, 1] by which each step's guidance may lower the
+     * data misfit of the denoised estimate: the step is the largest of
+     * α₀, α₀/2, ... that lowers the misfit, where α₀ lowers the linearized
+     * misfit by κ times its excess over misfit_floor.
+     */
+    double misfit_reduction = 0.5;
+    /**
+     * The misfit (−log L) the guidance does not go below: for observations
+     * with noise, half the number of observations (a sample that explains
+     * the data to the noise); 0 for noiseless data.
+     */
+    double misfit_floor = 0.;
+    /** Fresh noise fraction ζ of each step, as in ProximalSettings; 0: deterministic. */
+    double fresh_noise = 0.;
+    /** Relative step of the forward difference of the denoiser. */
+    double difference_step = 1e-3;
+    /** Samples advanced together (bounds the memory of the prior's batch). */
+    unsigned int batch_size = 100;
+  };
+
+
+  /**
    * Where the likelihood guidance is evaluated, and how strongly.
    *
    * Let F be the prior's preconditioned score and C the noise covariance.
@@ -119,16 +156,20 @@ namespace ddo
      * How the posterior is sampled: the posterior score through the selected
      * sampler (guided score), or the proximal sampler, whose every level
      * solves a small optimization problem with the likelihood
-     * (sample_proximal_posterior(); the sampler plugin is not used).
+     * (sample_proximal_posterior(); the sampler plugin is not used), or
+     * diffusion posterior sampling with the misfit-controlled step
+     * (sample_dps_posterior(); the sampler plugin is not used).
      */
     enum class Method
     {
       guided_score,
-      proximal
+      proximal,
+      dps
     };
 
     Method           method = Method::guided_score;
     ProximalSettings proximal;
+    DpsSettings      dps;
 
     Point point = Point::noisy_state;
     /** Multiplies the likelihood term (1: the posterior). */
@@ -141,7 +182,7 @@ namespace ddo
 
     /**
      * Declares `Method`, `Likelihood at`, `Guidance scale`, `Difference
-     * step` and the subsection `Proximal`.
+     * step` and the subsections `Proximal` and `DPS`.
      */
     static void
     declare_parameters(ParameterHandler &prm);

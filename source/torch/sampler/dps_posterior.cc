@@ -1,0 +1,234 @@
+#include <deal.II/lac/vector.h>
+
+#include <ddo/torch/sampler/dps_posterior.h>
+#include <ddo/torch/torch_bridge.h>
+
+#include <chrono>
+#include <cmath>
+
+namespace ddo
+{
+  std::vector<double>
+  power_law_levels(const NoiseRange &range, const unsigned int n, const double rho)
+  {
+    range.check();
+    AssertThrow(n >= 2, ExcMessage("Noise levels: at least 2 are needed, got " + std::to_string(n) + "."));
+    AssertThrow(rho > 0 && std::isfinite(rho), ExcMessage("Noise levels: the exponent must be positive."));
+    const double        top = std::pow(range.sigma_max, 1. / rho), bottom = std::pow(range.sigma_min, 1. / rho);
+    std::vector<double> levels(n);
+    for (unsigned int i = 0; i < n; ++i)
+      levels[i] = std::pow(top + double(i) / (n - 1) * (bottom - top), rho);
+    levels.front() = range.sigma_max;
+    levels.back()  = range.sigma_min;
+    return levels;
+  }
+
+
+  namespace
+  {
+    void
+    check_settings(const DpsSettings &settings, const unsigned int n_dofs, const ScoreFunction &prior,
+                   const LikelihoodWithGradient &likelihood, const bool distributed)
+    {
+      AssertThrow(!distributed, ExcMessage("DPS posterior: distributed meshes are not supported; use a serial "
+                                           "(or replicated) mesh, or GenerativePrior with a model mesh."));
+      AssertThrow(prior && likelihood,
+                  ExcMessage("DPS posterior: the prior score and the likelihood must both be given."));
+      AssertThrow(settings.n_steps >= 2,
+                  ExcMessage("DPS posterior: at least 2 steps are needed, got " + std::to_string(settings.n_steps) + "."));
+      AssertThrow(settings.misfit_reduction > 0 && settings.misfit_reduction <= 1,
+                  ExcMessage("DPS posterior: the misfit reduction must lie in (0, 1]."));
+      AssertThrow(settings.misfit_floor >= 0, ExcMessage("DPS posterior: the misfit floor must not be negative."));
+      AssertThrow(settings.fresh_noise <= 1., ExcMessage("DPS posterior: Fresh noise must be at most 1."));
+      AssertThrow(settings.difference_step > 0 && settings.difference_step < 1,
+                  ExcMessage("DPS posterior: the difference step must lie in (0, 1)."));
+      AssertThrow(settings.batch_size >= 1, ExcMessage("DPS posterior: Batch size must be positive."));
+      AssertThrow(n_dofs > 0, ExcMessage("DPS posterior: the space has no DoFs."));
+    }
+
+
+    /**
+     * The guidance of one step for a batch, row by row: the misfit
+     * \f$\Phi = -\log L\f$ of the denoised estimates, its gradient, and the
+     * line search along the direction through the denoiser.
+     */
+    template <int dim>
+    class MisfitGuidance
+    {
+    public:
+      MisfitGuidance(const FunctionSpace<dim> &space, const LikelihoodWithGradient &likelihood,
+                     const DpsSettings &settings, PosteriorCounts &counts)
+        : space(space)
+        , likelihood(likelihood)
+        , settings(settings)
+        , counts(counts)
+        , row(space.n_dofs())
+        , gradient(space.n_dofs())
+      {}
+
+      /** Misfits of the rows of @p x in @p misfit, their Euclidean gradients as a tensor. */
+      torch::Tensor
+      misfit_gradients(const torch::Tensor &x, std::vector<double> &misfit)
+      {
+        torch::Tensor result = torch::empty_like(x);
+        misfit.resize(x.size(0));
+        for (std::int64_t b = 0; b < x.size(0); ++b)
+          {
+            misfit[b] = evaluate(x[b]);
+            AssertThrow(std::isfinite(misfit[b]) && std::isfinite(gradient.l2_norm()),
+                        ExcMessage("DPS posterior: the likelihood or its gradient is not finite at a denoised "
+                                   "estimate."));
+            gradient *= -1.;
+            result[b].copy_(torch_bridge::view(gradient));
+          }
+        return result;
+      }
+
+      /**
+       * Row b of @p x moved to x - alpha delta by the misfit-controlled step
+       * (see sample_dps_posterior()); returns the number of rows moved.
+       */
+      unsigned int
+      step(torch::Tensor &x, const torch::Tensor &delta, const torch::Tensor &gradients,
+           const std::vector<double> &misfit)
+      {
+        const torch::Tensor slopes = (gradients * delta).sum(1);
+        unsigned int        moved  = 0;
+        for (std::int64_t b = 0; b < x.size(0); ++b)
+          {
+            const double excess = misfit[b] - settings.misfit_floor;
+            const double slope  = slopes[b].item<double>();
+            if (!(excess > 0) || !(slope > 0) || !std::isfinite(slope))
+              continue;
+            double alpha = settings.misfit_reduction * excess / slope;
+            for (unsigned int halving = 0; halving <= 10; ++halving, alpha *= 0.5)
+              {
+                const torch::Tensor trial = x[b] - alpha * delta[b];
+                const double        value = evaluate(trial);
+                if (std::isfinite(value) && value < misfit[b])
+                  {
+                    x[b].copy_(torch_bridge::view(row));
+                    ++moved;
+                    break;
+                  }
+              }
+          }
+        return moved;
+      }
+
+    private:
+      /** -log L of @p x (constraints distributed; kept in row), the gradient of log L in gradient. */
+      double
+      evaluate(const torch::Tensor &x)
+      {
+        torch_bridge::from_tensor(x, row);
+        space.get_constraints().distribute(row);
+        gradient = 0;
+        ++counts.likelihood_evaluations;
+        return -likelihood(row, gradient);
+      }
+
+      const FunctionSpace<dim> &    space;
+      const LikelihoodWithGradient &likelihood;
+      const DpsSettings &           settings;
+      PosteriorCounts &             counts;
+      Vector<double>                row, gradient;
+    };
+
+
+    /** Per-row Euclidean norms as a column `[B, 1]`, at least 1e-300. */
+    torch::Tensor
+    row_norms(const torch::Tensor &t)
+    {
+      return t.norm(2, {1}, true).clamp_min(1e-300);
+    }
+  } // namespace
+
+
+  template <int dim>
+  torch::Tensor
+  sample_dps_posterior(const ScoreFunction &           prior,
+                       const FunctionSpace<dim> &      space,
+                       const CovarianceOperator<dim> &noise,
+                       const NoiseRange &              range,
+                       const LikelihoodWithGradient &  likelihood,
+                       const DpsSettings &             settings,
+                       const unsigned int              n_samples,
+                       const std::uint64_t             seed,
+                       const unsigned int              first_sample_index,
+                       PosteriorCounts *               counts,
+                       SamplerReport *                 report)
+  {
+    const auto start = std::chrono::steady_clock::now();
+    check_settings(settings, space.n_dofs(), prior, likelihood, space.is_distributed());
+    const std::vector<double> levels = power_law_levels(range, settings.n_steps, settings.schedule_exponent);
+    const auto                f64    = torch::TensorOptions().dtype(torch::kFloat64);
+    PosteriorCounts           work;
+    std::uint64_t             n_calls = 0, n_moved = 0;
+    MisfitGuidance<dim>       guidance(space, likelihood, settings, work);
+    sampler_tools::NoiseDraws<dim> draws(&noise, space);
+    torch::Tensor result = torch::empty({static_cast<std::int64_t>(n_samples), static_cast<std::int64_t>(space.n_dofs())}, f64);
+    for (unsigned int first = 0; first < n_samples; first += settings.batch_size)
+      {
+        const unsigned int b     = std::min(settings.batch_size, n_samples - first);
+        const unsigned int index = first_sample_index + first;
+        torch::Tensor      v     = levels[0] * draws.draw(b, Sampler<dim>::initial_noise_seed(seed), index);
+        for (unsigned int k = 0; k < levels.size(); ++k)
+          {
+            const double        sigma = levels[k];
+            const torch::Tensor level = torch::full({static_cast<std::int64_t>(b)}, sigma, f64);
+            const auto          denoise = [&](const torch::Tensor &state) {
+              ++n_calls;
+              work.prior_evaluations += b;
+              return state + sigma * sigma * prior(state, level).to(torch::kFloat64);
+            };
+            torch::Tensor x = denoise(v);
+            AssertThrow(torch::isfinite(x).all().item<bool>(),
+                        ExcMessage("DPS posterior: the denoised estimate is not finite at level " + std::to_string(k) +
+                                   " (sigma " + std::to_string(sigma) + ")."));
+            std::vector<double> misfit;
+            const torch::Tensor gradients    = guidance.misfit_gradients(x, misfit);
+            const torch::Tensor direction    = precondition_gradient(space, noise, gradients);
+            const torch::Tensor epsilon      = settings.difference_step * row_norms(v) / row_norms(direction);
+            const torch::Tensor delta        = (denoise(v + epsilon * direction) - x) / epsilon;
+            const torch::Tensor noise_estimate = (v - x) / sigma;
+            n_moved += guidance.step(x, delta, gradients, misfit);
+            if (k + 1 == levels.size())
+              {
+                result.narrow(0, first, b).copy_(x);
+                break;
+              }
+            const double next = levels[k + 1];
+            const double zeta = settings.fresh_noise < 0 ? 1. - next * next / (sigma * sigma) : settings.fresh_noise;
+            v                 = x + next * std::sqrt(1. - zeta) * noise_estimate;
+            if (zeta > 0)
+              v += next * std::sqrt(zeta) * draws.draw(b, Sampler<dim>::step_noise_seed(seed, k), index);
+          }
+      }
+    if (counts)
+      {
+        counts->prior_evaluations += work.prior_evaluations;
+        counts->likelihood_evaluations += work.likelihood_evaluations;
+      }
+    if (report)
+      {
+        report->n_samples             = n_samples;
+        report->n_network_evaluations = n_calls;
+        report->n_sample_evaluations  = work.prior_evaluations;
+        report->n_steps_accepted      = n_moved;
+        report->n_steps_rejected      = std::uint64_t(n_samples) * levels.size() - n_moved;
+        report->wall_time = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      }
+    return result;
+  }
+
+
+  template torch::Tensor
+  sample_dps_posterior<2>(const ScoreFunction &, const FunctionSpace<2> &, const CovarianceOperator<2> &,
+                          const NoiseRange &, const LikelihoodWithGradient &, const DpsSettings &, const unsigned int,
+                          const std::uint64_t, const unsigned int, PosteriorCounts *, SamplerReport *);
+  template torch::Tensor
+  sample_dps_posterior<3>(const ScoreFunction &, const FunctionSpace<3> &, const CovarianceOperator<3> &,
+                          const NoiseRange &, const LikelihoodWithGradient &, const DpsSettings &, const unsigned int,
+                          const std::uint64_t, const unsigned int, PosteriorCounts *, SamplerReport *);
+} // namespace ddo
