@@ -48,6 +48,23 @@ namespace ddo
 
 
     /**
+     * The next step of a backtracking search after the step @p alpha raised
+     * the misfit by @p rise (slope -@p slope at 0): the minimizer of the
+     * parabola through the two values and the slope, kept within [0.1, 0.5]
+     * of @p alpha (Nocedal & Wright, section 3.5); 0.1 alpha where the value
+     * was not finite.
+     */
+    double
+    next_trial(const double alpha, const double rise, const double slope)
+    {
+      if (!std::isfinite(rise))
+        return 0.1 * alpha;
+      const double minimizer = slope * alpha * alpha / (2. * (rise + slope * alpha));
+      return std::min(0.5 * alpha, std::max(0.1 * alpha, minimizer));
+    }
+
+
+    /**
      * The guidance of one step for a batch, row by row: the misfit
      * \f$\Phi = -\log L\f$ of the denoised estimates, its gradient, and the
      * line search along the direction through the denoiser.
@@ -101,16 +118,16 @@ namespace ddo
             if (!(excess > 0) || !(slope > 0) || !std::isfinite(slope))
               continue;
             double alpha = settings.misfit_reduction * excess / slope;
-            for (unsigned int halving = 0; halving <= 10; ++halving, alpha *= 0.5)
+            for (unsigned int trial = 0; trial <= 10; ++trial)
               {
-                const torch::Tensor trial = x[b] - alpha * delta[b];
-                const double        value = evaluate(trial);
+                const double value = evaluate(x[b] - alpha * delta[b]);
                 if (std::isfinite(value) && value < misfit[b])
                   {
                     x[b].copy_(torch_bridge::view(row));
                     ++moved;
                     break;
                   }
+                alpha = next_trial(alpha, value - misfit[b], slope);
               }
           }
         return moved;

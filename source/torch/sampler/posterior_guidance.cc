@@ -73,7 +73,7 @@ namespace ddo
     prm.declare_entry("Misfit reduction", "0.5", Patterns::Double(0),
                       "kappa in (0, 1]: each step's guidance lowers the linearized data misfit "
                       "of the denoised estimate by this fraction of its excess over the noise "
-                      "level (halved until the true misfit falls).");
+                      "level (shortened until the true misfit falls).");
     prm.declare_entry("Fresh noise", "0", Patterns::Anything(),
                       "The fraction of fresh noise of each step: a number in [0, 1] (0: the "
                       "deterministic sampler) or ancestral: 1 - sigma_{k+1}^2/sigma_k^2.");

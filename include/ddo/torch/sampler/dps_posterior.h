@@ -16,7 +16,7 @@
  * Yao et al. 2025) instead takes a gradient step on the misfit of the
  * denoised estimate with a hand-tuned weight. Here the weight is the step
  * that lowers the misfit by a set fraction κ of its excess over the noise
- * level (first order, then halved until the true misfit falls): free of the
+ * level (first order, then shortened until the true misfit falls): free of the
  * units of the data and of the number of observations, and the likelihood
  * (a PDE solve) is cheap against a network evaluation, so the check costs
  * little.
@@ -59,8 +59,10 @@ namespace ddo
    *    field, by a forward difference of the denoiser (one more prior
    *    evaluation, no back-propagation through the network);
    * 3. the guided estimate \f$\hat x = x - \alpha\delta\f$ with
-   *    \f$\alpha_0 = \kappa(\Phi - \Phi_{floor})/(g\cdot\delta)\f$, halved
-   *    (at most 10 times, else \f$\alpha = 0\f$) until
+   *    \f$\alpha_0 = \kappa(\Phi - \Phi_{floor})/(g\cdot\delta)\f$,
+   *    shortened to the minimizer of the parabola through \f$\Phi\f$,
+   *    its slope and the rejected value (within [0.1, 0.5] of the step; at
+   *    most 10 times, else \f$\alpha = 0\f$) until
    *    \f$\Phi(\hat x) < \Phi\f$;
    * 4. \f$v_{k+1} = \hat x + \sigma_{k+1}(\sqrt{1-\zeta}\,\hat\epsilon +
    *    \sqrt{\zeta}\,\xi_k)\f$ with the network's noise estimate
