@@ -216,26 +216,14 @@ namespace ddo
                 break;
               }
             const double next = levels[k + 1];
-            const double zeta = settings.fresh_noise < 0 ? 1. - next * next / (sigma * sigma) : settings.fresh_noise;
+            const double zeta = sampler_tools::fresh_noise_fraction(settings.fresh_noise, sigma, next);
             v                 = x + next * std::sqrt(1. - zeta) * noise_estimate;
             if (zeta > 0)
               v += next * std::sqrt(zeta) * draws.draw(b, Sampler<dim>::step_noise_seed(seed, k), index);
           }
       }
-    if (counts)
-      {
-        counts->prior_evaluations += work.prior_evaluations;
-        counts->likelihood_evaluations += work.likelihood_evaluations;
-      }
-    if (report)
-      {
-        report->n_samples             = n_samples;
-        report->n_network_evaluations = n_calls;
-        report->n_sample_evaluations  = work.prior_evaluations;
-        report->n_steps_accepted      = n_moved;
-        report->n_steps_rejected      = std::uint64_t(n_samples) * levels.size() - n_moved;
-        report->wall_time = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      }
+    sampler_tools::record_posterior_run(work, n_samples, n_calls, std::uint64_t(n_samples) * levels.size(), n_moved,
+                                        start, counts, report);
     return result;
   }
 

@@ -261,28 +261,53 @@ namespace ddo
                 break;
               }
             const double        next  = levels[k + 1];
-            const double        zeta  = settings.fresh_noise < 0 ? 1. - next * next / (sigma * sigma) : settings.fresh_noise;
+            const double        zeta  = sampler_tools::fresh_noise_fraction(settings.fresh_noise, sigma, next);
             const torch::Tensor noise_estimate = (v - x) / sigma;
             const torch::Tensor fresh          = draws.draw(b, Sampler<dim>::step_noise_seed(seed, k), index);
             v = x + next * (std::sqrt(1. - zeta) * noise_estimate + std::sqrt(zeta) * fresh);
           }
       }
-    if (counts)
-      {
-        counts->prior_evaluations += work.prior_evaluations;
-        counts->likelihood_evaluations += work.likelihood_evaluations;
-      }
-    if (report)
-      {
-        report->n_samples             = n_samples;
-        report->n_network_evaluations = n_calls;
-        report->n_sample_evaluations  = work.prior_evaluations;
-        report->n_steps_accepted      = std::uint64_t(n_samples) * levels.size();
-        report->n_steps_rejected      = 0;
-        report->wall_time = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      }
+    const std::uint64_t n_steps = std::uint64_t(n_samples) * levels.size();
+    sampler_tools::record_posterior_run(work, n_samples, n_calls, n_steps, n_steps, start, counts, report);
     return result;
   }
+
+
+  namespace sampler_tools
+  {
+    double
+    fresh_noise_fraction(const double fresh_noise, const double sigma, const double next)
+    {
+      return fresh_noise < 0 ? 1. - next * next / (sigma * sigma) : fresh_noise;
+    }
+
+
+    void
+    record_posterior_run(const PosteriorCounts &                     work,
+                         const unsigned int                          n_samples,
+                         const std::uint64_t                         n_network_calls,
+                         const std::uint64_t                         n_steps,
+                         const std::uint64_t                         n_steps_accepted,
+                         const std::chrono::steady_clock::time_point start,
+                         PosteriorCounts *                           counts,
+                         SamplerReport *                             report)
+    {
+      if (counts)
+        {
+          counts->prior_evaluations += work.prior_evaluations;
+          counts->likelihood_evaluations += work.likelihood_evaluations;
+        }
+      if (report)
+        {
+          report->n_samples             = n_samples;
+          report->n_network_evaluations = n_network_calls;
+          report->n_sample_evaluations  = work.prior_evaluations;
+          report->n_steps_accepted      = n_steps_accepted;
+          report->n_steps_rejected      = n_steps - n_steps_accepted;
+          report->wall_time = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        }
+    }
+  } // namespace sampler_tools
 
 
   template unsigned int

@@ -100,9 +100,9 @@ namespace ddo
     double schedule_exponent = 7.;
     /**
      * The fraction κ ∈ (0, 1] by which each step's guidance may lower the
-     * data misfit of the denoised estimate: the step is the largest of
-     * α₀, α₀/2, ... that lowers the misfit, where α₀ lowers the linearized
-     * misfit by κ times its excess over misfit_floor.
+     * data misfit of the denoised estimate: α₀ lowers the linearized misfit
+     * by κ times its excess over misfit_floor, and is shortened by quadratic
+     * interpolation until the true misfit falls.
      */
     double misfit_reduction = 0.5;
     /**

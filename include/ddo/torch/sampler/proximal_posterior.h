@@ -28,6 +28,7 @@
 #include <ddo/torch/sampler/interface.h>
 #include <ddo/torch/sampler/posterior_guidance.h>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 
@@ -110,6 +111,34 @@ namespace ddo
                             const unsigned int              first_sample_index,
                             PosteriorCounts *               counts = nullptr,
                             SamplerReport *                 report = nullptr);
+
+
+  namespace sampler_tools
+  {
+    /**
+     * The fresh-noise fraction ζ of the step from @p sigma to @p next:
+     * @p fresh_noise, or the ancestral 1 - next²/sigma² where it is negative.
+     */
+    double
+    fresh_noise_fraction(const double fresh_noise, const double sigma, const double next);
+
+
+    /**
+     * The end of a posterior sampler's run: adds the evaluations @p work to
+     * @p counts and fills @p report (both if not null) with the samples, the
+     * network calls, the steps accepted out of @p n_steps and the time since
+     * @p start.
+     */
+    void
+    record_posterior_run(const PosteriorCounts &                     work,
+                         const unsigned int                          n_samples,
+                         const std::uint64_t                         n_network_calls,
+                         const std::uint64_t                         n_steps,
+                         const std::uint64_t                         n_steps_accepted,
+                         const std::chrono::steady_clock::time_point start,
+                         PosteriorCounts *                           counts,
+                         SamplerReport *                             report);
+  } // namespace sampler_tools
 } // namespace ddo
 
 #endif
