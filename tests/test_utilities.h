@@ -13,6 +13,7 @@
 #include <ddo/covariance/matern_spde.h>
 #include <ddo/mesh/mesh_builder.h>
 
+#include <cctype>
 #include <cmath>
 #include <memory>
 #include <vector>
@@ -107,6 +108,24 @@ namespace ddo
     {
       const double k = degrees, a = 2. / (9. * k);
       return k * std::pow(1. - a + 3.72 * std::sqrt(a), 3);
+    }
+
+
+    /**
+     * @p message with every run of white space replaced by one blank:
+     * deal.II wraps the text of an ExcMessage, and a search in it must not
+     * depend on where the lines break.
+     */
+    inline std::string
+    one_line(const std::string &message)
+    {
+      std::string result;
+      for (const char c : message)
+        if (!std::isspace(static_cast<unsigned char>(c)))
+          result += c;
+        else if (!result.empty() && result.back() != ' ')
+          result += ' ';
+      return result;
     }
   } // namespace test_support
 } // namespace ddo

@@ -120,6 +120,10 @@ namespace ddo
     void
     solve(double *x, unsigned int n_columns, std::size_t leading_dimension);
 
+    /** cholmod_factorize with the stored analysis; false if not positive definite. */
+    bool
+    refactorize(const std::vector<double> &values);
+
     unsigned int
     solve_refined(double *x, unsigned int n_columns, std::size_t leading_dimension);
 
@@ -144,8 +148,9 @@ namespace ddo
     std::vector<float>       values_float;
     std::size_t              max_update_rows = 0;
 
-    // A itself (upper triangle, compressed columns) for the residuals of
-    // the iterative refinement; kept only with a single precision factor.
+    // A itself (upper triangle, compressed columns): the pattern for
+    // refactorize(), the values for the residuals of the iterative
+    // refinement (kept only with a single precision factor).
     std::vector<int>    a_column_start, a_row_index;
     std::vector<double> a_values;
 
@@ -234,17 +239,39 @@ namespace ddo
     ordering_name =
       common.method[common.selected].ordering == CHOLMOD_METIS ? "METIS" : "AMD";
     n_entries = factor->is_super ? factor->xsize : std::size_t(common.lnz);
+    a_column_start = column_start;
+    a_row_index    = row_index;
     if (factor->is_super && !data.use_cholmod_solve)
       {
         AssertThrow(factor->is_ll, ExcInternalError());
         copy_supernodal_factor();
         if (data.precision == Precision::single_precision)
-          {
-            a_column_start = column_start;
-            a_row_index    = row_index;
-            a_values       = values;
-          }
+          a_values = values;
       }
+  }
+
+
+  bool
+  SparseCholesky::Implementation::refactorize(const std::vector<double> &values)
+  {
+    AssertThrow(factor != nullptr,
+                ExcMessage("SparseCholesky::refactorize: not possible for a single precision factor."));
+    cholmod_sparse *a = cholmod_allocate_sparse(n, n, values.size(), 1, 1, 1, CHOLMOD_REAL, &common);
+    AssertThrow(a != nullptr, ExcMessage("SparseCholesky: CHOLMOD is out of memory."));
+    std::copy(a_column_start.begin(), a_column_start.end(), static_cast<int *>(a->p));
+    std::copy(a_row_index.begin(), a_row_index.end(), static_cast<int *>(a->i));
+    std::copy(values.begin(), values.end(), static_cast<double *>(a->x));
+    cholmod_factorize(a, factor, &common);
+    const int status = common.status;
+    cholmod_free_sparse(&a, &common);
+    AssertThrow(status == CHOLMOD_OK || status == CHOLMOD_NOT_POSDEF,
+                ExcMessage("SparseCholesky: the Cholesky factorization (CHOLMOD) failed, status " +
+                           std::to_string(status) + "."));
+    if (status != CHOLMOD_OK || factor->minor < n)
+      return false;
+    if (supernodal)
+      copy_supernodal_factor();
+    return true;
   }
 
 
@@ -485,21 +512,44 @@ namespace ddo
   } // namespace
 
 
+  namespace
+  {
+    UpperTriangle
+    upper_triangle(const SparseMatrix<double> &matrix)
+    {
+      AssertThrow(matrix.m() == matrix.n(), ExcMessage("SparseCholesky: the matrix is not square."));
+      UpperTriangle                       upper;
+      std::vector<std::pair<int, double>> entries;
+      for (unsigned int row = 0; row < matrix.m(); ++row)
+        {
+          entries.clear();
+          for (auto it = matrix.begin(row); it != matrix.end(row); ++it)
+            if (it->column() <= row)
+              entries.emplace_back(it->column(), it->value());
+          upper.add_row(entries);
+        }
+      return upper;
+    }
+  } // namespace
+
+
   SparseCholesky::SparseCholesky(const SparseMatrix<double> &matrix, const AdditionalData &data)
   {
-    AssertThrow(matrix.m() == matrix.n(), ExcMessage("SparseCholesky: the matrix is not square."));
-    UpperTriangle                       upper;
-    std::vector<std::pair<int, double>> entries;
-    for (unsigned int row = 0; row < matrix.m(); ++row)
-      {
-        entries.clear();
-        for (auto it = matrix.begin(row); it != matrix.end(row); ++it)
-          if (it->column() <= row)
-            entries.emplace_back(it->column(), it->value());
-        upper.add_row(entries);
-      }
+    const UpperTriangle upper = upper_triangle(matrix);
     implementation = std::make_unique<Implementation>(matrix.m(), upper.column_start,
                                                       upper.row_index, upper.values, data);
+  }
+
+
+  bool
+  SparseCholesky::refactorize(const SparseMatrix<double> &matrix)
+  {
+    const UpperTriangle upper = upper_triangle(matrix);
+    AssertThrow(matrix.m() == implementation->n && upper.column_start == implementation->a_column_start &&
+                  upper.row_index == implementation->a_row_index,
+                ExcMessage("SparseCholesky::refactorize: the matrix has another sparsity pattern than the "
+                           "one factorized first."));
+    return implementation->refactorize(upper.values);
   }
 
 

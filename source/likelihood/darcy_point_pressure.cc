@@ -11,6 +11,9 @@
 #include <ddo/likelihood/point_observations.h>
 #include <ddo/pde/darcy_problem.h>
 
+#include <algorithm>
+#include <cmath>
+#include <limits>
 #include <memory>
 
 namespace ddo
@@ -73,20 +76,38 @@ namespace ddo
         observations->set_widening(v, field_scale);
       }
 
+      /**
+       * -infinity, with a zero gradient, for a field without a pressure (see
+       * DarcyProblem::try_solve_pressure()) or whose log L or gradient is
+       * not finite in floating point (exp(u) large where the pressure
+       * gradients are).
+       */
       double
       log_likelihood(const Vector<double> &u, const double sigma, Vector<double> &gradient) override
       {
-        const Vector<double> p = problem->solve_pressure(u);
-        std::vector<double>  dlogl_dy;
-        const double         log_l = observations->log_likelihood(observations->values(p), dlogl_dy, sigma);
-        pull_back(u, p, dlogl_dy, gradient);
-        return log_l;
+        Vector<double> p;
+        if (problem->try_solve_pressure(u, p))
+          {
+            std::vector<double> dlogl_dy;
+            const double        log_l = observations->log_likelihood(observations->values(p), dlogl_dy, sigma);
+            pull_back(u, p, dlogl_dy, gradient);
+            if (std::isfinite(log_l) && std::all_of(gradient.begin(), gradient.end(), [](const double g) {
+                  return std::isfinite(g);
+                }))
+              return log_l;
+          }
+        gradient = 0.;
+        return -std::numeric_limits<double>::infinity();
       }
 
+      /** +infinity for a field without a pressure. */
       double
       normalized_misfit(const Vector<double> &u) override
       {
-        return observations->normalized_misfit(observations->values(problem->solve_pressure(u)));
+        Vector<double> p;
+        if (!problem->try_solve_pressure(u, p))
+          return std::numeric_limits<double>::infinity();
+        return observations->normalized_misfit(observations->values(p));
       }
 
       unsigned int

@@ -8,7 +8,9 @@
 
 #include <ddo/pde/darcy_problem.h>
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <sstream>
 
 namespace ddo
@@ -77,7 +79,77 @@ namespace ddo
     DoFTools::make_sparsity_pattern(space.get_dof_handler(), dsp, constraints, false);
     pattern.copy_from(dsp);
     matrix.reinit(pattern);
+    tabulate_cells();
     assemble_source();
+    // The ordering and symbolic analysis, once: a = 1. Simplicial below
+    // 10^4 DoFs (small 2D problems, where supernodes are tiny).
+    assemble_matrix(nullptr);
+    SparseCholesky::AdditionalData data;
+    data.supernodal = space.n_dofs() > 10000;
+    cholesky        = std::make_unique<SparseCholesky>(matrix, data);
+  }
+
+
+  template <int dim>
+  void
+  DarcyProblem<dim>::tabulate_cells()
+  {
+    FEValues<dim> fe_values(space.get_mapping(), space.get_fe(), space.get_quadrature(),
+                            update_values | update_gradients | update_JxW_values);
+    n_cells  = space.get_dof_handler().get_triangulation().n_active_cells();
+    n_shape  = space.get_fe().n_dofs_per_cell();
+    n_points = fe_values.n_quadrature_points;
+    cell_dofs.resize(std::size_t(n_cells) * n_shape);
+    jxw.resize(std::size_t(n_cells) * n_points);
+    shape_values.resize(std::size_t(n_cells) * n_points * n_shape);
+    shape_gradients.resize(std::size_t(n_cells) * n_points * n_shape);
+    std::vector<types::global_dof_index> dofs(n_shape);
+    unsigned int                         c = 0;
+    for (const auto &cell : space.get_dof_handler().active_cell_iterators())
+      {
+        fe_values.reinit(cell);
+        cell->get_dof_indices(dofs);
+        std::copy(dofs.begin(), dofs.end(), cell_dofs.begin() + std::size_t(c) * n_shape);
+        for (unsigned int q = 0; q < n_points; ++q)
+          {
+            const std::size_t point = std::size_t(c) * n_points + q;
+            jxw[point]              = fe_values.JxW(q);
+            for (unsigned int i = 0; i < n_shape; ++i)
+              {
+                shape_values[point * n_shape + i]    = fe_values.shape_value(i, q);
+                shape_gradients[point * n_shape + i] = fe_values.shape_grad(i, q);
+              }
+          }
+        ++c;
+      }
+  }
+
+
+  template <int dim>
+  void
+  DarcyProblem<dim>::values_at_points(const unsigned int c, const Vector<double> &v, std::vector<double> &values) const
+  {
+    values.assign(n_points, 0.);
+    const types::global_dof_index *dofs = cell_dofs.data() + std::size_t(c) * n_shape;
+    const double *                 phi  = shape_values.data() + std::size_t(c) * n_points * n_shape;
+    for (unsigned int q = 0; q < n_points; ++q)
+      for (unsigned int i = 0; i < n_shape; ++i)
+        values[q] += v[dofs[i]] * phi[q * n_shape + i];
+  }
+
+
+  template <int dim>
+  void
+  DarcyProblem<dim>::gradients_at_points(const unsigned int           c,
+                                         const Vector<double> &       v,
+                                         std::vector<Tensor<1, dim>> &gradients) const
+  {
+    gradients.assign(n_points, Tensor<1, dim>());
+    const types::global_dof_index *dofs = cell_dofs.data() + std::size_t(c) * n_shape;
+    const Tensor<1, dim> *         grad = shape_gradients.data() + std::size_t(c) * n_points * n_shape;
+    for (unsigned int q = 0; q < n_points; ++q)
+      for (unsigned int i = 0; i < n_shape; ++i)
+        gradients[q] += v[dofs[i]] * grad[q * n_shape + i];
   }
 
 
@@ -118,21 +190,74 @@ namespace ddo
   DarcyProblem<dim>::assemble_source()
   {
     rhs.reinit(space.n_dofs());
-    FEValues<dim> fe_values(space.get_mapping(), space.get_fe(), space.get_quadrature(),
-                            update_values | update_JxW_values);
-    const unsigned int                   n = space.get_fe().n_dofs_per_cell();
-    Vector<double>                       cell_rhs(n);
-    std::vector<types::global_dof_index> dofs(n);
-    for (const auto &cell : space.get_dof_handler().active_cell_iterators())
+    Vector<double>                       cell_rhs(n_shape);
+    std::vector<types::global_dof_index> dofs(n_shape);
+    for (unsigned int c = 0; c < n_cells; ++c)
       {
-        fe_values.reinit(cell);
-        cell_rhs = 0.;
-        for (unsigned int q = 0; q < fe_values.n_quadrature_points; ++q)
-          for (unsigned int i = 0; i < n; ++i)
-            cell_rhs(i) += settings.source * fe_values.shape_value(i, q) * fe_values.JxW(q);
-        cell->get_dof_indices(dofs);
+        const std::size_t first = std::size_t(c) * n_points;
+        cell_rhs                = 0.;
+        for (unsigned int q = 0; q < n_points; ++q)
+          for (unsigned int i = 0; i < n_shape; ++i)
+            cell_rhs(i) += settings.source * shape_values[(first + q) * n_shape + i] * jxw[first + q];
+        std::copy_n(cell_dofs.begin() + std::size_t(c) * n_shape, n_shape, dofs.begin());
         constraints.distribute_local_to_global(cell_rhs, dofs, rhs);
       }
+  }
+
+
+  template <int dim>
+  bool
+  DarcyProblem<dim>::assemble_matrix(const Vector<double> *u)
+  {
+    matrix             = 0.;
+    permeability_range = {std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity()};
+    bool                                 admissible = true;
+    FullMatrix<double>                   cell_matrix(n_shape, n_shape);
+    std::vector<double>                  u_values(n_points, 0.);
+    std::vector<types::global_dof_index> dofs(n_shape);
+    for (unsigned int c = 0; c < n_cells; ++c)
+      {
+        if (u != nullptr)
+          values_at_points(c, *u, u_values);
+        const std::size_t first = std::size_t(c) * n_points;
+        cell_matrix             = 0.;
+        for (unsigned int q = 0; q < n_points; ++q)
+          {
+            const double a = u != nullptr ? permeability(u_values[q]).first : 1.;
+            // !(a > 0) is also true for NaN.
+            if (!(a > 0) || !std::isfinite(a))
+              admissible = false;
+            permeability_range.first  = std::min(permeability_range.first, a);
+            permeability_range.second = std::max(permeability_range.second, a);
+            const Tensor<1, dim> *grad = shape_gradients.data() + (first + q) * n_shape;
+            const double          w    = a * jxw[first + q];
+            for (unsigned int i = 0; i < n_shape; ++i)
+              for (unsigned int j = 0; j < n_shape; ++j)
+                cell_matrix(i, j) += w * (grad[i] * grad[j]);
+          }
+        std::copy_n(cell_dofs.begin() + std::size_t(c) * n_shape, n_shape, dofs.begin());
+        constraints.distribute_local_to_global(cell_matrix, dofs, matrix);
+      }
+    return admissible;
+  }
+
+
+  template <int dim>
+  bool
+  DarcyProblem<dim>::try_solve_pressure(const Vector<double> &u, Vector<double> &p)
+  {
+    AssertThrow(u.size() == space.n_dofs(),
+                ExcMessage("Darcy problem: the field has " + std::to_string(u.size()) + " coefficients, the space " +
+                           std::to_string(space.n_dofs()) + "."));
+    if (!assemble_matrix(&u))
+      return false;
+    ++solves;
+    if (!cholesky->refactorize(matrix))
+      return false;
+    p = rhs;
+    cholesky->solve(p.begin(), 1, p.size());
+    constraints.distribute(p);
+    return std::all_of(p.begin(), p.end(), [](const double v) { return std::isfinite(v); });
   }
 
 
@@ -140,36 +265,15 @@ namespace ddo
   Vector<double>
   DarcyProblem<dim>::solve_pressure(const Vector<double> &u)
   {
-    AssertThrow(u.size() == space.n_dofs(),
-                ExcMessage("Darcy problem: the field has " + std::to_string(u.size()) + " coefficients, the space " +
-                           std::to_string(space.n_dofs()) + "."));
-    matrix = 0.;
-    FEValues<dim> fe_values(space.get_mapping(), space.get_fe(), space.get_quadrature(),
-                            update_values | update_gradients | update_JxW_values);
-    const unsigned int                   n = space.get_fe().n_dofs_per_cell();
-    FullMatrix<double>                   cell_matrix(n, n);
-    std::vector<double>                  u_values(fe_values.n_quadrature_points);
-    std::vector<types::global_dof_index> dofs(n);
-    for (const auto &cell : space.get_dof_handler().active_cell_iterators())
+    Vector<double> p;
+    if (!try_solve_pressure(u, p))
       {
-        fe_values.reinit(cell);
-        fe_values.get_function_values(u, u_values);
-        cell_matrix = 0.;
-        for (unsigned int q = 0; q < u_values.size(); ++q)
-          {
-            const double a = permeability(u_values[q]).first * fe_values.JxW(q);
-            for (unsigned int i = 0; i < n; ++i)
-              for (unsigned int j = 0; j < n; ++j)
-                cell_matrix(i, j) += a * (fe_values.shape_grad(i, q) * fe_values.shape_grad(j, q));
-          }
-        cell->get_dof_indices(dofs);
-        constraints.distribute_local_to_global(cell_matrix, dofs, matrix);
+        std::ostringstream message;
+        message << "Darcy problem: the field has no pressure in floating point (the permeability ranges from "
+                << permeability_range.first << " to " << permeability_range.second
+                << "; it must be finite and positive, and the matrix positive definite).";
+        AssertThrow(false, ExcMessage(message.str()));
       }
-    solver.initialize(matrix);
-    Vector<double> p = rhs;
-    solver.solve(p);
-    ++solves;
-    constraints.distribute(p);
     return p;
   }
 
@@ -179,7 +283,7 @@ namespace ddo
   DarcyProblem<dim>::solve_adjoint(Vector<double> &z)
   {
     constraints.condense(z);
-    solver.solve(z);
+    cholesky->solve(z.begin(), 1, z.size());
     ++solves;
     constraints.distribute(z);
   }
@@ -193,25 +297,20 @@ namespace ddo
                                              Vector<double> &      gradient) const
   {
     gradient = 0.;
-    FEValues<dim> fe_values(space.get_mapping(), space.get_fe(), space.get_quadrature(),
-                            update_values | update_gradients | update_JxW_values);
-    const unsigned int                   n_q = fe_values.n_quadrature_points;
-    const unsigned int                   n   = space.get_fe().n_dofs_per_cell();
-    std::vector<double>                  u_values(n_q);
-    std::vector<Tensor<1, dim>>          p_gradients(n_q), z_gradients(n_q);
-    std::vector<types::global_dof_index> dofs(n);
-    for (const auto &cell : space.get_dof_handler().active_cell_iterators())
+    std::vector<double>         u_values;
+    std::vector<Tensor<1, dim>> p_gradients, z_gradients;
+    for (unsigned int c = 0; c < n_cells; ++c)
       {
-        fe_values.reinit(cell);
-        fe_values.get_function_values(u, u_values);
-        fe_values.get_function_gradients(p, p_gradients);
-        fe_values.get_function_gradients(z, z_gradients);
-        cell->get_dof_indices(dofs);
-        for (unsigned int q = 0; q < n_q; ++q)
+        values_at_points(c, u, u_values);
+        gradients_at_points(c, p, p_gradients);
+        gradients_at_points(c, z, z_gradients);
+        const std::size_t              first = std::size_t(c) * n_points;
+        const types::global_dof_index *dofs  = cell_dofs.data() + std::size_t(c) * n_shape;
+        for (unsigned int q = 0; q < n_points; ++q)
           {
-            const double w = -permeability(u_values[q]).second * (z_gradients[q] * p_gradients[q]) * fe_values.JxW(q);
-            for (unsigned int i = 0; i < n; ++i)
-              gradient[dofs[i]] += w * fe_values.shape_value(i, q);
+            const double w = -permeability(u_values[q]).second * (z_gradients[q] * p_gradients[q]) * jxw[first + q];
+            for (unsigned int i = 0; i < n_shape; ++i)
+              gradient[dofs[i]] += w * shape_values[(first + q) * n_shape + i];
           }
       }
   }
@@ -221,23 +320,20 @@ namespace ddo
   double
   DarcyProblem<dim>::outflow(const Vector<double> &u, const Vector<double> &p, const Vector<double> &weight) const
   {
-    FEValues<dim> fe_values(space.get_mapping(), space.get_fe(), space.get_quadrature(),
-                            update_values | update_gradients | update_JxW_values);
-    const unsigned int          n_q = fe_values.n_quadrature_points;
-    std::vector<double>         u_values(n_q), w_values(n_q);
-    std::vector<Tensor<1, dim>> p_gradients(n_q), w_gradients(n_q);
+    std::vector<double>         u_values, w_values;
+    std::vector<Tensor<1, dim>> p_gradients, w_gradients;
     double                      flux = 0;
-    for (const auto &cell : space.get_dof_handler().active_cell_iterators())
+    for (unsigned int c = 0; c < n_cells; ++c)
       {
-        fe_values.reinit(cell);
-        fe_values.get_function_values(u, u_values);
-        fe_values.get_function_values(weight, w_values);
-        fe_values.get_function_gradients(p, p_gradients);
-        fe_values.get_function_gradients(weight, w_gradients);
-        for (unsigned int q = 0; q < n_q; ++q)
+        values_at_points(c, u, u_values);
+        values_at_points(c, weight, w_values);
+        gradients_at_points(c, p, p_gradients);
+        gradients_at_points(c, weight, w_gradients);
+        for (unsigned int q = 0; q < n_points; ++q)
           {
             const double a = permeability(u_values[q]).first;
-            flux += (settings.source * w_values[q] - a * (p_gradients[q] * w_gradients[q])) * fe_values.JxW(q);
+            flux += (settings.source * w_values[q] - a * (p_gradients[q] * w_gradients[q])) *
+                    jxw[std::size_t(c) * n_points + q];
           }
       }
     return flux;

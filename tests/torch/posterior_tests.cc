@@ -28,6 +28,7 @@
 
 #include <cmath>
 #include <iostream>
+#include <limits>
 
 #include "../network_test_utilities.h"
 
@@ -324,6 +325,35 @@ TEST(Posterior, GaussianPriorSamplesTheExactPosteriorThroughTheApplicationCallba
 }
 
 
+// A likelihood without a value at the sampler's states (-infinity, as
+// darcy_point_pressure answers a permeability without a pressure): the
+// guided sampler, which has no line search, stops with a message that
+// names the noise level and the two methods that shorten their steps.
+TEST(Posterior, TheGuidedSamplerRefusesStatesOutsideTheLikelihoodsDomain)
+{
+  const LinearProblem         problem(1., 0.4);
+  GaussianPrior<2>            prior(*problem.space, problem.noise, 0., flow_range);
+  const auto                  sampler = make_sampler("probability_flow", "set Batch size = 10\n");
+  const ApplicationLikelihood outside = [](const Vector<double> &, const double, Vector<double> &g) {
+    g = 0.;
+    return -std::numeric_limits<double>::infinity();
+  };
+  GuidanceSettings settings;
+  std::string      message = "no error";
+  try
+    {
+      prior.sample_posterior(outside, *sampler, settings, 10, 11);
+    }
+  catch (const ExceptionBase &exc)
+    {
+      message = test_support::one_line(exc.what());
+    }
+  EXPECT_NE(message.find("the likelihood has no value at a state of the sampler (noise level"), std::string::npos)
+    << message;
+  EXPECT_NE(message.find("use 'Method = dps' or 'proximal'"), std::string::npos) << message;
+}
+
+
 // Its prior samples: the pointwise variance of the covariance, the mean m0.
 TEST(Posterior, GaussianPriorSamplesHaveTheCovarianceOfItsNoise)
 {
@@ -381,6 +411,63 @@ TEST(Posterior, TheProximalProblemOfALinearLikelihoodHasItsClosedFormSolution)
       EXPECT_LT(relative, 1e-4); // measured 7e-6 (rho 0.01) and 3e-6 (rho 1)
       EXPECT_GE(n, 30u);
     }
+}
+
+
+// A likelihood that is -infinity outside a half-space (a PDE without a
+// solution there) which the proximal problem's minimizer and its first full
+// step lie outside: the line search shortens the steps, and the iterate
+// ends inside with a higher likelihood than its start. Starting outside is
+// an error that names the denoised estimate.
+TEST(Posterior, TheProximalProblemStaysInsideTheLikelihoodsDomain)
+{
+  const LinearProblem problem;
+  const double        rho       = 1.;
+  const torch::Tensor x0_tensor = problem.prior->sample_target(1, 99)[0];
+  const torch::Tensor C         = problem.phi.t().matmul(torch::diag(problem.c)).matmul(problem.phi);
+  const torch::Tensor gain      = rho * C.matmul(problem.H.t());
+  const torch::Tensor system    = problem.H.matmul(gain) + eta * eta * torch::eye(problem.H.size(0), torch::kFloat64);
+  const torch::Tensor exact =
+    x0_tensor + gain.matmul(torch::linalg::solve(system, problem.y - problem.H.matmul(x0_tensor), true));
+  // The domain s(x) <= bound: half way from the start to the minimizer along their difference.
+  const torch::Tensor direction = (exact - x0_tensor) / (exact - x0_tensor).norm();
+  const double        bound     = direction.dot(x0_tensor + 0.5 * (exact - x0_tensor)).item<double>();
+  unsigned int        outside   = 0;
+  const auto          log_l     = [&](const Vector<double> &x, Vector<double> &g) {
+    const torch::Tensor t = torch_bridge::to_tensor(x, torch::kFloat64).reshape({-1});
+    if (direction.dot(t).item<double>() > bound)
+      {
+        ++outside;
+        g = 0.;
+        return -std::numeric_limits<double>::infinity();
+      }
+    const torch::Tensor residual = problem.y - problem.H.matmul(t);
+    torch_bridge::from_tensor(problem.H.t().matmul(residual) / (eta * eta), g);
+    return -0.5 * residual.dot(residual).item<double>() / (eta * eta);
+  };
+  const LikelihoodWithGradient likelihood = log_l;
+  Vector<double>               x(problem.space->n_dofs()), g(problem.space->n_dofs());
+  torch_bridge::from_tensor(x0_tensor, x);
+  const double start = log_l(x, g);
+  const unsigned int n = solve_proximal_problem<2>(*problem.space, problem.noise, likelihood, rho, 30, x);
+  const double       end = log_l(x, g);
+  std::cout << "  log L " << start << " -> " << end << " after " << n << " evaluations, " << outside
+            << " of them outside" << std::endl;
+  EXPECT_GT(outside, 0u);
+  EXPECT_TRUE(std::isfinite(end));
+  EXPECT_GT(end, start);
+
+  torch_bridge::from_tensor(exact, x);
+  std::string message = "no error";
+  try
+    {
+      solve_proximal_problem<2>(*problem.space, problem.noise, likelihood, rho, 30, x);
+    }
+  catch (const ExceptionBase &exc)
+    {
+      message = test_support::one_line(exc.what());
+    }
+  EXPECT_NE(message.find("not finite at the denoised estimate it starts from"), std::string::npos) << message;
 }
 
 

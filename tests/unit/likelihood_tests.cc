@@ -20,6 +20,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <limits>
 #include <random>
 
 #include "../test_utilities.h"
@@ -96,6 +97,48 @@ TEST(Likelihood, DarcyAdjointGradientEqualsCentralDifferencesForBothPermeability
     const double error = gradient_error(*darcy, interpolate_expression(*space, "log(" + field + ")"), 1e-6);
     EXPECT_LT(error, 1e-5) << "log-permeability map";
   }
+}
+
+
+// A log-permeability whose exp(u) overflows (u = 800), underflows to 0
+// (u = -800) or is NaN in one region has no Darcy pressure in floating
+// point: log L is -infinity with a zero gradient and the misfit +infinity,
+// so that a sampler's line search can shorten its step; solving for the
+// pressure of such a field throws with the range of the permeability. A
+// field with a large but finite contrast (exp(+-100)) still has one.
+TEST(Likelihood, DarcyFieldsWithoutAPressureGetAnInfiniteMisfit)
+{
+  const auto space = test_support::make_space<2>(plate_mesh);
+  auto       darcy = make_likelihood("darcy_point_pressure",
+                               "set Number of observations = 30\nset Noise level = 0.05\n"
+                               "set Field = log permeability\n",
+                               *space);
+  const Vector<double> truth = interpolate_expression(*space, "log(7.5 + 3*sin(3*x)*cos(2*y))");
+  darcy->observe(truth, 3);
+  Vector<double> gradient(space->n_dofs());
+  EXPECT_TRUE(std::isfinite(darcy->log_likelihood(truth, 0., gradient)));
+  for (const std::string &value : {"800", "-800", "0/0"})
+    {
+      const Vector<double> field = interpolate_expression(*space, "x < 0.5 ? " + value + " : 2");
+      gradient                   = 1.;
+      EXPECT_EQ(darcy->log_likelihood(field, 0., gradient), -std::numeric_limits<double>::infinity()) << value;
+      EXPECT_EQ(gradient.l2_norm(), 0.) << value;
+      EXPECT_EQ(darcy->normalized_misfit(field), std::numeric_limits<double>::infinity()) << value;
+      std::string message = "no error";
+      try
+        {
+          darcy->observe(field, 3);
+        }
+      catch (const ExceptionBase &exc)
+        {
+          message = test_support::one_line(exc.what());
+        }
+      EXPECT_NE(message.find("no pressure in floating point (the permeability ranges from"), std::string::npos)
+        << message;
+    }
+  const Vector<double> contrast = interpolate_expression(*space, "x < 0.5 ? 100 : -100");
+  EXPECT_TRUE(std::isfinite(darcy->log_likelihood(contrast, 0., gradient)));
+  EXPECT_TRUE(std::isfinite(gradient.l2_norm()));
 }
 
 

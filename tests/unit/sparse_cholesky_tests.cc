@@ -16,6 +16,8 @@
 #include <cmath>
 #include <random>
 
+#include "../test_utilities.h"
+
 using namespace ddo;
 
 namespace
@@ -140,6 +142,68 @@ TEST(SparseCholesky, SupernodalSolveSolvesTheSystemAndAgreesWithCholmodsSolve)
   auto y = b;
   reference.solve(y.data(), 1, n);
   EXPECT_LT(relative_difference(x, y), 1e-13);
+}
+
+
+// refactorize() reuses the ordering and analysis: with other values on the
+// same pattern it solves as a fresh factorization does (supernodal and
+// simplicial), it reports a matrix that is not positive definite (diagonal
+// shifted below zero), recovers on the next SPD matrix, and refuses a
+// matrix with another pattern.
+TEST(SparseCholesky, RefactorizationWithNewValuesEqualsAFreshFactorization)
+{
+  for (const bool supernodal : {true, false})
+    {
+      const GridMatrix  first(12, 0.5), second(12, 2.), indefinite(12, 0.5, true);
+      const std::size_t n = first.matrix.m();
+      const auto        b = random_columns(n, 1, n);
+      SparseCholesky::AdditionalData data;
+      data.supernodal = supernodal;
+      SparseCholesky cholesky(first.matrix, data);
+      // The grid matrices have their own patterns with the same entries: copy the values over.
+      SparseMatrix<double> values(first.pattern);
+      for (std::size_t k = 0; k < n; ++k)
+        for (auto it = second.matrix.begin(k); it != second.matrix.end(k); ++it)
+          values.set(k, it->column(), it->value());
+      ASSERT_TRUE(cholesky.refactorize(values));
+      auto x = b;
+      cholesky.solve(x.data(), 1, n);
+      SparseCholesky fresh(second.matrix, data);
+      auto           y = b;
+      fresh.solve(y.data(), 1, n);
+      EXPECT_LT(relative_difference(x, y), 1e-13) << (supernodal ? "supernodal" : "simplicial");
+      EXPECT_LT(relative_residual(second.matrix, x, b, 1, n), 1e-13);
+
+      // The negative definite grid matrix: for the simplicial LDL^T form
+      // (which accepts negative pivots) with a zero diagonal entry.
+      SparseMatrix<double> broken(first.pattern);
+      for (std::size_t k = 0; k < n; ++k)
+        for (auto it = indefinite.matrix.begin(k); it != indefinite.matrix.end(k); ++it)
+          broken.set(k, it->column(), supernodal ? it->value() : (k == 0 ? 0. : it->value()));
+      if (!supernodal)
+        for (auto it = broken.begin(0); it != broken.end(0); ++it)
+          {
+            broken.set(it->column(), 0, 0.);
+            it->value() = 0.;
+          }
+      EXPECT_FALSE(cholesky.refactorize(broken)) << (supernodal ? "supernodal" : "simplicial");
+      ASSERT_TRUE(cholesky.refactorize(values));
+      auto again = b;
+      cholesky.solve(again.data(), 1, n);
+      EXPECT_LT(relative_difference(again, y), 1e-13);
+
+      const GridMatrix other(11, 0.5);
+      std::string      message = "no error";
+      try
+        {
+          cholesky.refactorize(other.matrix);
+        }
+      catch (const ExceptionBase &exc)
+        {
+          message = test_support::one_line(exc.what());
+        }
+      EXPECT_NE(message.find("another sparsity pattern"), std::string::npos) << message;
+    }
 }
 
 

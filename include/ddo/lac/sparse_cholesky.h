@@ -110,6 +110,20 @@ namespace ddo
     unsigned int
     solve_refined(double *x, unsigned int n_columns, std::size_t leading_dimension);
 
+    /**
+     * The numeric factorization of @p matrix, which has the sparsity
+     * pattern of the constructor's matrix: the ordering and the symbolic
+     * analysis (the expensive part for a small matrix factorized many times,
+     * as a PDE with a changing coefficient is) are reused. Returns false
+     * where CHOLMOD stops at a pivot: a matrix that is not positive definite
+     * (the simplicial LDL^T form stops only at a zero pivot, so a caller
+     * whose matrix may be indefinite checks its solutions); the factor is
+     * then unusable until the next successful call. Not for a single
+     * precision factor.
+     */
+    bool
+    refactorize(const SparseMatrix<double> &matrix);
+
     /** Number of rows of A. */
     std::size_t
     size() const;

@@ -83,6 +83,12 @@ namespace ddo
      * sampler's state (data units; 0 for a clean field): a likelihood may
      * widen its observation noise with it (see ddo::LikelihoodGradient), or
      * ignore it when used at the denoised estimate.
+     *
+     * A field outside the likelihood's domain (e.g. a permeability for which
+     * the PDE has no solution in floating point) gets -infinity and a zero
+     * gradient, never an exception: the line searches of the DPS and
+     * proximal samplers then shorten their steps, and the guided samplers
+     * stop with a message that names the noise level.
      */
     virtual double
     log_likelihood(const Vector<double> &u, const double sigma, Vector<double> &gradient) = 0;
@@ -117,7 +123,8 @@ namespace ddo
 
     /**
      * The root mean square of (prediction(@p u) - data) / (noise standard
-     * deviation): about 1 for a field that explains the data to the noise.
+     * deviation): about 1 for a field that explains the data to the noise;
+     * +infinity for a field outside the likelihood's domain.
      */
     virtual double
     normalized_misfit(const Vector<double> &u) = 0;

@@ -9,25 +9,38 @@
  * on the function space of the field: the forward model of the likelihood
  * `darcy_point_pressure` and of the quantity of interest
  * `darcy_boundary_flux`, so that an inverse problem and the forward
- * propagation of the same prior solve the same PDE. Direct solves
- * (UMFPACK): one factorization per field serves the forward and the
- * adjoint problem.
+ * propagation of the same prior solve the same PDE. Direct solves: one
+ * Cholesky factorization per field (CHOLMOD, ddo::SparseCholesky) serves
+ * the forward and the adjoint problem.
+ *
+ * An inverse problem solves this PDE thousands of times on one mesh with
+ * a changing coefficient, so everything that does not depend on the field
+ * is done once: the values, gradients and weights of the shape functions
+ * at the quadrature points of every cell (what FEValues would compute
+ * again for each field; n_q (1 + n (dim + 1)) doubles per cell for n
+ * shape functions and n_q points) and the fill-reducing ordering and
+ * symbolic analysis of the factorization. Measured on step-4's plate
+ * (1370 P1 DoFs, benchmarks/darcy_solve_benchmark.cc,
+ * doc/benchmarks_darcy.md), against FEValues assembly and UMFPACK.
  *
  * @ingroup likelihood
  */
 
 #include <deal.II/base/parameter_handler.h>
+#include <deal.II/base/tensor.h>
 #include <deal.II/lac/affine_constraints.h>
-#include <deal.II/lac/sparse_direct.h>
 #include <deal.II/lac/sparse_matrix.h>
 #include <deal.II/lac/sparsity_pattern.h>
 #include <deal.II/lac/vector.h>
 
 #include <ddo/function_space/function_space.h>
+#include <ddo/lac/sparse_cholesky.h>
 
+#include <memory>
 #include <set>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace ddo
 {
@@ -79,9 +92,25 @@ namespace ddo
      */
     DarcyProblem(const FunctionSpace<dim> &space, const DarcySettings &settings, const std::string &owner);
 
-    /** Assembles A(a(u)), factorizes it and returns the pressure. */
+    /**
+     * Assembles A(a(u)), factorizes it and returns the pressure. Throws,
+     * naming the range of the permeability, where the field has no pressure
+     * in floating point (see try_solve_pressure()).
+     */
     Vector<double>
     solve_pressure(const Vector<double> &u);
+
+    /**
+     * As solve_pressure(), but returns false (@p p unspecified) where the
+     * field has no pressure in floating point: a permeability that is not
+     * finite or not positive at a quadrature point (exp(u) overflows above
+     * u = 709 and underflows to 0 below u = -745), a matrix that the direct
+     * solver finds singular, or a pressure that is not finite. The
+     * likelihoods answer such a field with log L = -infinity, so that a
+     * sampler's line search shortens its step instead of stopping.
+     */
+    bool
+    try_solve_pressure(const Vector<double> &u, Vector<double> &p);
 
     /**
      * Solves A z = @p rhs with the factorization of the last
@@ -135,8 +164,16 @@ namespace ddo
     SparsityPattern                   pattern;
     SparseMatrix<double>              matrix;
     Vector<double>                    rhs;
-    SparseDirectUMFPACK               solver;
+    std::unique_ptr<SparseCholesky>   cholesky;
     unsigned int                      solves = 0;
+
+    /** The shape functions at the quadrature points of every cell (see the file documentation). */
+    unsigned int                         n_cells = 0, n_shape = 0, n_points = 0;
+    std::vector<types::global_dof_index> cell_dofs;
+    std::vector<double>                  jxw, shape_values;
+    std::vector<Tensor<1, dim>>          shape_gradients;
+    /** The smallest and largest permeability of the last assembly. */
+    std::pair<double, double> permeability_range{0., 0.};
 
     /** a(u) and a'(u) at one value of the field. */
     std::pair<double, double>
@@ -147,6 +184,25 @@ namespace ddo
 
     void
     assemble_source();
+
+    /** Fills cell_dofs, jxw, shape_values and shape_gradients. */
+    void
+    tabulate_cells();
+
+    /** Values of the field @p v at the quadrature points of cell @p c. */
+    void
+    values_at_points(const unsigned int c, const Vector<double> &v, std::vector<double> &values) const;
+
+    /** Gradients of the field @p v at the quadrature points of cell @p c. */
+    void
+    gradients_at_points(const unsigned int c, const Vector<double> &v, std::vector<Tensor<1, dim>> &gradients) const;
+
+    /**
+     * Assembles A(a(u)) into matrix (a = 1 for @p u = nullptr); false if
+     * a(u) is not finite and positive everywhere.
+     */
+    bool
+    assemble_matrix(const Vector<double> *u);
   };
 } // namespace ddo
 

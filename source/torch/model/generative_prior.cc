@@ -9,6 +9,7 @@
 #include <ddo/torch/torch_bridge.h>
 
 #include <chrono>
+#include <limits>
 #include <sstream>
 
 namespace ddo
@@ -124,7 +125,14 @@ namespace ddo
           for (int b = 0; b < w.size(0); ++b)
             {
               torch_bridge::from_tensor(w[b], w_row);
-              row(w_row, level[b].item<double>(), gradient);
+              const double log_l = row(w_row, level[b].item<double>(), gradient);
+              AssertThrow(log_l != -std::numeric_limits<double>::infinity(),
+                          ExcMessage("Posterior sampling: the likelihood has no value at a state of the sampler "
+                                     "(noise level " +
+                                     std::to_string(level[b].item<double>()) +
+                                     "; e.g. a PDE without a solution for this field). The guided samplers "
+                                     "cannot step around such states: use 'Method = dps' or 'proximal', whose "
+                                     "line searches shorten the step."));
               result[b].copy_(torch_bridge::view(gradient));
             }
           return result;

@@ -3,6 +3,7 @@
 #include <ddo/torch/sampler/dps_posterior.h>
 #include <ddo/torch/torch_bridge.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 
@@ -92,7 +93,8 @@ namespace ddo
         for (std::int64_t b = 0; b < x.size(0); ++b)
           {
             misfit[b] = evaluate(x[b]);
-            AssertThrow(std::isfinite(misfit[b]) && std::isfinite(gradient.l2_norm()),
+            AssertThrow(std::isfinite(misfit[b]) && std::all_of(gradient.begin(), gradient.end(),
+                                                                [](const double g) { return std::isfinite(g); }),
                         ExcMessage("DPS posterior: the likelihood or its gradient is not finite at a denoised "
                                    "estimate."));
             gradient *= -1.;

@@ -4,8 +4,11 @@
 #include <ddo/torch/sampler/proximal_posterior.h>
 #include <ddo/torch/torch_bridge.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <limits>
+#include <string>
 
 namespace ddo
 {
@@ -48,8 +51,21 @@ namespace ddo
         likelihood_gradient = 0;
         const double log_l  = likelihood(x, likelihood_gradient);
         ++n_evaluations;
-        AssertThrow(std::isfinite(log_l) && std::isfinite(likelihood_gradient.l2_norm()),
-                    ExcMessage("Proximal posterior step: the likelihood or its gradient is not finite."));
+        // A trial outside the likelihood's domain (log L = -infinity) gets an
+        // infinite objective, and the line search shortens the step; the
+        // starting point (the first evaluation) must lie inside.
+        if (log_l == -std::numeric_limits<double>::infinity() && n_evaluations > 1)
+          {
+            g = 0.;
+            return std::numeric_limits<double>::infinity();
+          }
+        // Entry by entry: the l2 norm of a finite but large gradient overflows.
+        const bool finite_gradient = std::all_of(likelihood_gradient.begin(), likelihood_gradient.end(),
+                                                 [](const double v) { return std::isfinite(v); });
+        AssertThrow(std::isfinite(log_l) && finite_gradient,
+                    ExcMessage("Proximal posterior step: the likelihood or its gradient is not finite at " +
+                               std::string(n_evaluations == 1 ? "the denoised estimate it starts from." :
+                                                                "a trial point.")));
         constraints.condense(likelihood_gradient); // P^T grad
 
         difference = x;
