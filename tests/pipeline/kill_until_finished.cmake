@@ -4,12 +4,17 @@
 # its own (at most 30 attempts). The first three runs are killed after 0.2 to
 # 0.35 times WALL (the seconds an uninterrupted run takes, start-up
 # included), so that each gets past the start-up and none can finish; later
-# ones after 0.2 to 1.2 times WALL. Fails unless at least three runs were
-# killed and two of the later runs printed RESUME_REGEX (they resumed).
+# ones after 0.2 to 1.2 times WALL. A run that does not resume shows that
+# the kill before it came before the first checkpoint (the start-up took
+# longer than when WALL was measured: a loaded machine), so every later kill
+# comes 0.2 WALL later than drawn, once more for each such run. Fails unless
+# at least three runs were killed and two of the later runs printed
+# RESUME_REGEX (they resumed).
 function(kill_until_finished _command _prm _wall _resume_regex)
   string(RANDOM LENGTH 1 RANDOM_SEED 2024 _unused)
   set(_killed_runs 0)
   set(_resumed_runs 0)
+  set(_delay 0) # tenths of a second added to the drawn times
   foreach(_attempt RANGE 1 30)
     string(RANDOM LENGTH 1 ALPHABET 0123456789 _tens)
     string(RANDOM LENGTH 1 ALPHABET 0123456789 _units)
@@ -18,6 +23,7 @@ function(kill_until_finished _command _prm _wall _resume_regex)
     else()
       math(EXPR _tenths "${_wall} * 2 + ${_wall} * (10 * ${_tens} + ${_units}) / 10")
     endif()
+    math(EXPR _tenths "${_tenths} + ${_delay}")
     math(EXPR _seconds "${_tenths} / 10")
     math(EXPR _fraction "${_tenths} % 10")
     execute_process(COMMAND ${DDO} ${_command} ${_prm} WORKING_DIRECTORY ${WORKDIR}
@@ -28,6 +34,10 @@ function(kill_until_finished _command _prm _wall _resume_regex)
       set(_from " (${CMAKE_MATCH_0})")
     else()
       set(_from "")
+      if(_attempt GREATER 1)
+        math(EXPR _delay "${_delay} + ${_wall} * 2")
+        set(_from " (nothing to resume: later kills 0.2 WALL later)")
+      endif()
     endif()
     if(_result EQUAL 0)
       message(STATUS "attempt ${_attempt}: finished${_from}")
