@@ -1,7 +1,7 @@
 # Training killed at pseudo-random moments resumes each time and ends with the
 # weights of an uninterrupted run.
 #
-# In WORKDIR: generate the miniature's data, train it uninterrupted (1000 steps,
+# In WORKDIR: generate the miniature's data, train it uninterrupted (3000 steps, so that the start-up is a small part of a run;
 # a checkpoint after every step, so that kills also land inside checkpoint
 # writes), then train the same run again under a wall-clock limit: CMake kills
 # `ddo train` (SIGKILL) when the limit passes, and the next attempt resumes
@@ -12,10 +12,10 @@ file(REMOVE_RECURSE ${WORKDIR})
 file(MAKE_DIRECTORY ${WORKDIR})
 
 file(READ ${PRM} _text)
-string(REPLACE "set Number of steps = 4\n  set Batch size" "set Number of steps = 1000\n  set Batch size" _text "${_text}")
+string(REPLACE "set Number of steps = 4\n  set Batch size" "set Number of steps = 3000\n  set Batch size" _text "${_text}")
 string(REPLACE "set Checkpoint interval = 2" "set Checkpoint interval = 1" _text "${_text}")
 string(REPLACE "set Log interval = 2" "set Log interval = 100" _text "${_text}")
-if(NOT _text MATCHES "Number of steps = 1000" OR NOT _text MATCHES "Checkpoint interval = 1")
+if(NOT _text MATCHES "Number of steps = 3000" OR NOT _text MATCHES "Checkpoint interval = 1")
   message(FATAL_ERROR "the miniature's parameter file no longer has the expected training entries")
 endif()
 string(REPLACE "Checkpoint directory = checkpoint" "Checkpoint directory = uninterrupted" _full "${_text}")
