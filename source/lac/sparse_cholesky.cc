@@ -114,6 +114,7 @@ namespace ddo
       cholmod_free_dense(&y_work, &common);
       cholmod_free_dense(&e_work, &common);
       cholmod_free_factor(&factor, &common);
+      cholmod_free_sparse(&a_refactorize, &common);
       cholmod_finish(&common);
     }
 
@@ -123,6 +124,15 @@ namespace ddo
     /** cholmod_factorize with the stored analysis; false if not positive definite. */
     bool
     refactorize(const std::vector<double> &values);
+
+    /**
+     * The upper-triangle values of @p matrix, in the order of a_row_index,
+     * through the map built at the first call: the pattern is the same on
+     * every call, so the entries need no sorting. False if the matrix has
+     * another pattern.
+     */
+    bool
+    gather_upper_values(const SparseMatrix<double> &matrix, std::vector<double> &values);
 
     unsigned int
     solve_refined(double *x, unsigned int n_columns, std::size_t leading_dimension);
@@ -153,6 +163,14 @@ namespace ddo
     // refinement (kept only with a single precision factor).
     std::vector<int>    a_column_start, a_row_index;
     std::vector<double> a_values;
+
+    // refactorize(): the matrix handed to CHOLMOD (pattern copied once), and
+    // for each stored entry of a deal.II matrix's lower triangle, in storage
+    // order, its column and its slot in a_row_index.
+    cholmod_sparse *         a_refactorize = nullptr;
+    std::vector<int>         gather_columns;
+    std::vector<std::size_t> gather_slots;
+    std::vector<double>      gathered_values;
 
     Workspace<double> workspace_double;
     Workspace<float>  workspace_float;
@@ -256,14 +274,17 @@ namespace ddo
   {
     AssertThrow(factor != nullptr,
                 ExcMessage("SparseCholesky::refactorize: not possible for a single precision factor."));
-    cholmod_sparse *a = cholmod_allocate_sparse(n, n, values.size(), 1, 1, 1, CHOLMOD_REAL, &common);
-    AssertThrow(a != nullptr, ExcMessage("SparseCholesky: CHOLMOD is out of memory."));
-    std::copy(a_column_start.begin(), a_column_start.end(), static_cast<int *>(a->p));
-    std::copy(a_row_index.begin(), a_row_index.end(), static_cast<int *>(a->i));
-    std::copy(values.begin(), values.end(), static_cast<double *>(a->x));
-    cholmod_factorize(a, factor, &common);
+    if (a_refactorize == nullptr)
+      {
+        a_refactorize = cholmod_allocate_sparse(n, n, a_row_index.size(), 1, 1, 1, CHOLMOD_REAL, &common);
+        AssertThrow(a_refactorize != nullptr, ExcMessage("SparseCholesky: CHOLMOD is out of memory."));
+        std::copy(a_column_start.begin(), a_column_start.end(), static_cast<int *>(a_refactorize->p));
+        std::copy(a_row_index.begin(), a_row_index.end(), static_cast<int *>(a_refactorize->i));
+      }
+    AssertDimension(values.size(), a_row_index.size());
+    std::copy(values.begin(), values.end(), static_cast<double *>(a_refactorize->x));
+    cholmod_factorize(a_refactorize, factor, &common);
     const int status = common.status;
-    cholmod_free_sparse(&a, &common);
     AssertThrow(status == CHOLMOD_OK || status == CHOLMOD_NOT_POSDEF,
                 ExcMessage("SparseCholesky: the Cholesky factorization (CHOLMOD) failed, status " +
                            std::to_string(status) + "."));
@@ -272,6 +293,54 @@ namespace ddo
     if (supernodal)
       copy_supernodal_factor();
     return true;
+  }
+
+
+  bool
+  SparseCholesky::Implementation::gather_upper_values(const SparseMatrix<double> &matrix,
+                                                      std::vector<double> &       values)
+  {
+    if (matrix.m() != n || matrix.n() != n)
+      return false;
+    if (gather_columns.empty())
+      for (unsigned int row = 0; row < n; ++row)
+        {
+          // Sorted by column, the entries (column <= row) of a row fill the
+          // slots of column `row` of the upper triangle in order.
+          std::vector<std::pair<int, std::size_t>> entries;
+          for (auto it = matrix.begin(row); it != matrix.end(row); ++it)
+            if (it->column() <= row)
+              entries.emplace_back(it->column(), gather_columns.size() + entries.size());
+          std::sort(entries.begin(), entries.end());
+          gather_columns.resize(gather_columns.size() + entries.size());
+          gather_slots.resize(gather_columns.size());
+          std::size_t slot  = a_column_start[row];
+          bool        equal = entries.size() == std::size_t(a_column_start[row + 1]) - slot;
+          for (const auto &[column, k] : entries)
+            {
+              equal             = equal && column == a_row_index[slot];
+              gather_columns[k] = column;
+              gather_slots[k]   = slot++;
+            }
+          if (!equal)
+            {
+              // Another pattern than the constructor's: no map is kept.
+              gather_columns.clear();
+              gather_slots.clear();
+              return false;
+            }
+        }
+    values.resize(a_row_index.size());
+    std::size_t k = 0;
+    for (unsigned int row = 0; row < n; ++row)
+      for (auto it = matrix.begin(row); it != matrix.end(row); ++it)
+        if (it->column() <= row)
+          {
+            if (k == gather_columns.size() || int(it->column()) != gather_columns[k])
+              return false;
+            values[gather_slots[k++]] = it->value();
+          }
+    return k == gather_columns.size();
   }
 
 
@@ -544,12 +613,13 @@ namespace ddo
   bool
   SparseCholesky::refactorize(const SparseMatrix<double> &matrix)
   {
-    const UpperTriangle upper = upper_triangle(matrix);
-    AssertThrow(matrix.m() == implementation->n && upper.column_start == implementation->a_column_start &&
-                  upper.row_index == implementation->a_row_index,
+    // The values go through the map built at the first call: the upper
+    // triangle is not rebuilt and sorted on every call of this hot path (a
+    // likelihood evaluation of a Darcy problem calls it once).
+    AssertThrow(implementation->gather_upper_values(matrix, implementation->gathered_values),
                 ExcMessage("SparseCholesky::refactorize: the matrix has another sparsity pattern than the "
                            "one factorized first."));
-    return implementation->refactorize(upper.values);
+    return implementation->refactorize(implementation->gathered_values);
   }
 
 

@@ -7,6 +7,7 @@
 // the same factorization:
 //   A z = H^T (d - H p) / eta^2,   dlogL/du_i = -int phi_i a'(u) grad z . grad p.
 
+#include <ddo/base/finite.h>
 #include <ddo/likelihood/interface.h>
 #include <ddo/likelihood/point_observations.h>
 #include <ddo/pde/darcy_problem.h>
@@ -91,9 +92,7 @@ namespace ddo
             std::vector<double> dlogl_dy;
             const double        log_l = observations->log_likelihood(observations->values(p), dlogl_dy, sigma);
             pull_back(u, p, dlogl_dy, gradient);
-            if (std::isfinite(log_l) && std::all_of(gradient.begin(), gradient.end(), [](const double g) {
-                  return std::isfinite(g);
-                }))
+            if (std::isfinite(log_l) && all_finite(gradient))
               return log_l;
           }
         gradient = 0.;

@@ -6,6 +6,7 @@
 #include <deal.II/fe/fe_values.h>
 #include <deal.II/lac/dynamic_sparsity_pattern.h>
 
+#include <ddo/base/finite.h>
 #include <ddo/pde/darcy_problem.h>
 
 #include <algorithm>
@@ -211,6 +212,7 @@ namespace ddo
   {
     matrix             = 0.;
     permeability_range = {std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity()};
+    nan_permeabilities = 0;
     bool                                 admissible = true;
     FullMatrix<double>                   cell_matrix(n_shape, n_shape);
     std::vector<double>                  u_values(n_points, 0.);
@@ -227,6 +229,9 @@ namespace ddo
             // !(a > 0) is also true for NaN.
             if (!(a > 0) || !std::isfinite(a))
               admissible = false;
+            // std::min and std::max skip NaN; counted for the error message.
+            if (std::isnan(a))
+              ++nan_permeabilities;
             permeability_range.first  = std::min(permeability_range.first, a);
             permeability_range.second = std::max(permeability_range.second, a);
             const Tensor<1, dim> *grad = shape_gradients.data() + (first + q) * n_shape;
@@ -257,7 +262,7 @@ namespace ddo
     p = rhs;
     cholesky->solve(p.begin(), 1, p.size());
     constraints.distribute(p);
-    return std::all_of(p.begin(), p.end(), [](const double v) { return std::isfinite(v); });
+    return all_finite(p);
   }
 
 
@@ -270,8 +275,10 @@ namespace ddo
       {
         std::ostringstream message;
         message << "Darcy problem: the field has no pressure in floating point (the permeability ranges from "
-                << permeability_range.first << " to " << permeability_range.second
-                << "; it must be finite and positive, and the matrix positive definite).";
+                << permeability_range.first << " to " << permeability_range.second;
+        if (nan_permeabilities > 0)
+          message << ", and is NaN at " << nan_permeabilities << " quadrature points";
+        message << "; it must be finite and positive, and the matrix positive definite).";
         AssertThrow(false, ExcMessage(message.str()));
       }
     return p;

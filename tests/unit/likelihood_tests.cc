@@ -104,7 +104,8 @@ TEST(Likelihood, DarcyAdjointGradientEqualsCentralDifferencesForBothPermeability
 // (u = -800) or is NaN in one region has no Darcy pressure in floating
 // point: log L is -infinity with a zero gradient and the misfit +infinity,
 // so that a sampler's line search can shorten its step; solving for the
-// pressure of such a field throws with the range of the permeability. A
+// pressure of such a field throws with the range of the permeability and the
+// number of NaN values. A
 // field with a large but finite contrast (exp(+-100)) still has one.
 TEST(Likelihood, DarcyFieldsWithoutAPressureGetAnInfiniteMisfit)
 {
@@ -135,6 +136,8 @@ TEST(Likelihood, DarcyFieldsWithoutAPressureGetAnInfiniteMisfit)
         }
       EXPECT_NE(message.find("no pressure in floating point (the permeability ranges from"), std::string::npos)
         << message;
+      // The message names NaN values, which the range cannot show.
+      EXPECT_EQ(message.find("is NaN at") != std::string::npos, value == "0/0") << message;
     }
   const Vector<double> contrast = interpolate_expression(*space, "x < 0.5 ? 100 : -100");
   EXPECT_TRUE(std::isfinite(darcy->log_likelihood(contrast, 0., gradient)));

@@ -203,6 +203,32 @@ TEST(SparseCholesky, RefactorizationWithNewValuesEqualsAFreshFactorization)
           message = test_support::one_line(exc.what());
         }
       EXPECT_NE(message.find("another sparsity pattern"), std::string::npos) << message;
+
+      // A matrix of the same size with another pattern (the diagonal only),
+      // as the first refactorization: refused, and the next matrix with the
+      // constructor's pattern is still factorized right.
+      SparsityPattern diagonal(n, n, 1);
+      for (std::size_t k = 0; k < n; ++k)
+        diagonal.add(k, k);
+      diagonal.compress();
+      SparseMatrix<double> identity(diagonal);
+      for (std::size_t k = 0; k < n; ++k)
+        identity.set(k, k, 1.);
+      SparseCholesky second_try(first.matrix, data);
+      message = "no error";
+      try
+        {
+          second_try.refactorize(identity);
+        }
+      catch (const ExceptionBase &exc)
+        {
+          message = test_support::one_line(exc.what());
+        }
+      EXPECT_NE(message.find("another sparsity pattern"), std::string::npos) << message;
+      ASSERT_TRUE(second_try.refactorize(values));
+      auto once_more = b;
+      second_try.solve(once_more.data(), 1, n);
+      EXPECT_LT(relative_difference(once_more, y), 1e-13);
     }
 }
 

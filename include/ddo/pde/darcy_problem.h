@@ -174,6 +174,8 @@ namespace ddo
     std::vector<Tensor<1, dim>>          shape_gradients;
     /** The smallest and largest permeability of the last assembly. */
     std::pair<double, double> permeability_range{0., 0.};
+    /** The number of quadrature points with a NaN permeability in the last assembly. */
+    unsigned int nan_permeabilities = 0;
 
     /** a(u) and a'(u) at one value of the field. */
     std::pair<double, double>

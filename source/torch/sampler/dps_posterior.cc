@@ -1,5 +1,6 @@
 #include <deal.II/lac/vector.h>
 
+#include <ddo/base/finite.h>
 #include <ddo/torch/sampler/dps_posterior.h>
 #include <ddo/torch/torch_bridge.h>
 
@@ -93,8 +94,7 @@ namespace ddo
         for (std::int64_t b = 0; b < x.size(0); ++b)
           {
             misfit[b] = evaluate(x[b]);
-            AssertThrow(std::isfinite(misfit[b]) && std::all_of(gradient.begin(), gradient.end(),
-                                                                [](const double g) { return std::isfinite(g); }),
+            AssertThrow(std::isfinite(misfit[b]) && all_finite(gradient),
                         ExcMessage("DPS posterior: the likelihood or its gradient is not finite at a denoised "
                                    "estimate."));
             gradient *= -1.;

@@ -1,6 +1,7 @@
 #include <deal.II/lac/solver_control.h>
 #include <deal.II/optimization/solver_bfgs.h>
 
+#include <ddo/base/finite.h>
 #include <ddo/torch/sampler/proximal_posterior.h>
 #include <ddo/torch/torch_bridge.h>
 
@@ -59,10 +60,7 @@ namespace ddo
             g = 0.;
             return std::numeric_limits<double>::infinity();
           }
-        // Entry by entry: the l2 norm of a finite but large gradient overflows.
-        const bool finite_gradient = std::all_of(likelihood_gradient.begin(), likelihood_gradient.end(),
-                                                 [](const double v) { return std::isfinite(v); });
-        AssertThrow(std::isfinite(log_l) && finite_gradient,
+        AssertThrow(std::isfinite(log_l) && all_finite(likelihood_gradient),
                     ExcMessage("Proximal posterior step: the likelihood or its gradient is not finite at " +
                                std::string(n_evaluations == 1 ? "the denoised estimate it starts from." :
                                                                 "a trial point.")));
