@@ -8,7 +8,7 @@
 # Output: output/posterior/ and output/posterior_gaussian/ (posterior.txt,
 # truth_*.vtu) and output/propagation/ (propagation.txt, quantity.png)
 # beside this script. Retraining the prior is separate:
-#   ddo train step-4.prm   (about an hour on 2 cores; see training.log)
+#   ddo train step-4.prm   (about 20 minutes on 2 cores; see training.log)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 ddo="${DDO:-$here/../../build/bin/ddo}"

@@ -5,12 +5,13 @@
 # evaluations per sample (250 levels, each with one extra evaluation for the
 # denoiser's Jacobian) and at least 500 PDE solves (a forward and an adjoint
 # solve for the gradient at each level, more for the step's trials), that
-# the samples explain the data (normalized misfit below 4 for both priors;
-# the guided score of the previous default left 6.4 with the DDO), and that
+# the samples explain the data (normalized misfit of the DDO's samples below
+# 3, measured 1.80; of the Gaussian prior's below 6, measured 4.36), and that
 # the DDO posterior mean is closer to the truth than the data's mean value
-# on average (the Gaussian prior's mean of exp(log a) over 4 samples need
-# not be, and is not checked). The DDO posterior on two ranks gives the
-# same table as on one.
+# on average and misclassifies less than 15% of the plate (measured 9.1%;
+# the data's mean value, 7.5 everywhere, misclassifies about half). The Gaussian
+# prior's mean of exp(log a) over 4 samples need not be closer, and is not
+# checked. The DDO posterior on two ranks gives the same table as on one.
 file(REMOVE_RECURSE ${WORKDIR})
 file(MAKE_DIRECTORY ${WORKDIR})
 set(_example ${SOURCE_DIR}/examples/step-4)
@@ -45,7 +46,7 @@ subsection Posterior
     set Transform = exp
     set Model = matern
     subsection matern
-      set Correlation length = 0.25
+      set Correlation length = 0.943
       set Smoothness = 1
       set Marginal variance = 0.480453
     end
@@ -114,11 +115,21 @@ foreach(_table output/posterior/posterior.txt output/posterior_gaussian/posterio
   if(_solves LESS 500 OR NOT _network EQUAL 500)
     message(FATAL_ERROR "${_table}: ${_solves} solves and ${_network} network evaluations per sample, expected at least 500 and 500")
   endif()
-  if(NOT _misfit LESS 4)
-    message(FATAL_ERROR "${_table}: the samples' normalized misfit is ${_misfit}, expected below 4")
+  list(GET _fields 7 _misclassified)
+  string(REPLACE "%" "" _misclassified "${_misclassified}")
+  if(_table MATCHES "posterior/posterior.txt")
+    set(_misfit_bound 3)
+  else()
+    set(_misfit_bound 6)
+  endif()
+  if(NOT _misfit LESS _misfit_bound)
+    message(FATAL_ERROR "${_table}: the samples' normalized misfit is ${_misfit}, expected below ${_misfit_bound}")
   endif()
   if(_table MATCHES "posterior/posterior.txt" AND NOT _relative LESS _prior)
     message(FATAL_ERROR "${_table}: the posterior mean (${_relative}) is not closer to the truths than their mean value (${_prior})")
+  endif()
+  if(_table MATCHES "posterior/posterior.txt" AND NOT _misclassified LESS 15)
+    message(FATAL_ERROR "${_table}: the posterior mean misclassifies ${_misclassified}% of the plate, expected below 15%")
   endif()
   message("${_table}: relative L2 ${_relative} against ${_prior} without data, samples' misfit ${_misfit}, ${_solves} solves per sample")
 endforeach()
