@@ -166,9 +166,8 @@ namespace ddo
 
     // refactorize(): the matrix handed to CHOLMOD (pattern copied once), and
     // for each stored entry of a deal.II matrix's lower triangle, in storage
-    // order, its column and its slot in a_row_index.
+    // order, its slot in a_row_index (which also holds its column).
     cholmod_sparse *         a_refactorize = nullptr;
-    std::vector<int>         gather_columns;
     std::vector<std::size_t> gather_slots;
     std::vector<double>      gathered_values;
 
@@ -302,30 +301,27 @@ namespace ddo
   {
     if (matrix.m() != n || matrix.n() != n)
       return false;
-    if (gather_columns.empty())
+    if (gather_slots.empty())
       for (unsigned int row = 0; row < n; ++row)
         {
           // Sorted by column, the entries (column <= row) of a row fill the
           // slots of column `row` of the upper triangle in order.
-          std::vector<std::pair<int, std::size_t>> entries;
+          std::vector<std::pair<int, std::size_t>> entries; // (column, index in storage order)
           for (auto it = matrix.begin(row); it != matrix.end(row); ++it)
             if (it->column() <= row)
-              entries.emplace_back(it->column(), gather_columns.size() + entries.size());
+              entries.emplace_back(it->column(), gather_slots.size() + entries.size());
           std::sort(entries.begin(), entries.end());
-          gather_columns.resize(gather_columns.size() + entries.size());
-          gather_slots.resize(gather_columns.size());
+          gather_slots.resize(gather_slots.size() + entries.size());
           std::size_t slot  = a_column_start[row];
           bool        equal = entries.size() == std::size_t(a_column_start[row + 1]) - slot;
           for (const auto &[column, k] : entries)
             {
-              equal             = equal && column == a_row_index[slot];
-              gather_columns[k] = column;
-              gather_slots[k]   = slot++;
+              equal           = equal && column == a_row_index[slot];
+              gather_slots[k] = slot++;
             }
           if (!equal)
             {
               // Another pattern than the constructor's: no map is kept.
-              gather_columns.clear();
               gather_slots.clear();
               return false;
             }
@@ -336,11 +332,11 @@ namespace ddo
       for (auto it = matrix.begin(row); it != matrix.end(row); ++it)
         if (it->column() <= row)
           {
-            if (k == gather_columns.size() || int(it->column()) != gather_columns[k])
+            if (k == gather_slots.size() || int(it->column()) != a_row_index[gather_slots[k]])
               return false;
             values[gather_slots[k++]] = it->value();
           }
-    return k == gather_columns.size();
+    return k == gather_slots.size();
   }
 
 
