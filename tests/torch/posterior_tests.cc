@@ -239,6 +239,11 @@ TEST(Posterior, PreconditioningIsTheNoiseCovarianceAppliedToTheGradient)
   const torch::Tensor expected = (g.matmul(problem.phi.t()) * c).matmul(problem.phi);
   const torch::Tensor actual   = precondition_gradient<2>(*problem.space, problem.noise, g);
   EXPECT_LT((actual - expected).abs().max().item<double>(), 1e-12 * expected.abs().max().item<double>());
+  // Power 2: C M C g = Phi diag(c^2) Phi^T g, the eigenvectors being M-orthonormal.
+  const torch::Tensor squared = (g.matmul(problem.phi.t()) * c * c).matmul(problem.phi);
+  const torch::Tensor smoother = precondition_gradient<2>(*problem.space, problem.noise, g, 2);
+  EXPECT_LT((smoother - squared).abs().max().item<double>(), 1e-10 * squared.abs().max().item<double>());
+  EXPECT_THROW(precondition_gradient<2>(*problem.space, problem.noise, g, 0), ExceptionBase);
 }
 
 
@@ -545,7 +550,8 @@ namespace
 
   /** DPS samples of the linear problem with the Gaussian prior N(m0, C), as rows w = u - m0. */
   torch::Tensor
-  dps_samples(const LinearProblem &problem, const double kappa, const unsigned int n_samples, PosteriorReport &report)
+  dps_samples(const LinearProblem &problem, const double kappa, const unsigned int n_samples, PosteriorReport &report,
+              const double guidance_end = 0.)
   {
     const double     m0 = 3.;
     GaussianPrior<2> prior(*problem.space, problem.noise, m0, flow_range);
@@ -555,6 +561,7 @@ namespace
     settings.dps.n_steps          = 100;
     settings.dps.misfit_reduction = kappa;
     settings.dps.misfit_floor     = 0.5 * problem.y.size(0);
+    settings.dps.guidance_end     = guidance_end;
     const std::vector<Vector<double>> fields =
       prior.sample_posterior(clean_likelihood(problem, m0), *sampler, settings, n_samples, 11, 0, &report);
     torch::Tensor samples = torch::empty({n_samples, static_cast<std::int64_t>(problem.space->n_dofs())}, torch::kFloat64);
@@ -593,6 +600,30 @@ TEST(Posterior, DpsSamplesExplainTheDataToTheNoiseLevel)
 }
 
 
+// Guidance end: below it the steps follow the prior alone. Above sigma_max no
+// step is guided: no likelihood evaluation, one prior evaluation per step,
+// and the samples are the prior's (misfit far above the noise level). Ending
+// at the middle of 100 levels (sigma 2.0 of the range 50..0.005, rho = 7) saves
+// the likelihood at the last half of the levels: fewer evaluations, and a
+// misfit between the two.
+TEST(Posterior, DpsStepsBelowTheGuidanceEndFollowThePriorAlone)
+{
+  const LinearProblem problem(1., 0.4);
+  PosteriorReport     guided_report, prior_report, half_report;
+  const double        guided = normalized_misfit(problem, dps_samples(problem, 0.5, 50, guided_report));
+  const double prior = normalized_misfit(problem, dps_samples(problem, 0.5, 50, prior_report, 2 * flow_range.sigma_max));
+  EXPECT_EQ(prior_report.counts.likelihood_evaluations, 0u);
+  EXPECT_EQ(prior_report.prior_evaluations_per_sample(), 100.);
+  EXPECT_GT(prior, 3 * guided);
+  const double middle = power_law_levels(flow_range, 100, 7.)[50];
+  const double half   = normalized_misfit(problem, dps_samples(problem, 0.5, 50, half_report, middle));
+  EXPECT_LT(half_report.counts.likelihood_evaluations, guided_report.counts.likelihood_evaluations);
+  EXPECT_GT(half_report.counts.likelihood_evaluations, 0u);
+  EXPECT_GT(half, guided);
+  EXPECT_LT(half, prior);
+}
+
+
 // The parameter file reaches the DPS settings, and values a user can get
 // wrong are refused with the subsection in the message.
 TEST(Posterior, DpsSettingsAreParsedFromTheParameterFile)
@@ -608,13 +639,15 @@ TEST(Posterior, DpsSettingsAreParsedFromTheParameterFile)
   const GuidanceSettings settings =
     parsed("set Method = dps\nset Difference step = 0.01\nsubsection DPS\nset Number of steps = 40\n"
            "set Schedule exponent = 3\nset Misfit reduction = 0.25\nset Fresh noise = ancestral\n"
-           "set Batch size = 7\nend\n");
+           "set Batch size = 7\nset Guidance end = 0.5\nset Preconditioner power = 2\nend\n");
   EXPECT_TRUE(settings.method == GuidanceSettings::Method::dps);
   EXPECT_EQ(settings.dps.n_steps, 40u);
   EXPECT_EQ(settings.dps.schedule_exponent, 3.);
   EXPECT_EQ(settings.dps.misfit_reduction, 0.25);
   EXPECT_EQ(settings.dps.fresh_noise, -1.);
   EXPECT_EQ(settings.dps.batch_size, 7u);
+  EXPECT_EQ(settings.dps.guidance_end, 0.5);
+  EXPECT_EQ(settings.dps.preconditioner_power, 2u);
   EXPECT_EQ(settings.dps.difference_step, 0.01);
   EXPECT_EQ(parsed("subsection DPS\nset Fresh noise = 0.3\nend\n").dps.fresh_noise, 0.3);
   EXPECT_TRUE(parsed("").method == GuidanceSettings::Method::guided_score);

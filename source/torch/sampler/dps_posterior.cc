@@ -45,6 +45,10 @@ namespace ddo
       AssertThrow(settings.difference_step > 0 && settings.difference_step < 1,
                   ExcMessage("DPS posterior: the difference step must lie in (0, 1)."));
       AssertThrow(settings.batch_size >= 1, ExcMessage("DPS posterior: Batch size must be positive."));
+      AssertThrow(settings.guidance_end >= 0 && std::isfinite(settings.guidance_end),
+                  ExcMessage("DPS posterior: the guidance end must be a noise level, at least 0."));
+      AssertThrow(settings.preconditioner_power >= 1,
+                  ExcMessage("DPS posterior: the preconditioner's power must be at least 1."));
       AssertThrow(n_dofs > 0, ExcMessage("DPS posterior: the space has no DoFs."));
     }
 
@@ -185,6 +189,16 @@ namespace ddo
     PosteriorCounts           work;
     std::uint64_t             n_calls = 0, n_moved = 0;
     MisfitGuidance<dim>       guidance(space, likelihood, settings, work);
+    // One guided step: the denoised estimates x of the states v moved along
+    // the preconditioned misfit gradient carried through the denoiser.
+    const auto guide = [&](torch::Tensor &x, const torch::Tensor &v, const auto &denoise) {
+      std::vector<double> misfit;
+      const torch::Tensor gradients = guidance.misfit_gradients(x, misfit);
+      const torch::Tensor direction = precondition_gradient(space, noise, gradients, settings.preconditioner_power);
+      const torch::Tensor epsilon   = settings.difference_step * row_norms(v) / row_norms(direction);
+      const torch::Tensor delta     = (denoise(v + epsilon * direction) - x) / epsilon;
+      return guidance.step(x, delta, gradients, misfit);
+    };
     sampler_tools::NoiseDraws<dim> draws(&noise, space);
     torch::Tensor result = torch::empty({static_cast<std::int64_t>(n_samples), static_cast<std::int64_t>(space.n_dofs())}, f64);
     for (unsigned int first = 0; first < n_samples; first += settings.batch_size)
@@ -205,13 +219,9 @@ namespace ddo
             AssertThrow(torch::isfinite(x).all().item<bool>(),
                         ExcMessage("DPS posterior: the denoised estimate is not finite at level " + std::to_string(k) +
                                    " (sigma " + std::to_string(sigma) + ")."));
-            std::vector<double> misfit;
-            const torch::Tensor gradients    = guidance.misfit_gradients(x, misfit);
-            const torch::Tensor direction    = precondition_gradient(space, noise, gradients);
-            const torch::Tensor epsilon      = settings.difference_step * row_norms(v) / row_norms(direction);
-            const torch::Tensor delta        = (denoise(v + epsilon * direction) - x) / epsilon;
             const torch::Tensor noise_estimate = (v - x) / sigma;
-            n_moved += guidance.step(x, delta, gradients, misfit);
+            if (sigma >= settings.guidance_end)
+              n_moved += guide(x, v, denoise);
             if (k + 1 == levels.size())
               {
                 result.narrow(0, first, b).copy_(x);

@@ -77,6 +77,12 @@ namespace ddo
     prm.declare_entry("Fresh noise", "0", Patterns::Anything(),
                       "The fraction of fresh noise of each step: a number in [0, 1] (0: the "
                       "deterministic sampler) or ancestral: 1 - sigma_{k+1}^2/sigma_k^2.");
+    prm.declare_entry("Guidance end", "0", Patterns::Double(0),
+                      "The noise level below which the steps are not guided: the last levels "
+                      "follow the prior alone (0: every step is guided).");
+    prm.declare_entry("Preconditioner power", "1", Patterns::Integer(1),
+                      "p of the guidance's preconditioner (C M)^(p-1) C, C the noise covariance "
+                      "and M the mass matrix: larger powers give smoother steps.");
     prm.declare_entry("Batch size", "100", Patterns::Integer(1),
                       "Samples whose prior evaluations are batched.");
     prm.leave_subsection();
@@ -121,6 +127,8 @@ namespace ddo
     dps.misfit_reduction  = prm.get_double("Misfit reduction");
     dps.fresh_noise       = parse_fresh_noise(prm.get("Fresh noise"), "DPS");
     dps.batch_size        = prm.get_integer("Batch size");
+    dps.guidance_end      = prm.get_double("Guidance end");
+    dps.preconditioner_power = prm.get_integer("Preconditioner power");
     prm.leave_subsection();
     dps.difference_step = difference_step;
     AssertThrow(dps.schedule_exponent > 0 && std::isfinite(dps.schedule_exponent),
@@ -135,8 +143,10 @@ namespace ddo
   torch::Tensor
   precondition_gradient(const FunctionSpace<dim> &      space,
                         const CovarianceOperator<dim> &noise,
-                        const torch::Tensor &           gradient)
+                        const torch::Tensor &           gradient,
+                        const unsigned int              power)
   {
+    AssertThrow(power >= 1, ExcMessage("Posterior guidance: the preconditioner's power must be at least 1."));
     AssertThrow(!space.is_distributed(),
                 ExcMessage("Posterior guidance: distributed meshes are not supported yet; use a "
                            "serial (or replicated) mesh."));
@@ -150,12 +160,22 @@ namespace ddo
     VectorType         in = space.create_vector(), out = space.create_vector();
     for (std::int64_t b = 0; b < g.size(0); ++b)
       {
-        // P^T g: the gradient with respect to the free coefficients.
         torch_bridge::from_tensor(g[b], condensed);
-        space.get_constraints().condense(condensed);
-        for (unsigned int i = 0; i < condensed.size(); ++i)
-          in[i] = condensed[i];
-        noise.apply(in, out);
+        for (unsigned int p = 0; p < power; ++p)
+          {
+            if (p > 0)
+              {
+                // The next dual vector: M times the last direction.
+                space.mass_matrix().vmult(in, out);
+                for (unsigned int i = 0; i < condensed.size(); ++i)
+                  condensed[i] = in[i];
+              }
+            // P^T g: the gradient with respect to the free coefficients.
+            space.get_constraints().condense(condensed);
+            for (unsigned int i = 0; i < condensed.size(); ++i)
+              in[i] = condensed[i];
+            noise.apply(in, out);
+          }
         result[b].copy_(torch_bridge::view(out));
       }
     return result;
@@ -228,9 +248,11 @@ namespace ddo
 
 
   template torch::Tensor
-  precondition_gradient<2>(const FunctionSpace<2> &, const CovarianceOperator<2> &, const torch::Tensor &);
+  precondition_gradient<2>(const FunctionSpace<2> &, const CovarianceOperator<2> &, const torch::Tensor &,
+                           unsigned int);
   template torch::Tensor
-  precondition_gradient<3>(const FunctionSpace<3> &, const CovarianceOperator<3> &, const torch::Tensor &);
+  precondition_gradient<3>(const FunctionSpace<3> &, const CovarianceOperator<3> &, const torch::Tensor &,
+                           unsigned int);
   template ScoreFunction
   make_posterior_score<2>(ScoreFunction, const FunctionSpace<2> &, const CovarianceOperator<2> &,
                           LikelihoodGradient, const GuidanceSettings &, std::shared_ptr<PosteriorCounts>);

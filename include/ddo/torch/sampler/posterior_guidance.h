@@ -113,6 +113,18 @@ namespace ddo
     double misfit_floor = 0.;
     /** Fresh noise fraction ζ of each step, as in ProximalSettings; 0: deterministic. */
     double fresh_noise = 0.;
+    /**
+     * The noise level below which the steps are not guided: the last levels
+     * follow the prior alone, so that the denoiser shapes what the guidance
+     * left (0: every step is guided).
+     */
+    double guidance_end = 0.;
+    /**
+     * The power p of the guidance's preconditioner \f$(CM)^{p-1}C\f$ (C the
+     * noise covariance, M the mass matrix): each power smooths the step
+     * further (1: the noise covariance).
+     */
+    unsigned int preconditioner_power = 1;
     /** Relative step of the forward difference of the denoiser. */
     double difference_step = 1e-3;
     /** Samples advanced together (bounds the memory of the prior's batch). */
@@ -225,13 +237,16 @@ namespace ddo
   /**
    * The guidance's preconditioner alone: \f$P\tilde C P^T g\f$ for each row
    * of @p gradient (`[B, n_local]`), i.e. the covariance of the noise applied
-   * to a Euclidean gradient. Serial spaces.
+   * to a Euclidean gradient; with @p power p > 1,
+   * \f$(P\tilde C P^T M)^{p-1} P\tilde C P^T g\f$ (M the mass matrix), a
+   * smoother direction. Serial spaces.
    */
   template <int dim>
   torch::Tensor
   precondition_gradient(const FunctionSpace<dim> &      space,
                         const CovarianceOperator<dim> &noise,
-                        const torch::Tensor &           gradient);
+                        const torch::Tensor &           gradient,
+                        unsigned int                    power = 1);
 } // namespace ddo
 
 #endif
