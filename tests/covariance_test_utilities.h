@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cmath>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -198,6 +199,22 @@ namespace ddo
       << "empirical covariance differs from " << reference;
     EXPECT_LT(deviation.second, bonferroni_threshold(n)) << "empirical mean differs from zero";
     return batch;
+  }
+  /**
+   * The covariance model @p name with the settings @p subsection_text (the
+   * lines inside its subsection), created through the registry as the driver
+   * does and initialized on @p space.
+   */
+  template <int dim>
+  std::unique_ptr<CovarianceOperator<dim>>
+  make_covariance(const FunctionSpace<dim> &space, const std::string &name, const std::string &subsection_text)
+  {
+    ParameterHandler prm;
+    CovarianceRegistry<dim>::instance().declare_parameters(prm, "Model", name, "");
+    prm.parse_input_from_string("subsection " + name + "\n" + subsection_text + "end\n");
+    auto covariance = CovarianceRegistry<dim>::instance().create_and_parse(prm, "Model");
+    covariance->initialize(space);
+    return covariance;
   }
   } // namespace test_support
 } // namespace ddo

@@ -14,7 +14,7 @@
 #include <cmath>
 #include <set>
 
-#include "../test_utilities.h"
+#include "../covariance_test_utilities.h"
 
 using namespace ddo;
 
@@ -112,12 +112,7 @@ TEST(DarcyPressure, EnergyIdentityOnTetrahedraWithHolesForAMaternPermeability)
                            "set File name = " +
                            std::string(DDO_SOURCE_DIR) + "/tests/data/block_with_holes.msh\nend\n";
   const auto space = test_support::make_space<3>(mesh);
-  ParameterHandler prm;
-  CovarianceRegistry<3>::instance().declare_parameters(prm, "Model", "matern", "");
-  prm.parse_input_from_string("subsection matern\nset Smoothness = 1\n"
-                              "set Correlation length = 0.3\nend\n");
-  auto model = CovarianceRegistry<3>::instance().create_and_parse(prm, "Model");
-  model->initialize(*space);
+  const auto model = test_support::make_covariance<3>(*space, "matern", "set Smoothness = 1\nset Correlation length = 0.3\n");
   auto generator = make_darcy<3>("set Source = 2\nset Log-permeability scale = 1.5\n");
   generator->initialize(*space);
 

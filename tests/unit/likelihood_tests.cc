@@ -23,7 +23,7 @@
 #include <limits>
 #include <random>
 
-#include "../test_utilities.h"
+#include "../covariance_test_utilities.h"
 
 using namespace ddo;
 using test_support::interpolate_expression;
@@ -239,12 +239,7 @@ namespace
   std::unique_ptr<CovarianceOperator<2>>
   make_matern(const FunctionSpace<2> &space)
   {
-    ParameterHandler prm;
-    CovarianceRegistry<2>::instance().declare_parameters(prm, "Model", "matern", "");
-    prm.parse_input_from_string("subsection matern\nset Correlation length = 0.2\nend\n");
-    auto covariance = CovarianceRegistry<2>::instance().create_and_parse(prm, "Model");
-    covariance->initialize(space);
-    return covariance;
+    return test_support::make_covariance<2>(space, "matern", "set Correlation length = 0.2\n");
   }
 } // namespace
 

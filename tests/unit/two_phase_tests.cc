@@ -9,7 +9,7 @@
 
 #include <gtest/gtest.h>
 
-#include "../test_utilities.h"
+#include "../covariance_test_utilities.h"
 
 using namespace ddo;
 
@@ -40,12 +40,7 @@ TEST(TwoPhase, ThresholdsTheFieldOrTheFieldWithoutItsMean)
 {
   const auto space = test_support::make_space<2>(
     "set Geometry = box\nsubsection box\nset Subdivisions = 24\nend\n");
-  ParameterHandler prm;
-  CovarianceRegistry<2>::instance().declare_parameters(prm, "Model", "matern", "");
-  prm.parse_input_from_string("subsection matern\nset Smoothness = 1\n"
-                              "set Correlation length = 0.9\nend\n");
-  auto model = CovarianceRegistry<2>::instance().create_and_parse(prm, "Model");
-  model->initialize(*space);
+  const auto model = test_support::make_covariance<2>(*space, "matern", "set Smoothness = 1\nset Correlation length = 0.9\n");
 
   auto plain    = make_two_phase("set Threshold = 0.1\n");
   auto centered = make_two_phase("set Threshold = 0.1\nset Subtract mean = true\n");
