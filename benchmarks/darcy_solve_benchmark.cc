@@ -21,6 +21,7 @@
 #include <deal.II/lac/dynamic_sparsity_pattern.h>
 #include <deal.II/lac/sparse_direct.h>
 
+#include <ddo/base/mpi_session.h>
 #include <ddo/function_space/function_space.h>
 #include <ddo/lac/sparse_cholesky.h>
 #include <ddo/mesh/mesh_builder.h>
@@ -254,7 +255,7 @@ main(int argc, char **argv)
 {
   try
     {
-      Utilities::MPI::MPI_InitFinalize mpi(argc, argv, 1);
+      ddo::MPISession mpi(argc, argv, 1);
       Options                          options;
       for (int i = 1; i < argc; ++i)
         {

@@ -13,6 +13,7 @@
 #include <deal.II/base/mpi.h>
 #include <deal.II/base/timer.h>
 
+#include <ddo/base/mpi_session.h>
 #include <ddo/covariance/matern_spde.h>
 #include <ddo/function_space/function_space.h>
 #include <ddo/mesh/mesh_builder.h>
@@ -169,7 +170,7 @@ namespace
 int
 main(int argc, char **argv)
 {
-  Utilities::MPI::MPI_InitFinalize mpi(argc, argv, 1);
+  ddo::MPISession mpi(argc, argv, 1);
   Options                          options;
   for (int i = 1; i + 1 < argc; i += 2)
     {

@@ -25,6 +25,7 @@
 
 #include "benchmark_utilities.h"
 #include "unit_box_space.h"
+#include <ddo/base/mpi_session.h>
 #include <ddo/function_space/function_space.h>
 #include <ddo/covariance/matern_spde.h>
 #include <ddo/mesh/mesh_builder.h>
@@ -429,7 +430,7 @@ main(int argc, char **argv)
       for (int i = 1; i + 1 < argc; ++i)
         if (std::string(argv[i]) == "--threads")
           options.threads = std::stoi(argv[i + 1]);
-      Utilities::MPI::MPI_InitFinalize mpi(argc, argv, options.threads);
+      ddo::MPISession mpi(argc, argv, options.threads);
       // OpenBLAS's own threads (CHOLMOD's dense kernels), if it is the BLAS.
       using SetThreads = void (*)(int);
       if (const auto set_threads =

@@ -21,6 +21,7 @@
 #include <deal.II/base/mpi.h>
 
 #include "benchmark_utilities.h"
+#include <ddo/base/mpi_session.h>
 #include <ddo/mesh/mesh_builder.h>
 #include <ddo/torch/network/network_geometry.h>
 #include <ddo/torch/network/spectral_neural_operator.h>
@@ -457,7 +458,7 @@ namespace
 int
 main(int argc, char **argv)
 {
-  Utilities::MPI::MPI_InitFinalize mpi(argc, argv, 1);
+  ddo::MPISession mpi(argc, argv, 1);
   Options      options;
   unsigned int positional = 0;
   for (int i = 1; i < argc; ++i)

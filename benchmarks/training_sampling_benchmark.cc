@@ -15,6 +15,7 @@
 
 #include <deal.II/base/mpi.h>
 
+#include <ddo/base/mpi_session.h>
 #include <ddo/torch/sampler/langevin_sampler.h>
 #include <ddo/covariance/matern_spde.h>
 #include <ddo/mesh/mesh_builder.h>
@@ -97,7 +98,7 @@ namespace
 int
 main(int argc, char **argv)
 {
-  Utilities::MPI::MPI_InitFinalize mpi(argc, argv, 1);
+  ddo::MPISession mpi(argc, argv, 1);
   unsigned int n_meshes = 4, threads = 1;
   std::string  output_file;
   std::vector<std::string> positional;

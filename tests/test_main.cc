@@ -2,13 +2,14 @@
 // and only rank 0 reports (the others still run and check every assertion).
 
 #include <deal.II/base/mpi.h>
+#include <ddo/base/mpi_session.h>
 
 #include <gtest/gtest.h>
 
 int
 main(int argc, char **argv)
 {
-  dealii::Utilities::MPI::MPI_InitFinalize mpi(argc, argv, 1);
+  ddo::MPISession mpi(argc, argv, 1);
   ::testing::InitGoogleTest(&argc, argv);
   if (dealii::Utilities::MPI::this_mpi_process(MPI_COMM_WORLD) != 0)
     {

@@ -27,6 +27,7 @@
 
 #include <deal.II/numerics/vector_tools.h>
 
+#include <ddo/base/mpi_session.h>
 #include <ddo/function_space/function_space.h>
 #ifdef DDO_WITH_TORCH
 #  include <ddo/torch/model/generative_prior.h>
@@ -173,7 +174,7 @@ namespace
 int
 main(int argc, char **argv)
 {
-  Utilities::MPI::MPI_InitFinalize mpi(argc, argv, 1);
+  ddo::MPISession mpi(argc, argv, 1);
   try
     {
       AssertThrow(argc == 2, ExcMessage("usage: external_project_demo <trained model directory>"));

@@ -25,6 +25,7 @@
 #include <deal.II/base/parameter_handler.h>
 #include <deal.II/base/timer.h>
 
+#include <ddo/base/mpi_session.h>
 #include <ddo/covariance/matern_spde.h>
 #include <ddo/dataset/function_dataset.h>
 #include <ddo/lac/spectral_basis.h>
@@ -96,7 +97,7 @@ main(int argc, char **argv)
 {
   try
     {
-      Utilities::MPI::MPI_InitFinalize mpi(argc, argv, 1);
+      ddo::MPISession mpi(argc, argv, 1);
       AssertThrow(argc >= 3, ExcMessage("usage: ns_scale_study <checkpoint> <test set> [samples] [output directory]"));
       const std::string  checkpoint = argv[1], test_file = argv[2];
       const unsigned int n          = argc > 3 ? std::stoi(argv[3]) : 100;

@@ -22,6 +22,7 @@
 // space (element, mapping, mass matrix, support points), the interface of
 // covariance models with its registry, the Matérn family in closed form,
 // and VTU output.
+#include <ddo/base/mpi_session.h>
 #include <ddo/covariance/interface.h>
 #include <ddo/function_space/function_space.h>
 #include <ddo/covariance/matern.h>
@@ -814,7 +815,7 @@ main(int argc, char *argv[])
   using namespace dealii;
   try
     {
-      Utilities::MPI::MPI_InitFinalize mpi(argc, argv, 1);
+      ddo::MPISession mpi(argc, argv, 1);
       ConditionalOStream pcout(std::cout,
                                Utilities::MPI::this_mpi_process(MPI_COMM_WORLD) == 0);
       TimerOutput timer(pcout, TimerOutput::summary, TimerOutput::wall_times);

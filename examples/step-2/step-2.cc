@@ -20,6 +20,7 @@
 // From ddo: meshes and spaces, the Matérn SPDE (data and noise), the
 // eigenbasis, the exact Gaussian score, the network with its model
 // wrapper, training, checkpoints, the two samplers, and VTU output.
+#include <ddo/base/mpi_session.h>
 #include <ddo/torch/model/checkpoint.h>
 #include <ddo/function_space/function_space.h>
 #include <ddo/torch/model/gaussian_score.h>
@@ -974,7 +975,7 @@ main(int argc, char *argv[])
   using namespace dealii;
   try
     {
-      Utilities::MPI::MPI_InitFinalize mpi(argc, argv, 1);
+      ddo::MPISession mpi(argc, argv, 1);
       const std::string parameter_file =
         argc > 1 ? std::string(argv[1]) : std::string(DDO_STEP2_SOURCE_DIR) + "/step-2.prm";
       ParameterHandler prm;

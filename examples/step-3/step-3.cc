@@ -17,6 +17,7 @@
 #include <deal.II/base/parameter_handler.h>
 #include <deal.II/base/timer.h>
 
+#include <ddo/base/mpi_session.h>
 #include <ddo/torch/model/checkpoint.h>
 #include <ddo/function_space/function_space.h>
 #include <ddo/torch/model/gaussian_score.h>
@@ -620,7 +621,7 @@ main(int argc, char *argv[])
   using namespace dealii;
   try
     {
-      Utilities::MPI::MPI_InitFinalize mpi(argc, argv, 1);
+      ddo::MPISession mpi(argc, argv, 1);
       const std::string parameter_file =
         argc > 1 ? std::string(argv[1]) : std::string(DDO_STEP3_SOURCE_DIR) + "/step-3.prm";
       ParameterHandler prm;

@@ -2,6 +2,7 @@
 
 #include <deal.II/base/mpi.h>
 
+#include <ddo/base/mpi_session.h>
 #include <ddo/covariance/interface.h>
 #include <ddo/generator/interface.h>
 #include <ddo/likelihood/interface.h>
@@ -144,7 +145,7 @@ int
 main(int argc, char **argv)
 {
   using namespace dealii;
-  Utilities::MPI::MPI_InitFinalize mpi(argc, argv, 1);
+  ddo::MPISession mpi(argc, argv, 1);
   const bool                       root = Utilities::MPI::this_mpi_process(MPI_COMM_WORLD) == 0;
   try
     {

@@ -7,6 +7,7 @@
 // fields or DoFs, other meshes (fingerprints), or a relative difference above
 // RELATIVE_TOLERANCE (0: they must be bitwise equal).
 
+#include <ddo/base/mpi_session.h>
 #include <ddo/dataset/function_dataset.h>
 
 #include <deal.II/base/mpi.h>
@@ -20,7 +21,7 @@
 int
 main(int argc, char **argv)
 {
-  dealii::Utilities::MPI::MPI_InitFinalize mpi(argc, argv, 1);
+  ddo::MPISession mpi(argc, argv, 1);
   if (argc != 4)
     {
       std::cerr << "usage: compare_field_files A.h5 B.h5 RELATIVE_TOLERANCE\n";

@@ -16,6 +16,7 @@
 // errors of its exact value; the program prints the table and exits with
 // 1 if one does not.
 
+#include <ddo/base/mpi_session.h>
 #include <ddo/covariance/matern.h>
 #include <ddo/dataset/function_dataset.h>
 #include <ddo/function_space/function_space.h>
@@ -199,7 +200,7 @@ namespace
 int
 main(int argc, char **argv)
 {
-  Utilities::MPI::MPI_InitFinalize mpi(argc, argv, 1);
+  ddo::MPISession mpi(argc, argv, 1);
   try
     {
       AssertThrow(argc == 8, ExcMessage("usage: gaussian_target_check MESH.msh REFINEMENTS TRAINING_REFINEMENTS "
