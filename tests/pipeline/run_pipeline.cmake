@@ -1,8 +1,9 @@
 # Runs generate (stopped after 5 fields, then resumed) -> train (4 steps) ->
 # train again with 8 steps (must resume) -> sample on the training mesh ->
-# metrics -> sample with an ensemble of two copies -> sample on a refined mesh -> metrics there, in WORKDIR, and checks
-# that every stage succeeds, says what it should and writes its files, and
-# that the metrics are finite.
+# metrics -> sample with an ensemble of two copies (equal to the checkpoint's
+# samples bitwise, by COMPARE = compare_field_files) -> sample on a refined
+# mesh -> metrics there, in WORKDIR, and checks that every stage succeeds,
+# says what it should and writes its files, and that the metrics are finite.
 file(REMOVE_RECURSE ${WORKDIR})
 file(MAKE_DIRECTORY ${WORKDIR})
 # A parameter file that names its mesh as __MESH__ gets the file MESH.
@@ -79,6 +80,14 @@ string(REPLACE "set Checkpoint = checkpoint" "set Checkpoint = checkpoint, check
 file(WRITE ${WORKDIR}/ensemble.prm "${_ensemble}")
 run_stage(sample_ensemble ${WORKDIR}/ensemble.prm "<checkpoint, checkpoint_copy> .an ensemble of 2.*wrote: output/ensemble.h5" sample)
 expect_file(output/ensemble.h5)
+# The mean of two equal scores is the score (x + x and the halving are
+# exact), so the ensemble's samples equal the checkpoint's bit for bit.
+execute_process(COMMAND ${COMPARE} output/samples.h5 output/ensemble.h5 0 WORKING_DIRECTORY ${WORKDIR}
+  RESULT_VARIABLE _result OUTPUT_VARIABLE _output ERROR_VARIABLE _error)
+if(NOT _result EQUAL 0)
+  message(FATAL_ERROR "the ensemble of two copies does not sample like the checkpoint:\n${_output}\n${_error}")
+endif()
+message(STATUS "ensemble of two copies = the checkpoint's samples: ${_output}")
 
 # Zero-shot on the refined mesh: same model, other mesh.
 string(REGEX REPLACE "set Global refinements = [0-9]+\n" "" _refined "${_text}")

@@ -18,6 +18,12 @@
 #include <numeric>
 #include <filesystem>
 #include <fstream>
+#include <random>
+#include <thread>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 using namespace ddo;
 
@@ -152,6 +158,79 @@ TEST(FunctionDataset, InterruptedGenerationResumesWithoutLosingRows)
   const auto            values = reader.read_all();
   for (unsigned int s = 0; s < 5; ++s)
     EXPECT_EQ(values[s * space->n_dofs() + 7], row_values(*space, s)[7]);
+}
+
+
+TEST(FunctionDataset, AWriterKilledMidRowLosesAtMostThatRow)
+{
+  // A child process writes rows 0, 1, 2, ... and reports each completed
+  // write through a pipe; it is killed (SIGKILL) at a moment drawn from a
+  // fixed seed, usually inside a write. The partial file must open, hold
+  // every row whose write had returned (c) and at most the one in progress
+  // (c + 1), each bit for bit, and resume from the first missing row.
+  const std::string  description = extract_space_description<2>(square_prm);
+  const auto         space       = build_function_space<2>(description, MPI_COMM_SELF);
+  const unsigned int n_rows      = 20000; // far more than a child writes before its kill
+  std::mt19937       random(17);
+  for (unsigned int trial = 0; trial < 6; ++trial)
+    {
+      const std::string file = fresh_file("killed_" + std::to_string(trial) + ".h5");
+      int               channel[2];
+      ASSERT_EQ(pipe(channel), 0);
+      const pid_t child = fork();
+      ASSERT_GE(child, 0);
+      if (child == 0)
+        {
+          // The child never returns into the test program.
+          close(channel[0]);
+          try
+            {
+              FunctionDatasetWriter writer(file, *space, description, n_rows, "killed");
+              for (std::uint32_t done = 0;; ++done)
+                {
+                  if (write(channel[1], &done, sizeof(done)) != sizeof(done) || done == n_rows)
+                    _exit(1);
+                  writer.write(done, row_values(*space, done).data());
+                }
+            }
+          catch (...)
+            {
+              _exit(2);
+            }
+        }
+      close(channel[1]);
+      std::uint32_t completed = 0; // the first report: the file exists
+      ASSERT_EQ(read(channel[0], &completed, sizeof(completed)), ssize_t(sizeof(completed)));
+      std::this_thread::sleep_for(
+        std::chrono::microseconds(std::uniform_int_distribution<int>(2000, 40000)(random)));
+      kill(child, SIGKILL);
+      int status = 0;
+      waitpid(child, &status, 0);
+      ASSERT_TRUE(WIFSIGNALED(status)) << "the child ended before it was killed";
+      for (std::uint32_t report; read(channel[0], &report, sizeof(report)) == ssize_t(sizeof(report));)
+        completed = report;
+      close(channel[0]);
+
+      unsigned int kept = 0;
+      {
+        FunctionDatasetReader partial(file + ".partial");
+        kept = partial.info().n_completed;
+        EXPECT_GE(kept, completed) << "trial " << trial << ": a completed row was lost";
+        EXPECT_LE(kept, completed + 1) << "trial " << trial;
+        std::vector<double> values;
+        for (const unsigned int s : {0u, kept / 2, kept - 1})
+          if (s < kept)
+            {
+              partial.read(s, 1, values);
+              EXPECT_EQ(values, row_values(*space, s)) << "trial " << trial << ", row " << s;
+            }
+      }
+      FunctionDatasetWriter resumed(file, *space, description, n_rows, "killed");
+      ASSERT_EQ(resumed.missing_rows().size(), n_rows - kept);
+      EXPECT_EQ(resumed.missing_rows().front(), kept);
+      std::cout << "  trial " << trial << ": killed after " << completed << " completed writes, "
+                << kept << " rows kept" << std::endl;
+    }
 }
 
 

@@ -121,6 +121,41 @@ TEST(SampleMetrics, MomentsAndCorrelationsOfKnownFields)
 }
 
 
+TEST(SampleMetrics, MeanAndVarianceFieldsOfKnownSets)
+{
+  // u_s = c + x + a t_s y with t_s = -2, -1, 0, 1, 2: at every node the mean
+  // is c + x and the variance (over the set, divided by n) is 2 a^2 y^2.
+  const auto       space = test_support::make_space<2>(square, 1, MPI_COMM_SELF);
+  SpectralBasis<2> basis(*space, 10);
+  const auto &     points = space->locally_owned_support_points();
+  const std::size_t n_dofs = space->n_dofs();
+  auto make_set = [&](const double c, const double a) {
+    std::vector<double> values(5 * n_dofs);
+    for (unsigned int s = 0; s < 5; ++s)
+      for (std::size_t i = 0; i < n_dofs; ++i)
+        values[s * n_dofs + i] = c + points[i][0] + a * (double(s) - 2.) * points[i][1];
+    return values;
+  };
+  const auto       set_a = make_set(1., 1.);
+  MetricSettings   settings;
+  settings.fit_density_grid(set_a);
+  SampleMetrics<2> metrics(*space, basis, settings);
+  const auto       a = metrics.compute(set_a, 5);
+  for (std::size_t i = 0; i < n_dofs; ++i)
+    {
+      EXPECT_NEAR(a.mean[i], 1. + points[i][0], 1e-12) << "node " << i;
+      EXPECT_NEAR(a.variance[i], 2. * points[i][1] * points[i][1], 1e-12) << "node " << i;
+    }
+  // Against u_s = x + 2 t_s y: the means differ by the constant 1, so the
+  // mean error is 1; the variances are 2y^2 and 8y^2, a relative
+  // difference of 6/8 in any norm.
+  const auto b = metrics.compute(make_set(0., 2.), 5);
+  const auto c = metrics.compare(a, b);
+  EXPECT_NEAR(c.mean_error, 1., 1e-12);
+  EXPECT_NEAR(c.variance_error, 0.75, 1e-12);
+}
+
+
 TEST(SampleMetrics, GradientDensityOfLinearFieldsIsAtTheirSlopes)
 {
   // u = x and u = 2y are exact in P1 on any mesh: |grad u| is 1 on every
