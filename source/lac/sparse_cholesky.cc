@@ -110,6 +110,17 @@ namespace ddo
 
     ~Implementation()
     {
+      release_cholmod();
+    }
+
+    /**
+     * Frees what CHOLMOD allocated: from the destructor, and from the
+     * constructor when it fails (a destructor does not run then; without
+     * this a matrix that is not positive definite lost its factor).
+     */
+    void
+    release_cholmod()
+    {
       cholmod_free_dense(&x_work, &common);
       cholmod_free_dense(&y_work, &common);
       cholmod_free_dense(&e_work, &common);
@@ -136,6 +147,12 @@ namespace ddo
 
     unsigned int
     solve_refined(double *x, unsigned int n_columns, std::size_t leading_dimension);
+
+    /** The constructor's work: CHOLMOD's analysis and factorization of A. */
+    void
+    analyze_and_factorize(const std::vector<int> &    column_start,
+                          const std::vector<int> &    row_index,
+                          const std::vector<double> & values);
 
     /** y = A x for one column, from the stored upper triangle. */
     void
@@ -216,6 +233,23 @@ namespace ddo
     , data(data)
   {
     cholmod_start(&common);
+    try
+      {
+        analyze_and_factorize(column_start, row_index, values);
+      }
+    catch (...)
+      {
+        release_cholmod();
+        throw;
+      }
+  }
+
+
+  void
+  SparseCholesky::Implementation::analyze_and_factorize(const std::vector<int> &    column_start,
+                                                        const std::vector<int> &    row_index,
+                                                        const std::vector<double> & values)
+  {
     common.print      = 0;
     common.supernodal = data.supernodal ? CHOLMOD_SUPERNODAL : CHOLMOD_SIMPLICIAL;
     // Fill-reducing ordering. CHOLMOD's default tries METIS only when AMD's
