@@ -2,8 +2,9 @@
 # Builds ddo with AddressSanitizer and UndefinedBehaviorSanitizer (CMake
 # option DDO_SANITIZE) in build-sanitize/ and runs the whole test suite under
 # them: any invalid memory access or undefined behaviour stops the test that
-# caused it. Takes about three times as long as scripts/run_tests.sh; the
-# test time limits are four times longer in a sanitized build.
+# caused it. Most tests run 2-10 times slower, the torch posterior tests
+# 10-100 times (allocation-heavy): the whole suite takes several hours on 2
+# cores, and the test time limits are 16 times longer in a sanitized build.
 #
 # Leak detection is on. ddo's programs start and end MPI through
 # ddo::MPISession (include/ddo/base/mpi_session.h): it keeps the allocations
