@@ -146,7 +146,7 @@ main(int argc, char **argv)
 {
   using namespace dealii;
   ddo::MPISession mpi(argc, argv, 1);
-  const bool                       root = Utilities::MPI::this_mpi_process(MPI_COMM_WORLD) == 0;
+  const bool      root = Utilities::MPI::this_mpi_process(MPI_COMM_WORLD) == 0;
   try
     {
       const std::string command = argc > 1 ? argv[1] : "";
