@@ -20,6 +20,20 @@ namespace ddo
 {
   namespace
   {
+    /** The lowest and the highest per-split ratio of band @p b of @p row. */
+    std::pair<double, double>
+    band_ratio_range(const MetricsReportRow &row, const std::size_t b)
+    {
+      double low = std::numeric_limits<double>::max(), high = 0;
+      for (const auto &split : row.split_distances)
+        {
+          low  = std::min(low, split.band_ratios[b]);
+          high = std::max(high, split.band_ratios[b]);
+        }
+      return {low, high};
+    }
+
+
     /** Standard normal number @p index of stream @p seed (Boost.Random's ziggurat). */
     double
     standard_normal(const std::uint64_t seed, const std::uint64_t index)
@@ -252,12 +266,7 @@ namespace ddo
             out << ' ' << r.distance.band_ratios[b];
             if (r.split_distances.size() > 1)
               {
-                double low = std::numeric_limits<double>::max(), high = 0;
-                for (const auto &split : r.split_distances)
-                  {
-                    low  = std::min(low, split.band_ratios[b]);
-                    high = std::max(high, split.band_ratios[b]);
-                  }
+                const auto [low, high] = band_ratio_range(r, b);
                 out << " (" << low << "–" << high << ")";
               }
             out << " |";
@@ -298,7 +307,15 @@ namespace ddo
             << k << ".skewness = " << r.statistics.skewness << '\n'
             << k << ".excess_kurtosis = " << r.statistics.excess_kurtosis << '\n';
         for (std::size_t b = 0; b < r.distance.band_ratios.size(); ++b)
-          out << k << ".band_ratio_" << b << " = " << r.distance.band_ratios[b] << '\n';
+          {
+            out << k << ".band_ratio_" << b << " = " << r.distance.band_ratios[b] << '\n';
+            if (r.split_distances.size() > 1)
+              {
+                const auto [low, high] = band_ratio_range(r, b);
+                out << k << ".band_ratio_low_" << b << " = " << low << '\n'
+                    << k << ".band_ratio_high_" << b << " = " << high << '\n';
+              }
+          }
       }
     return out.str();
   }

@@ -41,18 +41,20 @@ namespace
   }
 
   /**
-   * Outputs on nested meshes h, h/2, h/4, compared at the vertices of the
-   * coarsest mesh (vertices of all three) with its quadrature weights:
-   * returns {|F_h - F_h/4|, |F_h/2 - F_h/4|, |F_h/4|}.
+   * Outputs on @p n_levels nested meshes h, h/2, h/4, ..., compared at the
+   * vertices of the coarsest mesh (vertices of all of them) with its
+   * quadrature weights: returns the successive differences
+   * |F_h/2^r - F_h/2^(r+1)| for r = 0, ..., n_levels - 2, followed by the
+   * norm of the finest output.
    */
   template <int dim>
-  std::array<double, 3>
-  refinement_study(const std::string &mesh_prm, const unsigned int n_modes)
+  std::vector<double>
+  refinement_study(const std::string &mesh_prm, const unsigned int n_modes, const unsigned int n_levels)
   {
     auto network = test_support::make_network<dim>();
     std::vector<std::unique_ptr<test_support::BoundSpace<dim>>> meshes;
     std::vector<torch::Tensor>                                   outputs;
-    for (unsigned int r = 0; r < 3; ++r)
+    for (unsigned int r = 0; r < n_levels; ++r)
       {
         meshes.push_back(std::make_unique<test_support::BoundSpace<dim>>(
           mesh_prm + "set Global refinements = " + std::to_string(r) + "\n", n_modes));
@@ -61,7 +63,7 @@ namespace
     // Values at the coarse support points, looked up by position.
     const auto &coarse_points = meshes[0]->space->locally_owned_support_points();
     std::vector<torch::Tensor> at_coarse;
-    for (unsigned int r = 0; r < 3; ++r)
+    for (unsigned int r = 0; r < n_levels; ++r)
       {
         std::map<std::uint64_t, std::int64_t> index;
         const auto &points = meshes[r]->space->locally_owned_support_points();
@@ -74,21 +76,47 @@ namespace
       }
     const torch::Tensor w = meshes[0]->geometry->weights;
     auto norm = [&](const torch::Tensor &f) { return std::sqrt((w * f * f).sum().item<double>()); };
-    return {norm(at_coarse[0] - at_coarse[2]), norm(at_coarse[1] - at_coarse[2]), norm(at_coarse[2])};
+    std::vector<double> result;
+    for (unsigned int r = 0; r + 1 < n_levels; ++r)
+      result.push_back(norm(at_coarse[r] - at_coarse[r + 1]));
+    result.push_back(norm(at_coarse.back()));
+    return result;
   }
 
+  /**
+   * With |F_h - F| ~ C h^p the successive differences fall as 2^-p per
+   * level: p is minus the least-squares slope of log2 of the differences
+   * over the levels. The modes and the network's quadratures converge at
+   * O(h^2); measured 2.04 / 1.77 (2D quadrilaterals / triangles, five
+   * levels) and 1.80 / 1.61 (3D, four levels), the step-by-step orders
+   * rising towards 2. At least 1.5 excludes first order (p = 1) with
+   * margin, and the finest difference must be small.
+   */
   void
-  expect_convergence(const std::array<double, 3> &e, const std::string &name)
+  expect_convergence(const std::vector<double> &d, const std::string &name)
   {
-    // With |F_h - F| ~ C h^p: e[1] / e[0] = 1 / (2^p + 1), so the observed
-    // order is p = log2(e[0] / e[1] - 1). The modes converge at O(h^2);
-    // measured 2.0 / 1.7 (2D quads / triangles), 1.7 / 1.4 (3D), pre-asymptotic.
-    // At least 1.25 excludes first order.
-    const double order = std::log2(e[0] / e[1] - 1.);
-    std::cout << name << ": |F_h - F_h/4| = " << e[0] << ", |F_h/2 - F_h/4| = " << e[1]
-              << ", |F_h/4| = " << e[2] << ", observed order " << order << std::endl;
-    EXPECT_GT(order, 1.25) << name;
-    EXPECT_LT(e[1], 0.1 * e[2]) << name;
+    const std::size_t n = d.size() - 1; // differences; d.back() is |F_finest|
+    double            mean_r = 0, mean_y = 0;
+    for (std::size_t r = 0; r < n; ++r)
+      {
+        mean_r += double(r) / n;
+        mean_y += std::log2(d[r]) / n;
+      }
+    double covariance = 0, variance = 0;
+    for (std::size_t r = 0; r < n; ++r)
+      {
+        covariance += (r - mean_r) * (std::log2(d[r]) - mean_y);
+        variance += (r - mean_r) * (r - mean_r);
+      }
+    const double order = -covariance / variance;
+    std::cout << name << ": differences between levels";
+    for (std::size_t r = 0; r < n; ++r)
+      std::cout << ' ' << d[r];
+    std::cout << ", |F_finest| = " << d.back() << ", fitted order " << order << " over " << n + 1
+              << " levels" << std::endl;
+    EXPECT_GE(n, 3u) << "a rate needs at least three differences";
+    EXPECT_GT(order, 1.5) << name;
+    EXPECT_LT(d[n - 1], 0.02 * d.back()) << name;
   }
 } // namespace
 
@@ -98,8 +126,8 @@ TEST(SpectralNeuralOperator, OutputsConvergeUnderRefinement2D)
   // A 1 x 0.7 rectangle: no degenerate eigenvalues at the cut-off.
   const std::string box = "set Geometry = box\nsubsection box\nset Upper corner = 1, 0.7\n"
                           "set Subdivisions = 5, 4\nend\nset Distortion = 0.2\n";
-  expect_convergence(refinement_study<2>(box, 12), "2d hypercube");
-  expect_convergence(refinement_study<2>(box + "set Cell type = simplex\n", 12), "2d simplex");
+  expect_convergence(refinement_study<2>(box, 12, 5), "2d hypercube");
+  expect_convergence(refinement_study<2>(box + "set Cell type = simplex\n", 12, 5), "2d simplex");
 }
 
 
@@ -107,10 +135,10 @@ TEST(SpectralNeuralOperator, OutputsConvergeUnderRefinement3D)
 {
   const std::string box = "set Geometry = box\nsubsection box\nset Upper corner = 1, 0.8, 0.6\n"
                           "set Subdivisions = 3, 2, 2\nend\n";
-  expect_convergence(refinement_study<3>(box, 6), "3d hypercube");
+  expect_convergence(refinement_study<3>(box, 6, 4), "3d hypercube");
   const std::string coarse = "set Geometry = box\nsubsection box\nset Upper corner = 1, 0.8, 0.6\n"
                              "set Subdivisions = 2, 1, 1\nend\nset Cell type = simplex\n";
-  expect_convergence(refinement_study<3>(coarse, 6), "3d simplex");
+  expect_convergence(refinement_study<3>(coarse, 6, 4), "3d simplex");
 }
 
 

@@ -6,6 +6,9 @@
 
 #include <gtest/gtest.h>
 
+#include <iomanip>
+#include <sstream>
+
 #include "../test_utilities.h"
 
 #include <cmath>
@@ -256,7 +259,11 @@ TEST(MetricsReport, SplitsAverageTheDistancesOverRandomHalvesAndSplitZeroIsTheFi
     {"independent", matern_samples(*space, n / 2, 2)}};
   const auto single = compare_with_reference(*space, basis, settings, 0.1, candidates, reference, true, 3);
   const unsigned int n_splits = 8;
-  const auto split = compare_with_reference(*space, basis, settings, 0.1, candidates, reference, true, 3, n_splits);
+  typename SpectralBands<2>::Settings band_settings;
+  band_settings.n_bands = 4;
+  const SpectralBands<2> bands(*space, band_settings);
+  const auto             split =
+    compare_with_reference(*space, basis, settings, 0.1, candidates, reference, true, 3, n_splits, &bands);
   ASSERT_EQ(split.rows.size(), single.rows.size());
   EXPECT_EQ(split.n_splits, n_splits);
   for (std::size_t r = 0; r < split.rows.size(); ++r)
@@ -292,7 +299,23 @@ TEST(MetricsReport, SplitsAverageTheDistancesOverRandomHalvesAndSplitZeroIsTheFi
   const std::string table = split.table();
   EXPECT_NE(table.find("over 8 A/B splits"), std::string::npos) << table;
   EXPECT_NE(table.find("–"), std::string::npos) << table;
-  EXPECT_NE(split.key_values().find("n_splits = 8"), std::string::npos);
+  const std::string key_values = split.key_values();
+  EXPECT_NE(key_values.find("n_splits = 8"), std::string::npos);
+  // The per-split range of every band ratio, for scripts that judge a set
+  // against the floor's spread.
+  ASSERT_FALSE(split.band_edges.empty());
+  const auto &floor_row = split.row("floor (test half A)");
+  double      low = 1e300, high = 0;
+  for (const auto &d : floor_row.split_distances)
+    {
+      low  = std::min(low, d.band_ratios[0]);
+      high = std::max(high, d.band_ratios[0]);
+    }
+  std::ostringstream expected;
+  expected << std::setprecision(6) << "floor__test_half_A_.band_ratio_low_0 = " << low
+           << "\nfloor__test_half_A_.band_ratio_high_0 = " << high << '\n';
+  EXPECT_NE(key_values.find(expected.str()), std::string::npos) << key_values;
+  EXPECT_LT(low, high);
 
   EXPECT_THROW(compare_with_reference(*space, basis, settings, 0.1, candidates, reference, true, 3, 0),
                std::exception);

@@ -93,7 +93,11 @@ namespace ddo
     std::string
     band_table() const;
 
-    /** The same numbers as `key = value` lines (for scripts). */
+    /**
+     * The same numbers as `key = value` lines (for scripts); with several
+     * splits also the range of each row's per-split band ratios,
+     * `<row>.band_ratio_low_<b>` and `<row>.band_ratio_high_<b>`.
+     */
     std::string
     key_values() const;
 
