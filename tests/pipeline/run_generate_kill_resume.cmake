@@ -25,12 +25,9 @@ include(${CMAKE_CURRENT_LIST_DIR}/kill_until_finished.cmake)
 time_uninterrupted(generate uninterrupted.prm _wall)
 kill_until_finished(generate killed.prm ${_wall} "[0-9]+ of [0-9]+ fields into <killed/[a-z]+.h5> .resuming.")
 
+include(${CMAKE_CURRENT_LIST_DIR}/expect_equal_fields.cmake)
 foreach(_file train.h5 test.h5)
-  execute_process(COMMAND ${COMPARE} data/${_file} killed/${_file} 0 WORKING_DIRECTORY ${WORKDIR}
-    RESULT_VARIABLE _result OUTPUT_VARIABLE _output ERROR_VARIABLE _error)
-  if(NOT _result EQUAL 0)
-    message(FATAL_ERROR "${_file} after ${KILLED_RUNS} kills differs from the uninterrupted run's:\n${_output}\n${_error}")
-  endif()
-  message(STATUS "${_file}: ${_output}")
+  expect_equal_fields(data/${_file} killed/${_file} 0
+    "${_file} after ${KILLED_RUNS} kills differs from the uninterrupted run's")
 endforeach()
 message(STATUS "${KILLED_RUNS} kills, ${RESUMED_RUNS} resumptions: the data equal the uninterrupted run's bitwise")

@@ -28,14 +28,7 @@ function(run_ddo _ranks _command _prm)
   message(STATUS "ddo ${_command} ${_prm} on ${_ranks} ranks: ok")
 endfunction()
 
-function(expect_equal_fields _a _b _tolerance)
-  execute_process(COMMAND ${COMPARE} ${_a} ${_b} ${_tolerance} WORKING_DIRECTORY ${WORKDIR}
-    RESULT_VARIABLE _result OUTPUT_VARIABLE _output ERROR_VARIABLE _error)
-  if(NOT _result EQUAL 0)
-    message(FATAL_ERROR "${_a} and ${_b} differ:\n${_output}\n${_error}")
-  endif()
-  message(STATUS "${_a} = ${_b}: ${_output}")
-endfunction()
+include(${CMAKE_CURRENT_LIST_DIR}/expect_equal_fields.cmake)
 
 # One parameter file per run: its own data, checkpoint and sample files. A
 # parameter file that names its mesh as __MESH__ gets the file MESH.
@@ -62,7 +55,7 @@ write_variant(two_with_one serial data checkpoint_one)
 run_ddo(1 generate one.prm)
 run_ddo(2 generate two.prm)
 foreach(_file train.h5 test.h5)
-  expect_equal_fields(data/${_file} data_two/${_file} 0)
+  expect_equal_fields(data/${_file} data_two/${_file} 0 "${_file} on 2 ranks differs from 1 rank's")
 endforeach()
 
 run_ddo(1 train one.prm)
@@ -74,9 +67,11 @@ run_ddo(2 train two.prm)
 
 run_ddo(1 sample one.prm)
 run_ddo(1 sample one_with_two.prm)
-expect_equal_fields(samples/one.h5 samples/one_with_two.h5 1e-5)
+expect_equal_fields(samples/one.h5 samples/one_with_two.h5 1e-5
+  "the model trained on 2 ranks samples unlike the 1-rank model")
 run_ddo(2 sample two_with_one.prm)
-expect_equal_fields(samples/one.h5 samples/two_with_one.h5 1e-5)
+expect_equal_fields(samples/one.h5 samples/two_with_one.h5 1e-5
+  "sampling on 2 ranks differs from sampling on 1 rank")
 foreach(_command generate sample)
   execute_process(COMMAND ${_mpi} -np 2 ${DDO} ${_command} two_distributed.prm WORKING_DIRECTORY ${WORKDIR}
     TIMEOUT 120 RESULT_VARIABLE _result OUTPUT_VARIABLE _output ERROR_VARIABLE _error)

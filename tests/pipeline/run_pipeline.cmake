@@ -82,12 +82,9 @@ run_stage(sample_ensemble ${WORKDIR}/ensemble.prm "<checkpoint, checkpoint_copy>
 expect_file(output/ensemble.h5)
 # The mean of two equal scores is the score (x + x and the halving are
 # exact), so the ensemble's samples equal the checkpoint's bit for bit.
-execute_process(COMMAND ${COMPARE} output/samples.h5 output/ensemble.h5 0 WORKING_DIRECTORY ${WORKDIR}
-  RESULT_VARIABLE _result OUTPUT_VARIABLE _output ERROR_VARIABLE _error)
-if(NOT _result EQUAL 0)
-  message(FATAL_ERROR "the ensemble of two copies does not sample like the checkpoint:\n${_output}\n${_error}")
-endif()
-message(STATUS "ensemble of two copies = the checkpoint's samples: ${_output}")
+include(${CMAKE_CURRENT_LIST_DIR}/expect_equal_fields.cmake)
+expect_equal_fields(output/samples.h5 output/ensemble.h5 0
+  "the ensemble of two copies does not sample like the checkpoint")
 
 # Zero-shot on the refined mesh: same model, other mesh.
 string(REGEX REPLACE "set Global refinements = [0-9]+\n" "" _refined "${_text}")
