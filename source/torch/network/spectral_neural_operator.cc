@@ -75,6 +75,14 @@ namespace ddo
                       "it to M^-1 K with m Chebyshev iterations of M_L^-1 M (error 1/T_m(5/3) on "
                       "linear triangles: 0.025 for m = 4) at m + 1 sparse products per degree, and "
                       "the trainer measures the variances in the consistent modes. Degree 1 only.");
+    prm.declare_entry("Skip eigenvalue bound", "rigorous", Patterns::Selection("rigorous|estimated"),
+                      "With 'Skip spectrum = whole': where the polynomial's interval [0, mu_max] ends "
+                      "(the automatic degree grows like sqrt(mu_max)). rigorous: the largest cell's "
+                      "eigenvalue bound, which can lie far above the spectrum on unstructured "
+                      "meshes; estimated: 1.1 times a power-iteration estimate of the largest "
+                      "eigenvalue, taken only where a Chebyshev check on the mesh confirms that no "
+                      "eigenvalue lies above it (else the rigorous bound): a lower degree, so a "
+                      "faster network, with the same resolution in sqrt(mu).");
     prm.declare_entry("Skip table size", "32", Patterns::Integer(2),
                       "Grid points in sqrt(lambda) of the Gaussian skip's tables of the "
                       "data's and the noise's per-mode variances (kernel smoothing over one "
@@ -107,6 +115,7 @@ namespace ddo
     s.skip_polynomial_degree = prm.get_integer("Skip polynomial degree");
     s.wiener_filtered_output = prm.get("Network output above modes") == "wiener";
     s.skip_mass_iterations   = prm.get_integer("Skip mass iterations");
+    s.estimated_eigenvalue_bound = prm.get("Skip eigenvalue bound") == "estimated";
     AssertThrow(!s.whole_spectrum_skip || s.gaussian_skip,
                 ExcMessage("spectral_operator: 'Skip spectrum = whole' needs 'Skip connection = gaussian'."));
     s.blended_mass_eigenvalues = prm.get("Eigenvalue correction") == "blended mass";
@@ -205,6 +214,29 @@ namespace ddo
         torch::NoGradGuard no_grad;
         frequency_scale.fill_(std::sqrt(std::max(spectral_eigenvalues.max().item<double>(), 1e-12)));
       }
+    // (Without the lumped operators the whole-spectrum skip says so when it
+    // is evaluated.)
+    spectrum_bound = 0;
+    if (settings.whole_spectrum_skip && geometry->lumped_operator.defined() &&
+        (settings.skip_mass_iterations == 0 || geometry->lumped_mass_operator.defined()))
+      {
+        const whole_spectrum::SpectrumOperator op(*geometry, settings.skip_mass_iterations);
+        spectrum_bound = settings.estimated_eigenvalue_bound ?
+                           whole_spectrum::checked_eigenvalue_bound(
+                             op, [&](const double bound) { return whole_spectrum_degree(bound); }) :
+                           op.eigenvalue_bound();
+      }
+  }
+
+
+  template <int dim>
+  unsigned int
+  SpectralNeuralOperator<dim>::whole_spectrum_degree(const double eigenvalue_bound) const
+  {
+    if (settings.skip_polynomial_degree > 0)
+      return settings.skip_polynomial_degree;
+    const double omega_floor = std::sqrt(std::max(spectral_eigenvalues.max().item<double>(), 0.));
+    return whole_spectrum::automatic_degree(eigenvalue_bound, omega_floor);
   }
 
 
@@ -355,13 +387,8 @@ namespace ddo
                     ExcMessage("spectral_operator: 'Skip spectrum = whole' needs the data's and the noise's "
                                "variances over the whole spectrum. The trainer sets them before its first "
                                "step, and checkpoints store them."));
-        const double omega_floor = std::sqrt(std::max(spectral_eigenvalues.max().item<double>(), 0.));
-        const unsigned int degree =
-          settings.skip_polynomial_degree > 0 ?
-            settings.skip_polynomial_degree :
-            whole_spectrum::automatic_degree(
-              whole_spectrum::SpectrumOperator(*geometry, settings.skip_mass_iterations).eigenvalue_bound(),
-              omega_floor);
+        const double       omega_floor = std::sqrt(std::max(spectral_eigenvalues.max().item<double>(), 0.));
+        const unsigned int degree      = whole_spectrum_degree(spectrum_bound);
         // With the filtered output, the network's output takes the same
         // path as v: kept on the modes, the Wiener polynomial above them (one
         // application serves both, the polynomial is linear).
@@ -378,7 +405,7 @@ namespace ddo
                                                                      skip_whole_log_data, skip_whole_log_noise,
                                                                      skip_whole_state[0].item<double>(),
                                                                      omega_floor, degree,
-                                                                     settings.skip_mass_iterations);
+                                                                     settings.skip_mass_iterations, spectrum_bound);
         if (!settings.wiener_filtered_output)
           high = high + network_transposed;
         return torch::addmm(high, geometry->modes, mode_part);
@@ -504,6 +531,8 @@ namespace ddo
         << (settings.whole_spectrum_skip && settings.skip_mass_iterations > 0 ?
               "Skip mass iterations = " + std::to_string(settings.skip_mass_iterations) + "\n" :
               std::string())
+        << (settings.whole_spectrum_skip && settings.estimated_eigenvalue_bound ? "Skip eigenvalue bound = estimated\n" :
+                                                                                 "")
         << (settings.skip_polynomial_degree > 0 ?
               "Skip polynomial degree = " + std::to_string(settings.skip_polynomial_degree) + "\n" :
               "")

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace ddo
 {
@@ -160,10 +161,11 @@ namespace ddo
                             const double           omega_max,
                             const double           omega_floor,
                             const unsigned int     degree,
-                            const unsigned int     mass_iterations)
+                            const unsigned int     mass_iterations,
+                            const double           eigenvalue_bound)
     {
       const SpectrumOperator spectrum_operator(geometry, mass_iterations);
-      const double           bound = spectrum_operator.eigenvalue_bound();
+      const double bound = eigenvalue_bound > 0 ? eigenvalue_bound : spectrum_operator.eigenvalue_bound();
       const std::int64_t J     = degree;
       // The coefficients are constants of training; the recurrence is not:
       // with the filtered network output, gradients flow through it.
@@ -188,6 +190,94 @@ namespace ddo
           current  = std::move(next);
         }
       return result;
+    }
+
+
+    namespace
+    {
+      /** The norm of each column of @p x `[N, B]` weighted by the lumped mass @p w `[N]`. */
+      torch::Tensor
+      lumped_norms(const torch::Tensor &x, const torch::Tensor &w)
+      {
+        return torch::sqrt((w.view({-1, 1}) * x * x).sum(0));
+      }
+
+
+      /**
+       * A deterministic vector with every mode in it, brought into the
+       * operator's range (constrained rows as the operator leaves them),
+       * and the iterate of 40 power iterations from it, as the columns of
+       * `[N, 2]` (unit lumped-mass norm each), and the power iteration's
+       * estimate |A x| / |x| of the largest eigenvalue (from below in the
+       * self-adjoint case; 0 if the operator vanishes).
+       */
+      std::pair<torch::Tensor, double>
+      probes_and_estimate(const SpectrumOperator &op)
+      {
+        const torch::Tensor &w     = op.geometry.weights;
+        const torch::Tensor  index = torch::arange(w.size(0), torch::kFloat64);
+        torch::Tensor        rough = op(torch::sin(1. + 12.9898 * index).to(w.scalar_type()).view({-1, 1}));
+        rough                      = rough / lumped_norms(rough, w);
+        torch::Tensor power        = rough;
+        double        estimate     = 0;
+        for (unsigned int k = 0; k < 40; ++k)
+          {
+            const torch::Tensor image = op(power);
+            const double        norm  = lumped_norms(image, w).item<double>();
+            if (!(norm > 0) || !std::isfinite(norm))
+              return {rough, 0.};
+            estimate = norm;
+            power    = image / norm;
+          }
+        return {torch::cat({power, rough}, 1), estimate};
+      }
+
+
+      /** max_j max_columns |T_j(X) x|_w / |x|_w for j <= @p degree, X = 2 A / bound - I. */
+      double
+      chebyshev_growth(const SpectrumOperator &op, const torch::Tensor &x, const double bound,
+                       const unsigned int degree)
+      {
+        const torch::Tensor &w        = op.geometry.weights;
+        const torch::Tensor  start    = lumped_norms(x, w);
+        const auto           apply    = [&](const torch::Tensor &y) { return op(y) * (2. / bound) - y; };
+        torch::Tensor        previous = x, current = apply(x);
+        double               growth   = (lumped_norms(current, w) / start).max().item<double>();
+        for (unsigned int j = 2; j <= degree && std::isfinite(growth); ++j)
+          {
+            torch::Tensor next = 2. * apply(current) - previous;
+            previous           = std::move(current);
+            current            = std::move(next);
+            growth             = std::max(growth, (lumped_norms(current, w) / start).max().item<double>());
+          }
+        return std::isfinite(growth) ? growth : std::numeric_limits<double>::infinity();
+      }
+    } // namespace
+
+
+    bool
+    spectrum_lies_below(const SpectrumOperator &op, const double bound, const unsigned int degree)
+    {
+      torch::NoGradGuard no_grad;
+      // In the lumped-mass norm T_j(X) has norm 1 for m = 0 (the operator is
+      // self-adjoint there) and at most about 1/sqrt(a) <= 2.3 with the mass
+      // correction (a: the lower bound of M_L^-1 M); an eigenvalue x > 1 of
+      // X grows as cosh(j acosh x), and the power iterate holds the top of
+      // the spectrum.
+      return chebyshev_growth(op, probes_and_estimate(op).first, bound, degree) <= 4.;
+    }
+
+
+    double
+    checked_eigenvalue_bound(const SpectrumOperator &op, const std::function<unsigned int(double)> &degree_of_bound)
+    {
+      torch::NoGradGuard no_grad;
+      const double       rigorous = op.eigenvalue_bound();
+      const auto [probes, estimate] = probes_and_estimate(op);
+      const double bound = 1.1 * estimate;
+      if (!(bound > 0) || bound >= rigorous)
+        return rigorous;
+      return chebyshev_growth(op, probes, bound, degree_of_bound(bound)) <= 4. ? bound : rigorous;
     }
   } // namespace whole_spectrum
 } // namespace ddo

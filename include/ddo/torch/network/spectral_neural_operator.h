@@ -110,6 +110,10 @@ namespace ddo
       /** With the whole-spectrum skip: Chebyshev iterations of the mass
        * correction (0: the lumped operator; see the parameter `Skip mass iterations`). */
       unsigned int skip_mass_iterations = 0;
+      /** With the whole-spectrum skip: the polynomials' interval ends at
+       * whole_spectrum::checked_eigenvalue_bound() instead of the rigorous
+       * bound (see the parameter `Skip eigenvalue bound`). */
+      bool         estimated_eigenvalue_bound = false;
       unsigned int seed              = 1;
       torch::Dtype precision         = torch::kFloat32;
     };
@@ -153,6 +157,9 @@ namespace ddo
   private:
     torch::Tensor
     filter_basis(const torch::Tensor &eigenvalues) const;
+    /** The whole-spectrum polynomial's degree for the interval [0, @p eigenvalue_bound]. */
+    unsigned int
+    whole_spectrum_degree(const double eigenvalue_bound) const;
     /** D^T `[N, B]` with the Gaussian skip, for v^T `[N, B]`, sigma `[B, 1]`
      * and the network's scaled output c_out Net^T `[N, B]`. */
     torch::Tensor
@@ -162,6 +169,9 @@ namespace ddo
 
     Settings                               settings;
     std::shared_ptr<const NetworkGeometry> geometry;
+    /** The upper end of the whole-spectrum polynomials' interval on the bound
+     * geometry (set by bind(); 0 without the whole-spectrum skip). */
+    double spectrum_bound = 0;
     /** The spectral variable of the bound geometry `[K]`: its eigenvalues,
      * or their blended-mass correction. */
     torch::Tensor                          spectral_eigenvalues;

@@ -15,6 +15,8 @@
 
 #include <torch/torch.h>
 
+#include <functional>
+
 namespace ddo
 {
   namespace whole_spectrum
@@ -71,7 +73,8 @@ namespace ddo
      * \f$p_\sigma(A)\,r\f$ for the SpectrumOperator A of @p geometry with
      * @p mass_iterations and each column of @p rest `[N, B]`: the
      * Jackson-damped Chebyshev interpolant of degree @p degree on
-     * \f$[0, \mu_{\max}]\f$ (the operator's eigenvalue bound) of the
+     * \f$[0, \mu_{\max}]\f$ (@p eigenvalue_bound, or if 0 the operator's
+     * SpectrumOperator::eigenvalue_bound()) of the
      * Wiener ratio
      * \f[
      *   r(\mu, \sigma_b) = \frac{s(\mu)}{s(\mu) + \sigma_b^2\,c(\mu)},
@@ -91,7 +94,35 @@ namespace ddo
                             const double           omega_max,
                             const double           omega_floor,
                             const unsigned int     degree,
-                            const unsigned int     mass_iterations = 0);
+                            const unsigned int     mass_iterations  = 0,
+                            const double           eigenvalue_bound = 0);
+
+    /**
+     * An upper bound of the eigenvalues of @p op for its polynomials, tight
+     * where SpectrumOperator::eigenvalue_bound() is not (that bound holds
+     * for the worst cell of the mesh; on unstructured meshes it lies well
+     * above the spectrum, and the automatic degree grows with its root):
+     * 1.1 times the largest eigenvalue as 40 power iterations estimate it
+     * (from below), accepted only if the Chebyshev polynomials on
+     * [0, bound] up to the degree @p degree_of_bound gives for it stay
+     * bounded on two probes, the last power iterate (dominated by the top
+     * of the spectrum) and a deterministic rough vector: an eigenvalue
+     * above the bound makes \f$T_j\f$ grow exponentially there. Otherwise,
+     * and never above it, the rigorous bound.
+     */
+    double
+    checked_eigenvalue_bound(const SpectrumOperator &op,
+                             const std::function<unsigned int(double)> &degree_of_bound);
+
+    /**
+     * The check of checked_eigenvalue_bound(): whether the Chebyshev
+     * polynomials \f$T_j(2A/\text{bound} - I)\f$, j <= @p degree, stay
+     * bounded (lumped-mass norm at most 4 times the start's) on its two
+     * probes. False when an eigenvalue of @p op lies far enough above
+     * @p bound to grow within that degree.
+     */
+    bool
+    spectrum_lies_below(const SpectrumOperator &op, const double bound, const unsigned int degree);
     /**
      * The degree that resolves \f$\Delta\sqrt\mu = \omega_{\text{floor}}/12\f$
      * near the bottom of the spectrum: \f$\lceil 6\pi\sqrt{\mu_{\max}}/\omega_{\text{floor}}\rceil\f$,
