@@ -195,6 +195,17 @@ namespace ddo
 
     namespace
     {
+      /**
+       * The largest growth |T_j(X) x|_w / |x|_w of a probe that a spectrum
+       * inside the interval allows. In the lumped-mass norm T_j(X) has norm
+       * 1 for m = 0 (the operator is self-adjoint there) and at most about
+       * 1/sqrt(a) <= 2.3 with the mass correction (a: the lower bound of
+       * M_L^-1 M); an eigenvalue x > 1 of X grows as cosh(j acosh x), and
+       * the power iterate holds the top of the spectrum.
+       */
+      constexpr double max_bounded_growth = 4.;
+
+
       /** The norm of each column of @p x `[N, B]` weighted by the lumped mass @p w `[N]`. */
       torch::Tensor
       lumped_norms(const torch::Tensor &x, const torch::Tensor &w)
@@ -259,12 +270,7 @@ namespace ddo
     spectrum_lies_below(const SpectrumOperator &op, const double bound, const unsigned int degree)
     {
       torch::NoGradGuard no_grad;
-      // In the lumped-mass norm T_j(X) has norm 1 for m = 0 (the operator is
-      // self-adjoint there) and at most about 1/sqrt(a) <= 2.3 with the mass
-      // correction (a: the lower bound of M_L^-1 M); an eigenvalue x > 1 of
-      // X grows as cosh(j acosh x), and the power iterate holds the top of
-      // the spectrum.
-      return chebyshev_growth(op, probes_and_estimate(op).first, bound, degree) <= 4.;
+      return chebyshev_growth(op, probes_and_estimate(op).first, bound, degree) <= max_bounded_growth;
     }
 
 
@@ -277,7 +283,7 @@ namespace ddo
       const double bound = 1.1 * estimate;
       if (!(bound > 0) || bound >= rigorous)
         return rigorous;
-      return chebyshev_growth(op, probes, bound, degree_of_bound(bound)) <= 4. ? bound : rigorous;
+      return chebyshev_growth(op, probes, bound, degree_of_bound(bound)) <= max_bounded_growth ? bound : rigorous;
     }
   } // namespace whole_spectrum
 } // namespace ddo
