@@ -544,8 +544,12 @@ namespace ddo
               << " L-BFGS iterations per level)\nLikelihood: " << likelihood->summary() << '\n';
       else if (settings.guidance.method == GuidanceSettings::Method::dps)
         pcout << space->summary() << prior.description << ", sampled with DPS (" << settings.guidance.dps.n_steps
-              << " steps, misfit reduction " << settings.guidance.dps.misfit_reduction
-              << " per step)\nLikelihood: " << likelihood->summary() << '\n';
+              << " steps, misfit reduction " << settings.guidance.dps.misfit_reduction << " per step"
+              << (settings.guidance.dps.proximal_below > 0 ?
+                    ", proximal steps with " + std::to_string(settings.guidance.dps.proximal_iterations) +
+                      " L-BFGS iterations below sigma " + Utilities::to_string(settings.guidance.dps.proximal_below) :
+                    std::string())
+              << ")\nLikelihood: " << likelihood->summary() << '\n';
       else
         pcout << space->summary() << prior.description << ", sampled with " << sampler_name
               << ", likelihood at the "

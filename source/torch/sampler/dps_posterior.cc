@@ -49,6 +49,14 @@ namespace ddo
                   ExcMessage("DPS posterior: the guidance end must be a noise level, at least 0."));
       AssertThrow(settings.preconditioner_power >= 1,
                   ExcMessage("DPS posterior: the preconditioner's power must be at least 1."));
+      AssertThrow(settings.proximal_below >= 0 && std::isfinite(settings.proximal_below),
+                  ExcMessage("DPS posterior: Proximal below must be a noise level, at least 0."));
+      AssertThrow(settings.proximal_fresh_noise <= 1.,
+                  ExcMessage("DPS posterior: the fresh noise of the proximal steps must be at most 1."));
+      AssertThrow(settings.proximal_iterations >= 1,
+                  ExcMessage("DPS posterior: at least 1 iteration per proximal step."));
+      AssertThrow(settings.field_scale > 0 && std::isfinite(settings.field_scale),
+                  ExcMessage("DPS posterior: the field scale of the proximal steps must be positive."));
       AssertThrow(n_dofs > 0, ExcMessage("DPS posterior: the space has no DoFs."));
     }
 
@@ -199,6 +207,14 @@ namespace ddo
       const torch::Tensor delta     = (denoise(v + epsilon * direction) - x) / epsilon;
       return guidance.step(x, delta, gradients, misfit);
     };
+    // The proximal step of the lowest levels: the denoised estimates x moved
+    // to the most likely fields near them (as in sample_proximal_posterior()).
+    const double s2            = settings.field_scale * settings.field_scale;
+    const auto   proximal_step = [&](torch::Tensor &x, const double sigma) {
+      sampler_tools::solve_proximal_rows(space, noise, likelihood, sigma * sigma * s2 / (s2 + sigma * sigma),
+                                         settings.proximal_iterations, x, work);
+      return static_cast<unsigned int>(x.size(0));
+    };
     sampler_tools::NoiseDraws<dim> draws(&noise, space);
     torch::Tensor result = torch::empty({static_cast<std::int64_t>(n_samples), static_cast<std::int64_t>(space.n_dofs())}, f64);
     for (unsigned int first = 0; first < n_samples; first += settings.batch_size)
@@ -219,8 +235,14 @@ namespace ddo
             AssertThrow(torch::isfinite(x).all().item<bool>(),
                         ExcMessage("DPS posterior: the denoised estimate is not finite at level " + std::to_string(k) +
                                    " (sigma " + std::to_string(sigma) + ")."));
-            const torch::Tensor noise_estimate = (v - x) / sigma;
-            if (sigma >= settings.guidance_end)
+            torch::Tensor noise_estimate = (v - x) / sigma;
+            if (sigma < settings.proximal_below)
+              {
+                n_moved += proximal_step(x, sigma);
+                if (settings.proximal_noise_from_moved_estimate)
+                  noise_estimate = (v - x) / sigma;
+              }
+            else if (sigma >= settings.guidance_end)
               n_moved += guide(x, v, denoise);
             if (k + 1 == levels.size())
               {
@@ -228,7 +250,8 @@ namespace ddo
                 break;
               }
             const double next = levels[k + 1];
-            const double zeta = sampler_tools::fresh_noise_fraction(settings.fresh_noise, sigma, next);
+            const double zeta = sampler_tools::fresh_noise_fraction(
+              sigma < settings.proximal_below ? settings.proximal_fresh_noise : settings.fresh_noise, sigma, next);
             v                 = x + next * std::sqrt(1. - zeta) * noise_estimate;
             if (zeta > 0)
               v += next * std::sqrt(zeta) * draws.draw(b, Sampler<dim>::step_noise_seed(seed, k), index);

@@ -206,27 +206,6 @@ namespace ddo
     }
 
 
-    /** The rows of @p x0 moved by the proximal problem of level rho (in place). */
-    template <int dim>
-    void
-    solve_proximal_rows(const FunctionSpace<dim> &      space,
-                        const CovarianceOperator<dim> &noise,
-                        const LikelihoodWithGradient &  likelihood,
-                        const double                    rho,
-                        const unsigned int              n_iterations,
-                        torch::Tensor &                 x0,
-                        PosteriorCounts &               counts)
-    {
-      Vector<double> row(space.n_dofs());
-      for (std::int64_t b = 0; b < x0.size(0); ++b)
-        {
-          torch_bridge::from_tensor(x0[b], row);
-          space.get_constraints().distribute(row);
-          counts.likelihood_evaluations +=
-            solve_proximal_problem(space, noise, likelihood, rho, n_iterations, row);
-          x0[b].copy_(torch_bridge::view(row));
-        }
-    }
   } // namespace
 
 
@@ -267,7 +246,7 @@ namespace ddo
             AssertThrow(torch::isfinite(x).all().item<bool>(),
                         ExcMessage("Proximal posterior: the denoised estimate is not finite at level " +
                                    std::to_string(k) + " (sigma " + std::to_string(sigma) + ")."));
-            solve_proximal_rows(space, noise, likelihood, sigma * sigma * s2 / (s2 + sigma * sigma),
+            sampler_tools::solve_proximal_rows(space, noise, likelihood, sigma * sigma * s2 / (s2 + sigma * sigma),
                                 settings.n_iterations, x, work);
             if (k + 1 == levels.size())
               {
@@ -289,6 +268,27 @@ namespace ddo
 
   namespace sampler_tools
   {
+    template <int dim>
+    void
+    solve_proximal_rows(const FunctionSpace<dim> &      space,
+                        const CovarianceOperator<dim> &noise,
+                        const LikelihoodWithGradient &  likelihood,
+                        const double                    rho,
+                        const unsigned int              n_iterations,
+                        torch::Tensor &                 x,
+                        PosteriorCounts &               counts)
+    {
+      Vector<double> row(space.n_dofs());
+      for (std::int64_t b = 0; b < x.size(0); ++b)
+        {
+          torch_bridge::from_tensor(x[b], row);
+          space.get_constraints().distribute(row);
+          counts.likelihood_evaluations +=
+            solve_proximal_problem(space, noise, likelihood, rho, n_iterations, row);
+          x[b].copy_(torch_bridge::view(row));
+        }
+    }
+
     double
     fresh_noise_fraction(const double fresh_noise, const double sigma, const double next)
     {
@@ -330,6 +330,14 @@ namespace ddo
   template unsigned int
   solve_proximal_problem<3>(const FunctionSpace<3> &, const CovarianceOperator<3> &, const LikelihoodWithGradient &,
                             const double, const unsigned int, Vector<double> &);
+  template void
+  sampler_tools::solve_proximal_rows<2>(const FunctionSpace<2> &, const CovarianceOperator<2> &,
+                                        const LikelihoodWithGradient &, const double, const unsigned int,
+                                        torch::Tensor &, PosteriorCounts &);
+  template void
+  sampler_tools::solve_proximal_rows<3>(const FunctionSpace<3> &, const CovarianceOperator<3> &,
+                                        const LikelihoodWithGradient &, const double, const unsigned int,
+                                        torch::Tensor &, PosteriorCounts &);
   template torch::Tensor
   sample_proximal_posterior<2>(const ScoreFunction &, const FunctionSpace<2> &, const CovarianceOperator<2> &,
                                const NoiseRange &, const LikelihoodWithGradient &, const ProximalSettings &,

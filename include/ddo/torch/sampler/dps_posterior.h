@@ -68,8 +68,15 @@ namespace ddo
    *    \sqrt{\zeta}\,\xi_k)\f$ with the network's noise estimate
    *    \f$\hat\epsilon = (v_k - x)/\sigma_k\f$.
    *
+   * At the levels below settings.proximal_below step 2 and 3 are replaced
+   * by the proximal step of sample_proximal_posterior() from x (L-BFGS on
+   * the likelihood and the Cameron–Martin distance to x), without the
+   * forward difference; the renoising after it draws the fresh noise of
+   * settings.proximal_fresh_noise (ancestral by default) and uses the noise
+   * estimate of settings.proximal_noise_from_moved_estimate.
+   *
    * The last level's \f$\hat x\f$ is the sample. 2 prior evaluations per
-   * step and sample. Random streams as for the samplers: sample j depends
+   * step and sample (1 at the proximal steps). Random streams as for the samplers: sample j depends
    * on (@p seed, @p first_sample_index + j) only. @p counts gets the prior
    * and likelihood evaluations, @p report the time and prior evaluations.
    * Serial spaces.

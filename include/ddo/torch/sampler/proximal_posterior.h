@@ -116,6 +116,23 @@ namespace ddo
   namespace sampler_tools
   {
     /**
+     * Each row of @p x (coefficients of @p space, on input a denoised
+     * estimate) replaced by the result of solve_proximal_problem() from it
+     * with @p rho and @p n_iterations; the likelihood evaluations are added
+     * to @p counts.
+     */
+    template <int dim>
+    void
+    solve_proximal_rows(const FunctionSpace<dim> &      space,
+                        const CovarianceOperator<dim> &noise,
+                        const LikelihoodWithGradient &  likelihood,
+                        const double                    rho,
+                        const unsigned int              n_iterations,
+                        torch::Tensor &                 x,
+                        PosteriorCounts &               counts);
+
+
+    /**
      * The fresh-noise fraction ζ of the step from @p sigma to @p next:
      * @p fresh_noise, or the ancestral 1 - next²/sigma² where it is negative.
      */
