@@ -31,6 +31,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
+#include <sstream>
 #include <type_traits>
 
 namespace ddo
@@ -135,6 +136,19 @@ namespace ddo
           for (unsigned int i = 0; i < s.size(); ++i)
             result[i] += std::log(std::max(s[i], 0.01 * smallest)) / samples.size();
         return result;
+      }
+
+
+      /** ", proximal steps with n L-BFGS iterations below sigma s" when DPS has them, else "". */
+      std::string
+      proximal_steps_summary(const DpsSettings &dps)
+      {
+        if (!(dps.proximal_below > 0))
+          return "";
+        std::ostringstream text;
+        text << ", proximal steps with " << dps.proximal_iterations << " L-BFGS iterations below sigma "
+             << dps.proximal_below;
+        return text.str();
       }
 
 
@@ -545,11 +559,7 @@ namespace ddo
       else if (settings.guidance.method == GuidanceSettings::Method::dps)
         pcout << space->summary() << prior.description << ", sampled with DPS (" << settings.guidance.dps.n_steps
               << " steps, misfit reduction " << settings.guidance.dps.misfit_reduction << " per step"
-              << (settings.guidance.dps.proximal_below > 0 ?
-                    ", proximal steps with " + std::to_string(settings.guidance.dps.proximal_iterations) +
-                      " L-BFGS iterations below sigma " + Utilities::to_string(settings.guidance.dps.proximal_below) :
-                    std::string())
-              << ")\nLikelihood: " << likelihood->summary() << '\n';
+              << proximal_steps_summary(settings.guidance.dps) << ")\nLikelihood: " << likelihood->summary() << '\n';
       else
         pcout << space->summary() << prior.description << ", sampled with " << sampler_name
               << ", likelihood at the "

@@ -131,7 +131,8 @@ namespace ddo
      * proximal_iterations L-BFGS iterations from the denoised estimate with
      * \f$\rho = \sigma^2 s^2/(s^2 + \sigma^2)\f$ (s: field_scale), and no
      * forward difference, so one prior evaluation at those steps instead of
-     * two (0: no proximal steps).
+     * two (0: no proximal steps). Below this level the proximal step is
+     * taken also where guidance_end would leave a step unguided.
      */
     double proximal_below = 0.;
     /** L-BFGS iterations of each proximal step (see proximal_below). */
