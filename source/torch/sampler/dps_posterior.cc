@@ -236,7 +236,8 @@ namespace ddo
                         ExcMessage("DPS posterior: the denoised estimate is not finite at level " + std::to_string(k) +
                                    " (sigma " + std::to_string(sigma) + ")."));
             torch::Tensor noise_estimate = (v - x) / sigma;
-            if (sigma < settings.proximal_below)
+            const bool    proximal       = sigma < settings.proximal_below;
+            if (proximal)
               {
                 n_moved += proximal_step(x, sigma);
                 if (settings.proximal_noise_from_moved_estimate)
@@ -251,7 +252,7 @@ namespace ddo
               }
             const double next = levels[k + 1];
             const double zeta = sampler_tools::fresh_noise_fraction(
-              sigma < settings.proximal_below ? settings.proximal_fresh_noise : settings.fresh_noise, sigma, next);
+              proximal ? settings.proximal_fresh_noise : settings.fresh_noise, sigma, next);
             v                 = x + next * std::sqrt(1. - zeta) * noise_estimate;
             if (zeta > 0)
               v += next * std::sqrt(zeta) * draws.draw(b, Sampler<dim>::step_noise_seed(seed, k), index);
