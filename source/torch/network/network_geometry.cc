@@ -132,6 +132,35 @@ namespace ddo
 
 
   template <int dim>
+  void
+  add_lumped_operators(NetworkGeometry &geometry, const FunctionSpace<dim> &space, const torch::Dtype dtype)
+  {
+    AssertThrow(!space.is_distributed(),
+                ExcMessage("The lumped operators of a network geometry are for serial meshes."));
+    const auto n         = static_cast<std::int64_t>(space.n_dofs());
+    const auto to_sparse = [&](const LumpedOperator &lumped) {
+      const auto    nnz     = static_cast<std::int64_t>(lumped.values.size());
+      torch::Tensor indices = torch::empty({2, nnz}, torch::kInt64);
+      std::copy(lumped.rows.begin(), lumped.rows.end(), indices.data_ptr<std::int64_t>());
+      std::copy(lumped.columns.begin(), lumped.columns.end(), indices.data_ptr<std::int64_t>() + nnz);
+      return torch::sparse_coo_tensor(indices, torch::tensor(lumped.values, torch::kFloat64), {n, n})
+        .coalesce()
+        .to(dtype);
+    };
+    const LumpedOperator lumped      = make_lumped_operator(space);
+    geometry.lumped_operator         = to_sparse(lumped);
+    geometry.lumped_eigenvalue_bound = lumped.eigenvalue_bound;
+    if (space.get_fe().degree == 1)
+      {
+        const LumpedOperator mass            = make_lumped_mass_operator(space);
+        geometry.lumped_mass_operator        = to_sparse(mass);
+        geometry.mass_eigenvalue_lower_bound = mass.eigenvalue_lower_bound;
+        geometry.consistent_eigenvalue_bound = cell_eigenvalue_bound(space);
+      }
+  }
+
+
+  template <int dim>
   std::shared_ptr<NetworkGeometry>
   make_network_geometry(const FunctionSpace<dim> &space,
                         const SpectralBasis<dim> &basis,
@@ -169,27 +198,7 @@ namespace ddo
     geometry->eigenvalues =
       torch::tensor(std::vector<double>(basis.eigenvalues()), torch::kFloat64).to(dtype);
     if (with_lumped_operators && !space.is_distributed())
-      {
-        const auto to_sparse = [&](const LumpedOperator &lumped) {
-          const auto    nnz     = static_cast<std::int64_t>(lumped.values.size());
-          torch::Tensor indices = torch::empty({2, nnz}, torch::kInt64);
-          std::copy(lumped.rows.begin(), lumped.rows.end(), indices.data_ptr<std::int64_t>());
-          std::copy(lumped.columns.begin(), lumped.columns.end(), indices.data_ptr<std::int64_t>() + nnz);
-          return torch::sparse_coo_tensor(indices, torch::tensor(lumped.values, torch::kFloat64), {n, n})
-            .coalesce()
-            .to(dtype);
-        };
-        const LumpedOperator lumped       = make_lumped_operator(space);
-        geometry->lumped_operator         = to_sparse(lumped);
-        geometry->lumped_eigenvalue_bound = lumped.eigenvalue_bound;
-        if (space.get_fe().degree == 1)
-          {
-            const LumpedOperator mass             = make_lumped_mass_operator(space);
-            geometry->lumped_mass_operator        = to_sparse(mass);
-            geometry->mass_eigenvalue_lower_bound = mass.eigenvalue_lower_bound;
-            geometry->consistent_eigenvalue_bound = cell_eigenvalue_bound(space);
-          }
-      }
+      add_lumped_operators(*geometry, space, dtype);
     return geometry;
   }
 
@@ -197,4 +206,8 @@ namespace ddo
   make_network_geometry(const FunctionSpace<2> &, const SpectralBasis<2> &, torch::Dtype, const bool);
   template std::shared_ptr<NetworkGeometry>
   make_network_geometry(const FunctionSpace<3> &, const SpectralBasis<3> &, torch::Dtype, const bool);
+  template void
+  add_lumped_operators(NetworkGeometry &, const FunctionSpace<2> &, torch::Dtype);
+  template void
+  add_lumped_operators(NetworkGeometry &, const FunctionSpace<3> &, torch::Dtype);
 } // namespace ddo

@@ -172,22 +172,34 @@ namespace ddo
       torch::Tensor coefficients = wiener_coefficients(bound, sigma, log_data, log_noise, omega_max, omega_floor, J)
                                      .to(rest.scalar_type()); // [B, J+1]
 
+      return chebyshev_series(geometry, mass_iterations, rest, coefficients, bound);
+    }
+
+
+    torch::Tensor
+    chebyshev_series_through_torch(const SpectrumOperator &op,
+                                   const torch::Tensor &   rest,
+                                   const torch::Tensor &   coefficients_in,
+                                   const double            bound)
+    {
+      const torch::Tensor coefficients = coefficients_in.to(rest.scalar_type());
+      const std::int64_t  J            = coefficients.size(1) - 1;
       // Three-term recurrence T_{j+1} = 2 X T_j - T_{j-1} with X = 2 A / bound - I.
       const auto apply = [&](const torch::Tensor &x) {
-        return spectrum_operator(x) * (2. / bound) - x;
+        return op(x) * (2. / bound) - x;
       };
       torch::Tensor previous = rest;
       torch::Tensor result   = rest * coefficients.select(1, 0).view({1, -1});
       if (J == 0)
         return result;
       torch::Tensor current = apply(rest);
-      result.add_(current * coefficients.select(1, 1).view({1, -1}));
+      result = result + current * coefficients.select(1, 1).view({1, -1});
       for (std::int64_t k = 2; k <= J; ++k)
         {
           torch::Tensor next = 2. * apply(current) - previous;
-          result.add_(next * coefficients.select(1, k).view({1, -1}));
-          previous = std::move(current);
-          current  = std::move(next);
+          result             = result + next * coefficients.select(1, k).view({1, -1});
+          previous           = std::move(current);
+          current            = std::move(next);
         }
       return result;
     }

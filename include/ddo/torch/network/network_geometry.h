@@ -126,6 +126,17 @@ namespace ddo
   };
 
   /**
+   * Sets the lumped operators of @p geometry (NetworkGeometry::lumped_operator
+   * and, for elements of degree 1, NetworkGeometry::lumped_mass_operator with
+   * their bounds) from the serial @p space, in @p dtype: all that the
+   * whole-spectrum polynomials (ddo::whole_spectrum) need of a mesh, without
+   * its eigenmodes.
+   */
+  template <int dim>
+  void
+  add_lumped_operators(NetworkGeometry &geometry, const FunctionSpace<dim> &space, torch::Dtype dtype);
+
+  /**
    * The geometry of @p space with the modes of @p basis, in @p dtype.
    * The lumped operators (serial meshes; the whole-spectrum filters of a
    * network) only @p with_lumped_operators: their set-up costs a pass over

@@ -70,6 +70,34 @@ namespace ddo
     };
 
     /**
+     * \f$\sum_{j=0}^{J} c_{bj}\,T_j(2A/\text{bound} - I)\f$ applied to column b
+     * of @p rest `[N, B]`, with A the SpectrumOperator of @p geometry with
+     * @p mass_iterations and @p coefficients `[B, J+1]` (constants, no
+     * gradient). Computed in fused loops over the operators in compressed
+     * rows (ddo::CompressedRows): a few times faster than
+     * chebyshev_series_through_torch(), equal to it to rounding.
+     * Differentiable in @p rest: the backward pass is the same series of
+     * the adjoint \f$A^T = L^T q_m(B^T)\f$.
+     */
+    torch::Tensor
+    chebyshev_series(const NetworkGeometry &geometry,
+                     const unsigned int     mass_iterations,
+                     const torch::Tensor &  rest,
+                     const torch::Tensor &  coefficients,
+                     const double           bound);
+
+    /**
+     * The same series operator by operator through torch's sparse products
+     * and autograd: the reference for chebyshev_series() in tests and
+     * benchmarks.
+     */
+    torch::Tensor
+    chebyshev_series_through_torch(const SpectrumOperator &op,
+                                   const torch::Tensor &   rest,
+                                   const torch::Tensor &   coefficients,
+                                   const double            bound);
+
+    /**
      * \f$p_\sigma(A)\,r\f$ for the SpectrumOperator A of @p geometry with
      * @p mass_iterations and each column of @p rest `[N, B]`: the
      * Jackson-damped Chebyshev interpolant of degree @p degree on
