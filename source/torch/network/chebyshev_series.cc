@@ -217,11 +217,14 @@ namespace ddo
                      const torch::Tensor   &coefficients,
                      const double           bound)
     {
-      const SpectrumOperator check(geometry, mass_iterations); // the same preconditions
+      const SpectrumOperator torch_form(geometry, mass_iterations); // (checks the same preconditions)
       AssertThrow(rest.dim() == 2 && coefficients.dim() == 2 && coefficients.size(0) == rest.size(1) &&
                     rest.size(0) == geometry.lumped_operator.size(0),
                   dealii::ExcMessage("whole_spectrum::chebyshev_series: rest must be [N, B] on the geometry's "
                                      "rows and the coefficients [B, J+1]."));
+      // The loops are for host memory; elsewhere torch's operators do it.
+      if (!rest.device().is_cpu())
+        return chebyshev_series_through_torch(torch_form, rest, coefficients, bound);
       const CompressedRows stiffness = CompressedRows::from_sparse(geometry.lumped_operator);
       // (Without mass iterations the mass matrix is not used; the stiffness stands in.)
       const CompressedRows mass =
