@@ -11,11 +11,11 @@
  * products per network evaluation, each on a small block (1089 rows and a
  * batch of 16 on the Navier–Stokes torus). Through torch's sparse COO
  * product each one is a dispatched operator with its own allocations, plus
- * five elementwise operators for the mass iteration, and its backward
- * transposes the COO matrix again on every call; fused into one loop over
- * compressed rows per product, the series and its adjoint run several
- * times faster (measured in `benchmarks/network_benchmark.cc`, section
- * "whole-spectrum series").
+ * five elementwise operators for the mass iteration, and autograd keeps
+ * every term for the backward pass; fused into one loop over
+ * compressed rows per product, the series and its adjoint run 4–5 times
+ * faster, from 10^3 to 10^6 DoFs (`benchmarks/whole_spectrum_benchmark.cc`,
+ * doc/benchmarks_whole_spectrum.md).
  *
  * @ingroup network
  */
