@@ -181,11 +181,9 @@ namespace ddo
         {
           const CompressedRows stiffness{stiffness_rows, stiffness_columns, stiffness_values};
           const CompressedRows mass{mass_rows, mass_columns, mass_values};
-          const bool           with_mass = mass_iterations > 0;
-          const CompressedRows stiffness_t = stiffness.transposed();
-          const CompressedRows mass_t      = with_mass ? mass.transposed() : stiffness_t;
-          context->save_for_backward({coefficients, stiffness_t.row_start, stiffness_t.columns, stiffness_t.values,
-                                      mass_t.row_start, mass_t.columns, mass_t.values});
+          // The transposes are made in backward(): sampling never needs them.
+          context->save_for_backward({coefficients, stiffness_rows, stiffness_columns, stiffness_values, mass_rows,
+                                      mass_columns, mass_values});
           context->saved_data["lower"]      = mass_lower_bound;
           context->saved_data["iterations"] = mass_iterations;
           context->saved_data["bound"]      = bound;
@@ -196,8 +194,10 @@ namespace ddo
         backward(torch::autograd::AutogradContext *context, torch::autograd::variable_list gradients)
         {
           const auto           saved = context->get_saved_variables();
-          const CompressedRows stiffness_t{saved[1], saved[2], saved[3]};
-          const CompressedRows mass_t{saved[4], saved[5], saved[6]};
+          const CompressedRows stiffness_t = CompressedRows{saved[1], saved[2], saved[3]}.transposed();
+          const CompressedRows mass_t =
+            context->saved_data["iterations"].toInt() > 0 ? CompressedRows{saved[4], saved[5], saved[6]}.transposed() :
+                                                             stiffness_t;
           torch::Tensor        gradient =
             fused_series(stiffness_t, &mass_t, context->saved_data["iterations"].toInt(),
                          context->saved_data["lower"].toDouble(), true, gradients[0], saved[0],
